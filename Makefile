@@ -1,0 +1,49 @@
+# Visitscore: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA ?= ./data
+
+.PHONY: run test setup chromium lint messages bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian's Chromium for the browser tests; Playwright never downloads a browser here.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+		(apt-get update -qq || true) && \
+		apt-get install -y -o DPkg::Lock::Timeout=600 chromium; }
+
+run: $(STAMP)
+	@test -f $(DATA)/visitscore.db || $(BIN)/visitscore demo --data-dir $(DATA)
+	$(BIN)/visitscore serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+test: $(STAMP) chromium
+	$(BIN)/ruff check server tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check server tests benchmarks
+	$(BIN)/ruff format --check server tests benchmarks
+
+# Re-extract messages after changing user-facing strings, then translate the .po files.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o server/locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching
+
+bench: $(STAMP)
+	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""JSON endpoints under /api/v1, used by the shopper app and integrations."""

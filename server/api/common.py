@@ -1,0 +1,43 @@
+"""Helpers every JSON endpoint shares: reading a JSON body, answering JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from ..errors import ApiError
+from ..i18n import _
+
+MAX_JSON_BYTES = 2 * 1024 * 1024
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400/413/415 in the API's error shape."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       _("Send this request as JSON (Content-Type: application/json)."))
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise ApiError(413, "too_large", _("The request body is too large."))
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise ApiError(413, "too_large", _("The request body is too large."))
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "bad_json", _("The request body is not valid JSON.")) from exc
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
+    return data
+
+
+def ok(data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    response = JSONResponse(data, status_code=status_code, headers=headers)
+    response.headers.setdefault("cache-control", "no-store")
+    return response

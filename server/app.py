@@ -1,0 +1,88 @@
+"""create_app(settings): the routes, middleware and lifespan of the Visitscore server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import settings as settings_module
+from .api import questionnaires as api_questionnaires
+from .api import session as api_session
+from .db import Database
+from .errors import ApiError, api_error_handler, http_exception_handler, server_error_handler
+from .middleware import RequestMiddleware
+from .migrate import migrate_all
+from .settings import ROOT, Settings
+from .templating import make_templates
+from .views import home, login
+
+log = logging.getLogger("visitscore")
+
+
+async def health(request: Request) -> Response:
+    await request.app.state.db.fetchone("SELECT 1")
+    return JSONResponse({"ok": True}, headers={"cache-control": "no-store"})
+
+
+def routes() -> list[Route | Mount]:
+    """Every route of the application, in one list."""
+    return [
+        Route("/", home.home, methods=["GET"]),
+        Route("/login", login.login_page, methods=["GET"]),
+        Route("/login", login.login_submit, methods=["POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/language", login.set_language, methods=["POST"]),
+        Route("/healthz", health, methods=["GET"]),
+        Route("/api/v1/session", api_session.read_session, methods=["GET"]),
+        Route("/api/v1/session", api_session.create_session, methods=["POST"]),
+        Route("/api/v1/session", api_session.delete_session, methods=["DELETE"]),
+        Route("/api/v1/questionnaires/{questionnaire_id}/versions/{version:int}",
+              api_questionnaires.read_version, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+    ]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or settings_module.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = Database(settings.db_path, read_connections=settings.read_connections)
+        await db.connect()
+        try:
+            applied = await migrate_all(db)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+            app.state.db = db
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestMiddleware)],
+        exception_handlers={
+            ApiError: api_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: server_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates(settings.data_dir / "templates")
+    settings.secret_key()  # made now, not by two workers racing on first use
+    return app
+
+
+def app_factory() -> Starlette:
+    """For ``uvicorn --factory server.app:app_factory``: settings from the environment."""
+    return create_app()

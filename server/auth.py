@@ -1,0 +1,272 @@
+"""Who is asking and what they may do: passwords, sessions, permissions, CSRF, login limits.
+
+Every permission check in the application goes through this module: named permissions
+(:data:`PERMISSIONS`) say which roles may do a kind of thing, and the ``can_*`` functions
+narrow that to the objects a user is attached to (an owner's branches, a manager's
+chains, a shopper's own visits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+from typing import TYPE_CHECKING
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+from .errors import ApiError
+from .i18n import _, activate
+from .models import ROLES, Branch, Role, User
+from .queries import sessions, users
+
+if TYPE_CHECKING:
+    from .db import Database
+    from .settings import Settings
+
+SESSION_COOKIE = "vs_session"
+CSRF_COOKIE = "vs_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+# --- passwords -------------------------------------------------------------------
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+_SCRYPT_MAXMEM = 64 * 1024 * 1024
+MIN_PASSWORD_LENGTH = 10
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash``: a slow, memory-hard hash with a random salt."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
+                            p=SCRYPT_P, maxmem=_SCRYPT_MAXMEM, dklen=32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt),
+                                n=int(n), r=int(r), p=int(p), maxmem=_SCRYPT_MAXMEM, dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, base64.b64decode(expected))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to check against when the email is unknown, so timing does not tell."""
+    return hash_password(secrets.token_hex(8))
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable, or None."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("A password needs at least %(n)d characters.") % {"n": MIN_PASSWORD_LENGTH}
+    return None
+
+
+# --- permissions -----------------------------------------------------------------
+
+_STAFF: frozenset[Role] = frozenset({"admin", "reviewer"})
+_READERS: frozenset[Role] = frozenset({"admin", "reviewer", "manager", "owner"})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    # chains, branches, users, questionnaires, assignments
+    "programme.manage": frozenset({"admin"}),
+    # the review queue: read submitted visits, approve, return, reject
+    "visit.review": _STAFF,
+    # approved visit reports and branch dashboards, narrowed by can_see_branch
+    "report.read": _READERS,
+    # comparing the branches of a chain, narrowed by can_see_chain
+    "chain.compare": frozenset({"admin", "reviewer", "manager", "owner"}),
+    "report.export": frozenset({"admin", "manager"}),
+    "selfassessment.write": frozenset({"owner"}),
+    "actionplan.write": frozenset({"owner", "admin"}),
+    # the shopper app: own assignments, own visits
+    "visit.create": frozenset({"shopper"}),
+    "assignment.read_own": frozenset({"shopper"}),
+    # who the shopper was: never owners or managers
+    "shopper.identity": _STAFF,
+    "questionnaire.read": frozenset(ROLES),
+}
+
+
+def has(user: User | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return user is not None and user.active and user.role in PERMISSIONS[permission]
+
+
+def require(user: User | None, permission: str) -> User:
+    """The user, if they hold the permission; else 401 (not logged in) or 403."""
+    if user is None:
+        raise ApiError(401, "not_logged_in", _("Please log in."))
+    if not has(user, permission):
+        raise ApiError(403, "forbidden", _("You do not have access to this."))
+    return user
+
+
+def can_see_branch(user: User, branch: Branch) -> bool:
+    if user.role in _STAFF:
+        return True
+    if user.role == "manager":
+        return branch.chain_id in user.chain_ids
+    if user.role == "owner":
+        return branch.id in user.branch_ids
+    return False
+
+
+def visible_branch_ids(user: User, branches: list[Branch]) -> frozenset[int]:
+    return frozenset(b.id for b in branches if can_see_branch(user, b))
+
+
+def can_see_chain(user: User, chain_id: int, branches_of_chain: list[Branch]) -> bool:
+    """Staff see every chain, a manager their own, an owner those holding their branches."""
+    if user.role in _STAFF:
+        return True
+    if user.role == "manager":
+        return chain_id in user.chain_ids
+    if user.role == "owner":
+        return any(b.id in user.branch_ids for b in branches_of_chain)
+    return False
+
+
+def can_see_visit(user: User, *, shopper_id: int, branch: Branch, state: str) -> bool:
+    """Shoppers see their own visits; staff see all; owners and managers approved ones."""
+    if user.role == "shopper":
+        return shopper_id == user.id
+    if user.role in _STAFF:
+        return True
+    return state == "approved" and can_see_branch(user, branch)
+
+
+# --- sessions --------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+async def current_user(conn: HTTPConnection) -> User | None:
+    """The logged-in user for this request (looked up once, then kept on the request)."""
+    if hasattr(conn.state, "user"):
+        return conn.state.user  # type: ignore[no-any-return]
+    user: User | None = None
+    token = conn.cookies.get(SESSION_COOKIE)
+    if token:
+        db: Database = conn.app.state.db
+        user_id = await sessions.user_id_for(db, _token_hash(token))
+        if user_id is not None:
+            user = await users.get(db, user_id)
+    conn.state.user = user
+    if user is not None and user.locale:
+        activate(user.locale)
+        conn.state.locale = user.locale
+    return user
+
+
+async def require_user(request: Request, permission: str) -> User:
+    return require(await current_user(request), permission)
+
+
+def _client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate(request: Request, email: str, password: str) -> User:
+    """Check a login; rate-limited per account and per address. Raises 401 or 429."""
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    address = _client_address(request)
+    email = email.strip()
+    by_email, by_address = await sessions.recent_failures(
+        db, email, address, settings.login_window_seconds
+    )
+    if (by_email >= settings.login_max_failures_per_account
+            or by_address >= settings.login_max_failures_per_address):
+        minutes = settings.login_window_seconds // 60
+        raise ApiError(
+            429, "too_many_attempts",
+            _("Too many failed logins. Please wait %(minutes)d minutes and try again.")
+            % {"minutes": minutes},
+            headers={"Retry-After": str(settings.login_window_seconds)},
+        )
+    found = await users.get_login(db, email) if email else None
+    stored = found[1] if found else _dummy_hash()
+    ok = await asyncio.to_thread(verify_password, password, stored)
+    if not ok or found is None or not found[0].active:
+        async with db.transaction() as tx:
+            await sessions.record_failure(tx, email, address)
+        raise ApiError(401, "bad_credentials", _("That email and password do not match."))
+    async with db.transaction() as tx:
+        await sessions.clear_failures(tx, email)
+    return found[0]
+
+
+async def start_session(request: Request, response: Response, user: User) -> None:
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    token = secrets.token_urlsafe(32)
+    async with db.transaction() as tx:
+        await sessions.create(tx, _token_hash(token), user.id, settings.session_days,
+                              request.headers.get("user-agent", ""))
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=settings.session_days * 86400, path="/",
+        httponly=True, samesite="lax", secure=request.url.scheme == "https",
+    )
+    request.state.user = user
+
+
+async def end_session(request: Request, response: Response) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        db: Database = request.app.state.db
+        async with db.transaction() as tx:
+            await sessions.delete(tx, _token_hash(token))
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
+
+
+# --- CSRF ------------------------------------------------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    """This browser's CSRF token (a cookie), made on first use; forms carry it back."""
+    token = getattr(request.state, "csrf_token", None) or request.cookies.get(CSRF_COOKIE)
+    if not token or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.state.csrf_new = True
+    request.state.csrf_token = token
+    return token
+
+
+def set_csrf_cookie(request: Request, response: Response) -> None:
+    if getattr(request.state, "csrf_new", False):
+        response.set_cookie(CSRF_COOKIE, request.state.csrf_token, path="/", httponly=True,
+                            samesite="lax", secure=request.url.scheme == "https")
+
+
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form, after checking its CSRF token against the cookie (403 if wrong).
+
+    Every handler of a form POST reads its form through here.
+    """
+    form = await request.form()
+    sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, cookie):
+        raise ApiError(403, "csrf_failed",
+                       _("This form has expired. Please go back, reload the page and try again."))
+    return {k: v for k, v in form.items() if isinstance(v, str)}

@@ -1,0 +1,211 @@
+"""``visitscore serve | migrate | demo | create-user | backup``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sqlite3
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import demo as demo_module
+from .auth import hash_password, password_problem
+from .db import Database, backup_database
+from .migrate import migrate_all
+from .models import ROLES
+from .queries import chains, users
+from .settings import Settings, from_env
+
+T = TypeVar("T")
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where the database and photos live [env VISITSCORE_DATA_DIR; default ./data].",
+)
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    try:
+        settings = from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return settings.with_overrides(data_dir=data_dir)
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], migrate: bool = True) -> T:
+    """Open the database (migrating it first unless told not to), run one piece of async
+    work, close it."""
+
+    async def main() -> T:
+        async with Database(settings.db_path) as db:
+            if migrate:
+                await migrate_all(db)
+            return await work(db)
+
+    try:
+        return asyncio.run(main())
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"database error in {settings.db_path}: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="visitscore")
+def main() -> None:
+    """Visitscore: mystery-shopping visits, scored and reported."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default 8000].")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes [default 1].")
+@click.option("--access-log/--no-access-log", default=None,
+              help="Log every request (off by default: it costs about a third of throughput).")
+@data_dir_option
+def serve(host: str | None, port: int | None, workers: int | None, access_log: bool | None,
+          data_dir: Path | None) -> None:
+    """Serve the app (migrations run first)."""
+    import uvicorn
+
+    settings = _settings(data_dir).with_overrides(host=host, port=port, workers=workers,
+                                                  access_log=access_log)
+    applied = _run(settings, migrate_all, migrate=False)
+    if applied:
+        click.echo(f"Applied: {', '.join(applied)}")
+    settings.secret_key()
+    os.environ.update(settings.to_env())
+    click.echo(f"Visitscore on http://{settings.host}:{settings.port}/ "
+               f"(data in {settings.data_dir.resolve()})")
+    uvicorn.run(
+        "server.app:app_factory", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, loop="uvloop", http="httptools",
+        access_log=settings.access_log, proxy_headers=True, log_level="info",
+    )
+
+
+@main.command()
+@data_dir_option
+def migrate(data_dir: Path | None) -> None:
+    """Create or upgrade the database; installs the default questionnaire."""
+    settings = _settings(data_dir)
+
+    async def work(db: Database) -> tuple[list[str], list[int]]:
+        return await migrate_all(db), await db.applied_migrations()
+
+    applied, versions = _run(settings, work, migrate=False)
+    click.echo(f"Database {settings.db_path} is at migration {max(versions):04d}"
+               + (f" (applied {', '.join(applied)})" if applied else ""))
+
+
+@main.command()
+@data_dir_option
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Pretend today is this date (the data is the same for the same date).")
+def demo(data_dir: Path | None, today: Any) -> None:
+    """Create the demo programme in an empty data directory and print the logins."""
+    settings = _settings(data_dir)
+    day: date = today.date() if today else date.today()
+
+    async def work(db: Database) -> dict[str, int]:
+        if await demo_module.has_data(db):
+            raise click.ClickException(
+                f"{settings.db_path} already has data; the demo needs an empty data directory")
+        return await demo_module.create_demo(db, settings.photos_dir, day)
+
+    counts = _run(settings, work)
+    click.echo(f"Demo data in {settings.data_dir}: chain Toko Contoh, 12 branches, "
+               f"{counts['visits']} visits, {counts['photos']} photos, "
+               f"{counts['assignments']} assignments.")
+    click.echo(f"Logins (password for all: {demo_module.PASSWORD}):")
+    for email, name, role in demo_module.DEMO_USERS:
+        click.echo(f"  {role:<9} {email:<22} {name}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--chain", "chain_refs", multiple=True, help="Chain id or code (managers).")
+@click.option("--branch", "branch_refs", multiple=True, help="Branch id or code (owners).")
+@click.option("--locale", type=click.Choice(["en", "id", "fr"]), default=None)
+@data_dir_option
+def create_user(email: str, name: str, role: str, chain_refs: tuple[str, ...],
+                branch_refs: tuple[str, ...], locale: str | None, data_dir: Path | None) -> None:
+    """Create a user. The password is asked for, or read from VISITSCORE_PASSWORD."""
+    settings = _settings(data_dir)
+    email, name = email.strip(), name.strip()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="--email")
+    if not name:
+        raise click.BadParameter("a name is required", param_hint="--name")
+    if role == "owner" and not branch_refs:
+        raise click.UsageError("an owner needs at least one --branch")
+    if role == "manager" and not chain_refs:
+        raise click.UsageError("a manager needs at least one --chain")
+    if (role != "owner" and branch_refs) or (role != "manager" and chain_refs):
+        raise click.UsageError("--branch is for owners and --chain for managers only")
+    password = os.environ.get("VISITSCORE_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.UsageError("no terminal to ask for a password: set VISITSCORE_PASSWORD")
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    password_hash = hash_password(password)
+
+    async def work(db: Database) -> int:
+        if await users.email_taken(db, email):
+            raise click.ClickException(f"a user with email {email} already exists")
+        branch_ids, chain_ids = [], []
+        for ref in branch_refs:
+            branch = await chains.find_branch(db, ref)
+            if branch is None:
+                raise click.ClickException(f"no branch with id or code {ref!r}")
+            branch_ids.append(branch.id)
+        for ref in chain_refs:
+            chain = await chains.find_chain(db, ref)
+            if chain is None:
+                raise click.ClickException(f"no chain with id or code {ref!r}")
+            chain_ids.append(chain.id)
+        async with db.transaction() as tx:
+            return await users.create(
+                tx, email=email, name=name, role=role,  # type: ignore[arg-type]
+                password_hash=password_hash, locale=locale, branch_ids=branch_ids,
+                chain_ids=chain_ids)
+
+    user_id = _run(settings, work)
+    click.echo(f"Created {role} {email} (id {user_id}).")
+
+
+@main.command()
+@click.argument("dest", type=click.Path(path_type=Path))
+@data_dir_option
+def backup(dest: Path, data_dir: Path | None) -> None:
+    """Copy the database (consistent, while serving) and the photos into DEST."""
+    settings = _settings(data_dir)
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    if dest.exists() and any(dest.iterdir()):
+        raise click.ClickException(f"{dest} is not empty; give a new or empty folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    # The database first: photos are written before the rows that name them and never
+    # deleted, so every photo the copied database names is already on disk.
+    backup_database(settings.db_path, dest / "visitscore.db")
+    copied = 0
+    if settings.photos_dir.exists():
+        for source in sorted(settings.photos_dir.rglob("*")):
+            if source.is_file() and not source.name.startswith(".tmp-"):
+                target = dest / "photos" / source.relative_to(settings.photos_dir)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+                copied += 1
+    if settings.secret_path.exists():
+        shutil.copy2(settings.secret_path, dest / settings.secret_path.name)
+    click.echo(f"Backed up {settings.db_path} and {copied} photo files to {dest}")

@@ -1,0 +1,234 @@
+"""The SQLite wrapper: WAL, foreign keys, one writer, a few readers, migrations.
+
+All writes go through :meth:`Database.transaction`, which holds an asyncio lock around
+``BEGIN IMMEDIATE … COMMIT`` on the single writer connection, so requests in this
+process never race each other for the write lock. Other processes (uvicorn workers,
+``visitscore backup``) are handled by SQLite's busy timeout. Reads run on a small
+pool of separate connections, each on its own thread, and see the last committed
+state (WAL lets them run while a write is in progress).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiosqlite
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 10_000
+Params = Sequence[Any] | dict[str, Any]
+
+
+def utcnow() -> str:
+    """Server timestamps: ISO 8601 in UTC with an explicit offset, second precision."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+class Reader(Protocol):
+    """Anything queries can read from: the database's read pool or an open transaction."""
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
+    found: list[Migration] = []
+    for path in sorted(directory.glob("*.sql")):
+        match = re.fullmatch(r"(\d{4})_([a-z0-9_]+)\.sql", path.name)
+        if not match:
+            raise RuntimeError(f"migration file name must be NNNN_name.sql: {path.name}")
+        found.append(Migration(int(match.group(1)), match.group(2), path.read_text("utf-8")))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError("two migrations share a number")
+    return found
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split a script into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    current = ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in current.splitlines()
+    ):
+        raise RuntimeError(f"incomplete SQL statement at end of migration: {current[:80]!r}")
+    return statements
+
+
+async def _open(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Transaction:
+    """The writer connection inside ``BEGIN IMMEDIATE``; use only within the block."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; answers the last row id for an INSERT, else the row count."""
+        cursor = await self._conn.execute(sql, params)
+        try:
+            if sql.lstrip()[:6].upper() == "INSERT":
+                return int(cursor.lastrowid or 0)
+            return cursor.rowcount
+        finally:
+            await cursor.close()
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, rows)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Database:
+    def __init__(self, path: Path, read_connections: int = 3) -> None:
+        self.path = Path(path)
+        self._read_count = max(1, read_connections)
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _open(self.path)
+        mode = await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
+        if next(iter(mode))[0].lower() != "wal":
+            raise RuntimeError(f"could not put {self.path} in WAL mode")
+        for _ in range(self._read_count):
+            reader = await _open(self.path)
+            await reader.execute("PRAGMA query_only = ON")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        self._readers = asyncio.Queue()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    async def __aenter__(self) -> Database:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # Reads -----------------------------------------------------------------
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        reader = await self._readers.get()
+        try:
+            return list(await reader.execute_fetchall(sql, params))
+        finally:
+            self._readers.put_nowait(reader)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # Writes ----------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One write transaction; commits on success, rolls back on any exception."""
+        if self._writer is None:
+            raise RuntimeError("database is not connected")
+        async with self._write_lock:
+            conn = self._writer
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    # Migrations -------------------------------------------------------------
+
+    async def migrate(self, migrations: list[Migration] | None = None) -> list[str]:
+        """Apply pending migrations in order, each in its own transaction.
+
+        Safe when several processes start at once: each migration re-checks the
+        record inside ``BEGIN IMMEDIATE``, so none is applied twice.
+        """
+        migrations = load_migrations() if migrations is None else migrations
+        async with self.transaction() as tx:
+            await tx.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        applied: list[str] = []
+        for migration in migrations:
+            async with self.transaction() as tx:
+                done = await tx.fetchone(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (migration.version,)
+                )
+                if done:
+                    continue
+                for statement in split_statements(migration.sql):
+                    await tx.execute(statement)
+                await tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, utcnow()),
+                )
+                applied.append(f"{migration.version:04d}_{migration.name}")
+        return applied
+
+    async def applied_migrations(self) -> list[int]:
+        rows = await self.fetchall("SELECT version FROM schema_migrations ORDER BY version")
+        return [int(r[0]) for r in rows]
+
+
+def backup_database(source: Path, dest: Path) -> None:
+    """A consistent copy of a live database through SQLite's online backup API.
+
+    Runs on its own connection, so it reads one committed snapshot while the server
+    keeps writing (WAL); pages changed during the copy make SQLite restart it.
+    """
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()

@@ -1,0 +1,142 @@
+"""Translations: Babel catalogs under server/locale, the request's language, formatting.
+
+The .po files are the only source: they are compiled in memory the first time a
+language is used, so there is no build step and no stale .mo file.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar, Token
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _format_date
+from babel.dates import format_datetime as _format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+SUPPORTED = ("en", "id", "fr")
+DEFAULT = "en"
+LANGUAGE_NAMES = {"en": "English", "id": "Bahasa Indonesia", "fr": "Français"}
+
+_current: ContextVar[str] = ContextVar("visitscore_locale", default=DEFAULT)
+
+
+@cache
+def translations(locale: str) -> NullTranslations:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if locale == DEFAULT or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+def activate(locale: str) -> Token[str]:
+    return _current.set(locale if locale in SUPPORTED else DEFAULT)
+
+
+def deactivate(token: Token[str]) -> None:
+    _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    return translations(_current.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(_current.get()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional name for "mark, translate later"
+    return message
+
+
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "reviewer": N_("Reviewer"),
+    "manager": N_("Chain manager"),
+    "owner": N_("Owner"),
+    "shopper": N_("Shopper"),
+}
+
+
+def role_name(role: str) -> str:
+    return gettext(ROLE_NAMES.get(role, role))
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best supported language for an Accept-Language header."""
+    if not accept_language:
+        return DEFAULT
+    wanted: list[tuple[float, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip()
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _sep, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and quality > 0:
+            wanted.append((-quality + index * 1e-6, tag))
+    for _rank, tag in sorted(wanted):
+        try:
+            language = Locale.parse(tag.replace("-", "_")).language
+        except (ValueError, UnknownLocaleError):
+            language = tag.split("-")[0].lower()
+        if language == "in":  # the old code for Indonesian
+            language = "id"
+        if language in SUPPORTED:
+            return language
+    return DEFAULT
+
+
+def format_score(value: float | None) -> str:
+    """A score for display: rounded to a whole number in the current locale, or a dash."""
+    if value is None:
+        return "–"
+    return format_decimal(round(value), locale=current_locale())
+
+
+def format_number(value: float, digits: int = 0) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=current_locale())
+
+
+def format_day(value: date | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _format_date(value, format="medium", locale=current_locale())
+
+
+def format_moment(value: datetime | str | None, timezone: str = "UTC") -> str:
+    """A moment in a place's time zone, e.g. a visit in its branch's local time."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return _format_datetime(value, format="medium", tzinfo=ZoneInfo(timezone),
+                            locale=current_locale())

@@ -1,0 +1,15 @@
+"""Bring a database up to date: the numbered SQL migrations, then built-in data."""
+
+from __future__ import annotations
+
+from .db import Database
+from .queries import questionnaires
+
+
+async def migrate_all(db: Database) -> list[str]:
+    """Apply what is missing; answers what was done (empty when already up to date)."""
+    done = await db.migrate()
+    async with db.transaction() as tx:
+        if await questionnaires.install_default(tx):
+            done.append("default questionnaire")
+    return done

@@ -1,0 +1,170 @@
+"""Rows as dataclasses, each with ``to_api()`` giving its shape on the wire."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["admin", "reviewer", "manager", "owner", "shopper"]
+ROLES: tuple[Role, ...] = ("admin", "reviewer", "manager", "owner", "shopper")
+
+
+def _json(raw: str | None, default: Any) -> Any:
+    return default if raw is None else json.loads(raw)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    name: str
+    role: Role
+    locale: str | None
+    active: bool
+    branch_ids: frozenset[int] = field(default_factory=frozenset)  # owners
+    chain_ids: frozenset[int] = field(default_factory=frozenset)  # managers
+
+    @classmethod
+    def from_row(
+        cls, row: sqlite3.Row, branch_ids: frozenset[int] = frozenset(),
+        chain_ids: frozenset[int] = frozenset(),
+    ) -> User:
+        return cls(
+            id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+            locale=row["locale"], active=bool(row["active"]),
+            branch_ids=branch_ids, chain_ids=chain_ids,
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "email": self.email, "name": self.name, "role": self.role,
+            "locale": self.locale, "branch_ids": sorted(self.branch_ids),
+            "chain_ids": sorted(self.chain_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Chain:
+    id: int
+    code: str
+    name: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Chain:
+        return cls(id=row["id"], code=row["code"], name=row["name"])
+
+    def to_api(self) -> dict[str, Any]:
+        return {"id": self.id, "code": self.code, "name": self.name}
+
+
+@dataclass(frozen=True)
+class Branch:
+    id: int
+    chain_id: int
+    code: str
+    name: str
+    region: str
+    city: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Branch:
+        return cls(
+            id=row["id"], chain_id=row["chain_id"], code=row["code"], name=row["name"],
+            region=row["region"], city=row["city"], address=row["address"],
+            latitude=row["latitude"], longitude=row["longitude"], timezone=row["timezone"],
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "chain_id": self.chain_id, "code": self.code, "name": self.name,
+            "region": self.region, "city": self.city, "address": self.address,
+            "latitude": self.latitude, "longitude": self.longitude, "timezone": self.timezone,
+        }
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    branch_id: int
+    shopper_id: int | None
+    questionnaire_id: str
+    questionnaire_version: int
+    window_start: str
+    window_end: str
+    scenario: str
+    state: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Assignment:
+        return cls(
+            id=row["id"], branch_id=row["branch_id"], shopper_id=row["shopper_id"],
+            questionnaire_id=row["questionnaire_id"],
+            questionnaire_version=row["questionnaire_version"],
+            window_start=row["window_start"], window_end=row["window_end"],
+            scenario=row["scenario"], state=row["state"],
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "branch_id": self.branch_id,
+            "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
+            "window": {"start": self.window_start, "end": self.window_end},
+            "scenario": self.scenario, "state": self.state,
+        }
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One revision of a visit as the server holds it."""
+
+    id: int
+    visit_uuid: str
+    revision: int
+    assignment_id: int
+    branch_id: int
+    shopper_id: int
+    questionnaire_id: str
+    questionnaire_version: int
+    state: str
+    started_at: str | None
+    ended_at: str | None
+    received_at: str
+    submitted_at: str | None
+    stamps: dict[str, Any]
+    answers: dict[str, Any]
+    comment: str
+    score_total: float | None
+    scores: dict[str, Any] | None
+    review_note: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Visit:
+        return cls(
+            id=row["id"], visit_uuid=row["visit_uuid"], revision=row["revision"],
+            assignment_id=row["assignment_id"], branch_id=row["branch_id"],
+            shopper_id=row["shopper_id"], questionnaire_id=row["questionnaire_id"],
+            questionnaire_version=row["questionnaire_version"], state=row["state"],
+            started_at=row["started_at"], ended_at=row["ended_at"],
+            received_at=row["received_at"], submitted_at=row["submitted_at"],
+            stamps=_json(row["stamps"], {}), answers=_json(row["answers"], {}),
+            comment=row["comment"], score_total=row["score_total"],
+            scores=_json(row["scores"], None), review_note=row["review_note"],
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The visit without the shopper's identity (what owners and managers may see)."""
+        return {
+            "visit_id": self.visit_uuid, "revision": self.revision, "state": self.state,
+            "assignment_id": self.assignment_id, "branch_id": self.branch_id,
+            "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
+            "started_at": self.started_at, "ended_at": self.ended_at,
+            "received_at": self.received_at, "submitted_at": self.submitted_at,
+            "stamps": self.stamps, "answers": self.answers, "comment": self.comment,
+            "score_total": self.score_total, "scores": self.scores,
+        }

@@ -1,0 +1,180 @@
+"""The photo pipeline: validate, decode at the size needed, orient, strip, derive, store.
+
+Only JPEG, PNG and WebP are accepted, recognised by their content. What is served is
+re-encoded from pixels, so no metadata (GPS included) survives into it; the capture
+time is read from EXIF first and kept in the database. Derived files are stored under
+``photos/<aa>/<bb>/<sha256>-<size>.jpg`` (content-addressed), each written atomically.
+
+The functions here are blocking: callers run them in a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .i18n import N_
+
+MAX_PIXELS = 50_000_000
+# Pillow's own bomb guard stays on (it raises at twice this); we refuse above it ourselves.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+DISPLAY_SIZE = 1600
+THUMB_SIZE = 320
+JPEG_QUALITY = 85
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+SIZES = ("display", "thumb")
+
+_EXIF_ORIENTATION = 0x0112
+_EXIF_DATETIME = 0x0132
+_EXIF_IFD = 0x8769
+_EXIF_DATETIME_ORIGINAL = 0x9003
+_EXIF_OFFSET_TIME_ORIGINAL = 0x9011
+
+_TRANSPOSE = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+
+
+class PhotoError(Exception):
+    """A photo the server will not take; ``message`` is marked for translation."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ProcessedPhoto:
+    content_type: str
+    width: int  # of the photo as seen, after orientation
+    height: int
+    captured_at: str | None
+    display: bytes
+    thumb: bytes
+
+
+def _captured_at(exif: Image.Exif) -> str | None:
+    """EXIF DateTimeOriginal (with its offset when given), else DateTime, as ISO 8601."""
+    sub = exif.get_ifd(_EXIF_IFD)
+    raw = sub.get(_EXIF_DATETIME_ORIGINAL) or exif.get(_EXIF_DATETIME)
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.strptime(raw.strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    offset = sub.get(_EXIF_OFFSET_TIME_ORIGINAL)
+    text = moment.isoformat()
+    if isinstance(offset, str) and len(offset.strip("\x00 ")) == 6:
+        text += offset.strip("\x00 ")
+    return text
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """RGB pixels; transparency is laid on white, as a viewer would show it."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB") if image.mode != "RGB" else image
+
+
+def _encode(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
+    """Validate one upload and derive its display copy and thumbnail.
+
+    Raises :class:`PhotoError` for anything that is not a whole, still JPEG, PNG or
+    WebP image within the pixel limit.
+    """
+    try:
+        image = Image.open(source, formats=list(FORMATS))
+    except UnidentifiedImageError as exc:
+        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo.")) from exc
+    except Image.DecompressionBombError as exc:
+        raise PhotoError("too_many_pixels", N_("This photo has too many pixels.")) from exc
+    except OSError as exc:
+        raise PhotoError("unreadable", N_("This photo could not be read.")) from exc
+    with image:
+        if image.width * image.height > MAX_PIXELS:
+            raise PhotoError("too_many_pixels", N_("This photo has too many pixels."))
+        if getattr(image, "n_frames", 1) > 1:
+            raise PhotoError("animated", N_("Animated images are not accepted."))
+        content_type = FORMATS[image.format or ""]
+        exif = image.getexif()
+        orientation = exif.get(_EXIF_ORIENTATION, 1)
+        captured_at = _captured_at(exif)
+        if image.format == "JPEG":
+            # Decode at reduced scale: the box keeps the photo's aspect, else Pillow's
+            # min(w // bw, h // bh) falls back to a full-size decode.
+            factor = DISPLAY_SIZE / max(image.size)
+            if factor < 1:
+                image.draft("RGB", (max(1, int(image.width * factor)),
+                                    max(1, int(image.height * factor))))
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise PhotoError("truncated", N_("This photo is damaged or incomplete.")) from exc
+        pixels = _flatten(image)
+    display = pixels.copy()
+    display.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.LANCZOS)
+    # Orient after downscaling: rotating 1600 px costs a tenth of rotating 12 MP.
+    for step in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
+        display = display.transpose(step)
+    thumb = ImageOps.contain(display, (THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS)
+    width, height = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
+    return ProcessedPhoto(content_type, width, height, captured_at, _encode(display),
+                          _encode(thumb))
+
+
+def blob_path(photos_dir: Path, key: str, size: str) -> Path:
+    if size not in SIZES or len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+        raise ValueError("bad photo key or size")
+    return photos_dir / key[:2] / key[2:4] / f"{key}-{size}.jpg"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def store(photos_dir: Path, key: str, photo: ProcessedPhoto) -> None:
+    """Write the derived sizes under their content address (idempotent)."""
+    for size, data in (("display", photo.display), ("thumb", photo.thumb)):
+        path = blob_path(photos_dir, key, size)
+        if not path.exists():
+            write_atomic(path, data)

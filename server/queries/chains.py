@@ -1,0 +1,68 @@
+"""Chains and their branches."""
+
+from __future__ import annotations
+
+from ..db import Reader, Transaction, utcnow
+from ..models import Branch, Chain
+
+
+async def create_chain(tx: Transaction, code: str, name: str) -> int:
+    return await tx.execute(
+        "INSERT INTO chains (code, name, created_at) VALUES (?, ?, ?)", (code, name, utcnow())
+    )
+
+
+async def create_branch(
+    tx: Transaction, *, chain_id: int, code: str, name: str, region: str, city: str = "",
+    address: str = "", latitude: float | None = None, longitude: float | None = None,
+    timezone: str = "UTC",
+) -> int:
+    return await tx.execute(
+        "INSERT INTO branches (chain_id, code, name, region, city, address, latitude,"
+        " longitude, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (chain_id, code, name, region, city, address, latitude, longitude, timezone, utcnow()),
+    )
+
+
+async def get_chain(db: Reader, chain_id: int) -> Chain | None:
+    row = await db.fetchone("SELECT * FROM chains WHERE id = ?", (chain_id,))
+    return Chain.from_row(row) if row else None
+
+
+async def find_chain(db: Reader, id_or_code: str) -> Chain | None:
+    row = await db.fetchone(
+        "SELECT * FROM chains WHERE code = ? OR CAST(id AS TEXT) = ?", (id_or_code, id_or_code)
+    )
+    return Chain.from_row(row) if row else None
+
+
+async def find_branch(db: Reader, id_or_code: str) -> Branch | None:
+    row = await db.fetchone(
+        "SELECT * FROM branches WHERE code = ? OR CAST(id AS TEXT) = ? ORDER BY id LIMIT 1",
+        (id_or_code, id_or_code),
+    )
+    return Branch.from_row(row) if row else None
+
+
+async def get_branch(db: Reader, branch_id: int) -> Branch | None:
+    row = await db.fetchone("SELECT * FROM branches WHERE id = ?", (branch_id,))
+    return Branch.from_row(row) if row else None
+
+
+async def list_chains(db: Reader, chain_ids: frozenset[int] | None = None) -> list[Chain]:
+    """All chains, or only those given (None means all)."""
+    rows = await db.fetchall("SELECT * FROM chains ORDER BY name")
+    return [Chain.from_row(r) for r in rows if chain_ids is None or r["id"] in chain_ids]
+
+
+async def list_branches(
+    db: Reader, *, chain_ids: frozenset[int] | None = None,
+    branch_ids: frozenset[int] | None = None,
+) -> list[Branch]:
+    """Active branches, narrowed to some chains and/or some branches (None: no narrowing)."""
+    rows = await db.fetchall("SELECT * FROM branches WHERE active ORDER BY region, name")
+    return [
+        Branch.from_row(r) for r in rows
+        if (chain_ids is None or r["chain_id"] in chain_ids)
+        and (branch_ids is None or r["id"] in branch_ids)
+    ]

@@ -1,0 +1,62 @@
+"""Login sessions and failed-login records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ..db import Reader, Transaction, utcnow
+
+
+def _iso(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat()
+
+
+async def create(
+    tx: Transaction, token_hash: str, user_id: int, days: int, user_agent: str
+) -> None:
+    now = datetime.now(UTC)
+    await tx.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, user_agent)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (token_hash, user_id, _iso(now), _iso(now + timedelta(days=days)), user_agent[:300]),
+    )
+    # Keep the table small: drop this user's expired sessions.
+    await tx.execute(
+        "DELETE FROM sessions WHERE user_id = ? AND expires_at < ?", (user_id, _iso(now))
+    )
+
+
+async def user_id_for(db: Reader, token_hash: str) -> int | None:
+    row = await db.fetchone(
+        "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
+        (token_hash, utcnow()),
+    )
+    return int(row[0]) if row else None
+
+
+async def delete(tx: Transaction, token_hash: str) -> None:
+    await tx.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+
+async def record_failure(tx: Transaction, email: str, address: str) -> None:
+    await tx.execute(
+        "INSERT INTO login_failures (email, address, at) VALUES (?, ?, ?)",
+        (email.strip(), address, utcnow()),
+    )
+
+
+async def recent_failures(db: Reader, email: str, address: str, seconds: int) -> tuple[int, int]:
+    """Failures in the last ``seconds`` for this account and for this address."""
+    since = _iso(datetime.now(UTC) - timedelta(seconds=seconds))
+    by_email = await db.fetchone(
+        "SELECT count(*) FROM login_failures WHERE email = ? AND at > ?", (email.strip(), since)
+    )
+    by_address = await db.fetchone(
+        "SELECT count(*) FROM login_failures WHERE address = ? AND at > ?", (address, since)
+    )
+    return (int(by_email[0]) if by_email else 0, int(by_address[0]) if by_address else 0)
+
+
+async def clear_failures(tx: Transaction, email: str) -> None:
+    await tx.execute("DELETE FROM login_failures WHERE email = ?", (email.strip(),))

@@ -1,0 +1,65 @@
+"""Users and their memberships (owner ↔ branches, manager ↔ chains)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..db import Reader, Transaction, utcnow
+from ..models import Role, User
+from . import audit
+
+
+async def _memberships(db: Reader, user_id: int) -> tuple[frozenset[int], frozenset[int]]:
+    branches = await db.fetchall("SELECT branch_id FROM branch_owners WHERE user_id = ?", (user_id,))
+    chains = await db.fetchall("SELECT chain_id FROM chain_managers WHERE user_id = ?", (user_id,))
+    return frozenset(r[0] for r in branches), frozenset(r[0] for r in chains)
+
+
+async def get(db: Reader, user_id: int) -> User | None:
+    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
+    if row is None:
+        return None
+    return User.from_row(row, *await _memberships(db, user_id))
+
+
+async def get_login(db: Reader, email: str) -> tuple[User, str] | None:
+    """The user and password hash for an email (any case), or None."""
+    row = await db.fetchone("SELECT * FROM users WHERE email = ?", (email.strip(),))
+    if row is None:
+        return None
+    return User.from_row(row, *await _memberships(db, row["id"])), row["password_hash"]
+
+
+async def email_taken(db: Reader, email: str) -> bool:
+    return await db.fetchone("SELECT 1 FROM users WHERE email = ?", (email.strip(),)) is not None
+
+
+async def create(
+    tx: Transaction, *, email: str, name: str, role: Role, password_hash: str,
+    locale: str | None = None, branch_ids: Iterable[int] = (), chain_ids: Iterable[int] = (),
+    actor_id: int | None = None,
+) -> int:
+    user_id = await tx.execute(
+        "INSERT INTO users (email, name, role, password_hash, locale, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (email.strip(), name.strip(), role, password_hash, locale, utcnow()),
+    )
+    for branch_id in branch_ids:
+        await tx.execute(
+            "INSERT INTO branch_owners (user_id, branch_id) VALUES (?, ?)", (user_id, branch_id)
+        )
+    for chain_id in chain_ids:
+        await tx.execute(
+            "INSERT INTO chain_managers (user_id, chain_id) VALUES (?, ?)", (user_id, chain_id)
+        )
+    await audit.record(tx, actor_id, "user.created", "user", user_id, {"role": role})
+    return user_id
+
+
+async def set_locale(tx: Transaction, user_id: int, locale: str | None) -> None:
+    await tx.execute("UPDATE users SET locale = ? WHERE id = ?", (locale, user_id))
+
+
+async def count_by_role(db: Reader) -> dict[str, int]:
+    rows = await db.fetchall("SELECT role, count(*) FROM users WHERE active GROUP BY role")
+    return {r[0]: r[1] for r in rows}

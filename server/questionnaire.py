@@ -1,0 +1,210 @@
+"""Questionnaire definitions: the question types and the rules a definition must follow.
+
+A definition is the JSON document of DESIGN.md ("Shapes on the wire"); it is kept as
+plain dicts because it travels as JSON to the app, the database and back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("en", "id", "fr")
+STAMPS = ("entered", "greeted", "joined_queue", "served", "paid", "left")
+SCORED_TYPES = frozenset({"yes_no", "scale", "choice", "count_pair", "timed"})
+UNSCORED_TYPES = frozenset({"number", "text", "photo"})
+QUESTION_TYPES = SCORED_TYPES | UNSCORED_TYPES
+DEFAULT_PATH = Path(__file__).parent / "questionnaires" / "default.json"
+
+Definition = dict[str, Any]
+Question = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a document, at a JSON path such as ``sections[1].questions[0]``."""
+
+    path: str
+    message: str
+
+    def to_api(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+def load_default() -> Definition:
+    return json.loads(DEFAULT_PATH.read_text("utf-8"))
+
+
+def iter_questions(definition: Definition) -> Iterator[tuple[dict[str, Any], Question]]:
+    """Every (section, question) pair in order."""
+    for section in definition.get("sections", []):
+        for question in section.get("questions", []):
+            yield section, question
+
+
+def questions_by_key(definition: Definition) -> dict[str, Question]:
+    return {q["key"]: q for _, q in iter_questions(definition)}
+
+
+def is_scored(question: Question) -> bool:
+    return question.get("type") in SCORED_TYPES
+
+
+def is_required(question: Question) -> bool:
+    """``required`` defaults to true for scored types (timed ones come from stamps)."""
+    default = is_scored(question) and question.get("type") != "timed"
+    return bool(question.get("required", default))
+
+
+def best_value(question: Question) -> float:
+    """The value (0..1, or an option's value) of the best possible answer."""
+    kind = question["type"]
+    if kind == "choice":
+        return max((float(o["value"]) for o in question.get("options", [])), default=0.0)
+    if kind == "timed":
+        return max((float(t["value"]) for t in question.get("thresholds", [])), default=0.0)
+    if kind in SCORED_TYPES:
+        return 1.0
+    return 0.0
+
+
+def weight(question: Question) -> float:
+    return float(question.get("weight", 1 if is_scored(question) else 0))
+
+
+def localized(texts: dict[str, str] | None, locale: str) -> str:
+    """A text in the asked language, else English, else any language given."""
+    if not texts:
+        return ""
+    return texts.get(locale) or texts.get("en") or next(iter(texts.values()), "")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_texts(texts: object, path: str, problems: list[Problem], required: bool) -> None:
+    if texts is None and not required:
+        return
+    if not isinstance(texts, dict):
+        problems.append(Problem(path, "must be an object of texts by language (en, id, fr)"))
+        return
+    for lang, text in texts.items():
+        if lang not in LANGUAGES:
+            problems.append(Problem(f"{path}.{lang}", "language must be one of en, id, fr"))
+        elif not isinstance(text, str):
+            problems.append(Problem(f"{path}.{lang}", "must be a string"))
+    if required and not (isinstance(texts.get("en"), str) and texts["en"].strip()):
+        problems.append(Problem(f"{path}.en", "an English text is required"))
+
+
+def _check_question(q: object, path: str, seen: set[str], problems: list[Problem]) -> None:
+    if not isinstance(q, dict):
+        problems.append(Problem(path, "must be an object"))
+        return
+    key = q.get("key")
+    if not isinstance(key, str) or not key.strip():
+        problems.append(Problem(f"{path}.key", "must be a non-empty string"))
+    elif key in seen:
+        problems.append(Problem(f"{path}.key", f"duplicate question key {key!r}"))
+    else:
+        seen.add(key)
+    kind = q.get("type")
+    if kind not in QUESTION_TYPES:
+        problems.append(Problem(f"{path}.type", f"must be one of {', '.join(sorted(QUESTION_TYPES))}"))
+        return
+    _check_texts(q.get("text"), f"{path}.text", problems, required=True)
+    _check_texts(q.get("help"), f"{path}.help", problems, required=False)
+    if "weight" in q and (not _is_number(q["weight"]) or q["weight"] < 0):
+        problems.append(Problem(f"{path}.weight", "must be a number of at least 0"))
+    for flag in ("na", "inverse", "required"):
+        if flag in q and not isinstance(q[flag], bool):
+            problems.append(Problem(f"{path}.{flag}", "must be true or false"))
+    critical = q.get("critical", False)
+    if critical not in (True, False, "visit"):
+        problems.append(Problem(f"{path}.critical", 'must be true, false or "visit"'))
+    elif critical and kind not in SCORED_TYPES:
+        problems.append(Problem(f"{path}.critical", "only a scored question can be critical"))
+    if kind == "scale":
+        lo, hi = q.get("min"), q.get("max")
+        if not (_is_number(lo) and _is_number(hi)) or lo >= hi:
+            problems.append(Problem(f"{path}.min", "a scale needs numbers min < max"))
+    elif kind == "choice":
+        options = q.get("options")
+        if not isinstance(options, list) or len(options) < 2:
+            problems.append(Problem(f"{path}.options", "a choice needs at least two options"))
+        else:
+            keys: set[str] = set()
+            for i, option in enumerate(options):
+                opath = f"{path}.options[{i}]"
+                if not isinstance(option, dict) or not isinstance(option.get("key"), str):
+                    problems.append(Problem(opath, "an option needs a key"))
+                    continue
+                if option["key"] in keys:
+                    problems.append(Problem(f"{opath}.key", f"duplicate option {option['key']!r}"))
+                keys.add(option["key"])
+                value = option.get("value")
+                if not _is_number(value) or not 0 <= value <= 1:
+                    problems.append(Problem(f"{opath}.value", "must be a number from 0 to 1"))
+                _check_texts(option.get("text"), f"{opath}.text", problems, required=True)
+    elif kind == "timed":
+        for end in ("from", "to"):
+            if q.get(end) not in STAMPS:
+                problems.append(Problem(f"{path}.{end}", f"must be one of {', '.join(STAMPS)}"))
+        thresholds = q.get("thresholds")
+        if not isinstance(thresholds, list) or not thresholds:
+            problems.append(Problem(f"{path}.thresholds", "a timed question needs thresholds"))
+        else:
+            last = -1.0
+            for i, t in enumerate(thresholds):
+                tpath = f"{path}.thresholds[{i}]"
+                if not isinstance(t, dict):
+                    problems.append(Problem(tpath, "must be an object"))
+                    continue
+                limit, value = t.get("max_seconds"), t.get("value")
+                if not _is_number(limit) or limit < 0:
+                    problems.append(Problem(f"{tpath}.max_seconds", "must be a number of at least 0"))
+                elif limit <= last:
+                    problems.append(Problem(f"{tpath}.max_seconds", "thresholds must increase"))
+                else:
+                    last = float(limit)
+                if not _is_number(value) or not 0 <= value <= 1:
+                    problems.append(Problem(f"{tpath}.value", "must be a number from 0 to 1"))
+
+
+def validate_definition(definition: object) -> list[Problem]:
+    """Every problem with a questionnaire definition; an empty list means it is valid."""
+    problems: list[Problem] = []
+    if not isinstance(definition, dict):
+        return [Problem("", "a questionnaire must be a JSON object")]
+    _check_texts(definition.get("title"), "title", problems, required=True)
+    sections = definition.get("sections")
+    if not isinstance(sections, list) or not sections:
+        problems.append(Problem("sections", "at least one section is required"))
+        return problems
+    section_keys: set[str] = set()
+    question_keys: set[str] = set()
+    for s_index, section in enumerate(sections):
+        spath = f"sections[{s_index}]"
+        if not isinstance(section, dict):
+            problems.append(Problem(spath, "must be an object"))
+            continue
+        key = section.get("key")
+        if not isinstance(key, str) or not key.strip():
+            problems.append(Problem(f"{spath}.key", "must be a non-empty string"))
+        elif key in section_keys:
+            problems.append(Problem(f"{spath}.key", f"duplicate section key {key!r}"))
+        else:
+            section_keys.add(key)
+        _check_texts(section.get("title"), f"{spath}.title", problems, required=True)
+        _check_texts(section.get("help"), f"{spath}.help", problems, required=False)
+        questions = section.get("questions")
+        if not isinstance(questions, list) or not questions:
+            problems.append(Problem(f"{spath}.questions", "a section needs at least one question"))
+            continue
+        for q_index, question in enumerate(questions):
+            _check_question(question, f"{spath}.questions[{q_index}]", question_keys, problems)
+    return problems

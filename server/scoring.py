@@ -1,0 +1,254 @@
+"""The scoring rules of DESIGN.md, as pure functions. The only place scores are made.
+
+- possible points = weight × best answer's value; earned = weight × given answer's value;
+- N/A (and an unanswered optional question) leaves both earned and possible;
+- section score = earned / possible × 100, None when nothing in it was scored;
+- visit score = the same over every scored question;
+- a failed critical question (value 0) zeroes its section, whose questions then earn
+  nothing in the visit total either; ``"critical": "visit"`` zeroes the whole visit;
+- timed questions come from the event stamps and the question's thresholds.
+
+Nothing is rounded here; rounding is for display only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from .questionnaire import Definition, Question, best_value, is_scored, weight
+
+Status = Literal["scored", "na", "unanswered", "unscored"]
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    key: str
+    section: str
+    status: Status
+    value: float | None  # the answer's value before weighting, None when not scored
+    earned: float  # after any critical zeroing
+    possible: float
+    critical: Literal["section", "visit"] | None = None
+    critical_failed: bool = False
+    zeroed: bool = False  # earned nothing because a critical question zeroed its scope
+    seconds: float | None = None  # timed questions: the measured interval
+
+
+@dataclass(frozen=True)
+class SectionResult:
+    key: str
+    score: float | None
+    earned: float
+    possible: float
+    zeroed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VisitScore:
+    total: float | None
+    earned: float
+    possible: float
+    sections: tuple[SectionResult, ...]
+    questions: tuple[QuestionResult, ...]
+    zeroed_by: tuple[str, ...] = ()  # visit-critical questions that failed
+    explanation: tuple[dict[str, Any], ...] = field(default=())
+
+    def section(self, key: str) -> SectionResult:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "earned": self.earned,
+            "possible": self.possible,
+            "zeroed_by": list(self.zeroed_by),
+            "sections": [
+                {**asdict(s), "zeroed_by": list(s.zeroed_by)} for s in self.sections
+            ],
+            "questions": [asdict(q) for q in self.questions],
+            "explanation": list(self.explanation),
+        }
+
+
+def parse_stamp(raw: object) -> datetime | None:
+    """An event stamp: ISO 8601 with a UTC offset; anything else counts as missing."""
+    if not isinstance(raw, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def interval_seconds(stamps: dict[str, Any], start: str, end: str) -> float | None:
+    """Seconds between two stamps; None if either is missing or they are out of order."""
+    a, b = parse_stamp(stamps.get(start)), parse_stamp(stamps.get(end))
+    if a is None or b is None:
+        return None
+    seconds = (b - a).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
+def timed_value(question: Question, seconds: float) -> float:
+    """The value of the first threshold whose max_seconds is at least ``seconds``, else 0."""
+    for threshold in sorted(question.get("thresholds", []), key=lambda t: t["max_seconds"]):
+        if seconds <= float(threshold["max_seconds"]):
+            return float(threshold["value"])
+    return 0.0
+
+
+def answer_value(question: Question, answer: object) -> float:
+    """The value one given (non-N/A) answer earns before weighting.
+
+    Raises ValueError for an answer that does not fit the question; the API validates
+    answers before they are stored, so this only guards against bad data.
+    """
+    kind = question["type"]
+    if not isinstance(answer, dict) or "value" not in answer:
+        raise ValueError(f"{question['key']}: answer must be an object with a value")
+    value = answer["value"]
+    if kind == "yes_no":
+        if not isinstance(value, bool):
+            raise ValueError(f"{question['key']}: yes/no answer must be true or false")
+        return float(value != bool(question.get("inverse", False)))
+    if kind == "scale":
+        lo, hi = float(question["min"]), float(question["max"])
+        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+            raise ValueError(f"{question['key']}: scale answer must be from {lo:g} to {hi:g}")
+        return (float(value) - lo) / (hi - lo)
+    if kind == "choice":
+        for option in question.get("options", []):
+            if option["key"] == value:
+                return float(option["value"])
+        raise ValueError(f"{question['key']}: {value!r} is not one of the options")
+    if kind == "count_pair":
+        if not isinstance(value, dict):
+            raise ValueError(f"{question['key']}: expected {{'open': a, 'total': b}}")
+        a, b = value.get("open"), value.get("total")
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (a, b)):
+            raise ValueError(f"{question['key']}: open and total must be whole numbers")
+        assert isinstance(a, int) and isinstance(b, int)
+        if b < 1 or not 0 <= a <= b:
+            raise ValueError(f"{question['key']}: needs total ≥ 1 and 0 ≤ open ≤ total")
+        return a / b
+    raise ValueError(f"{question['key']}: a {kind} question takes no scored answer")
+
+
+def _critical_scope(question: Question) -> Literal["section", "visit"] | None:
+    critical = question.get("critical", False)
+    if critical == "visit":
+        return "visit"
+    return "section" if critical is True else None
+
+
+def _score_question(
+    question: Question, section_key: str, answers: dict[str, Any], stamps: dict[str, Any]
+) -> QuestionResult:
+    key = question["key"]
+    critical = _critical_scope(question)
+    if not is_scored(question):
+        return QuestionResult(key, section_key, "unscored", None, 0.0, 0.0)
+    answer = answers.get(key)
+    if isinstance(answer, dict) and answer.get("na") is True:
+        return QuestionResult(key, section_key, "na", None, 0.0, 0.0, critical)
+    w = weight(question)
+    seconds: float | None = None
+    if question["type"] == "timed":
+        seconds = interval_seconds(stamps, question["from"], question["to"])
+        if seconds is None:
+            return QuestionResult(key, section_key, "unanswered", None, 0.0, 0.0, critical)
+        value = timed_value(question, seconds)
+    else:
+        if answer is None:
+            return QuestionResult(key, section_key, "unanswered", None, 0.0, 0.0, critical)
+        value = answer_value(question, answer)
+    return QuestionResult(
+        key,
+        section_key,
+        "scored",
+        value,
+        earned=w * value,
+        possible=w * best_value(question),
+        critical=critical,
+        critical_failed=critical is not None and value == 0,
+        seconds=seconds,
+    )
+
+
+def _percent(earned: float, possible: float) -> float | None:
+    if possible <= 0:
+        return None
+    return max(0.0, min(100.0, earned / possible * 100.0))
+
+
+def _explain(
+    total_possible: float, questions: list[QuestionResult], zeroed_by: list[str]
+) -> list[dict[str, Any]]:
+    """What moved the score: critical failures first, then points lost, then N/As."""
+    items: list[dict[str, Any]] = []
+    for q in questions:
+        if q.critical_failed:
+            items.append({"kind": "critical_failure", "question": q.key, "section": q.section,
+                          "scope": q.critical})
+    lost: list[dict[str, Any]] = []
+    for q in questions:
+        if q.status != "scored" or q.possible <= q.earned:
+            continue
+        points = (q.possible - q.earned) / total_possible * 100 if total_possible else 0.0
+        lost.append({"kind": "lost", "question": q.key, "section": q.section,
+                     "points": points, "zeroed": q.zeroed})
+    lost.sort(key=lambda item: (-item["points"], item["question"]))
+    items.extend(lost)
+    for q in questions:
+        if q.status in ("na", "unanswered"):
+            items.append({"kind": q.status, "question": q.key, "section": q.section})
+    if zeroed_by:
+        items.insert(0, {"kind": "visit_zeroed", "questions": list(zeroed_by)})
+    return items
+
+
+def score_visit(
+    definition: Definition, answers: dict[str, Any], stamps: dict[str, Any] | None = None
+) -> VisitScore:
+    """Score one visit (or a self-assessment) against its questionnaire version."""
+    stamps = stamps or {}
+    sections: list[SectionResult] = []
+    all_questions: list[QuestionResult] = []
+    visit_failures: list[str] = []
+    for section in definition.get("sections", []):
+        results = [
+            _score_question(q, section["key"], answers, stamps) for q in section["questions"]
+        ]
+        section_failures = tuple(
+            r.key for r in results if r.critical_failed and r.critical == "section"
+        )
+        visit_failures.extend(r.key for r in results if r.critical_failed and r.critical == "visit")
+        possible = sum(r.possible for r in results)
+        if section_failures:
+            results = [
+                QuestionResult(**{**asdict(r), "earned": 0.0, "zeroed": r.status == "scored"})
+                for r in results
+            ]
+            sections.append(SectionResult(section["key"], 0.0, 0.0, possible, section_failures))
+        else:
+            earned = sum(r.earned for r in results)
+            sections.append(SectionResult(section["key"], _percent(earned, possible), earned, possible))
+        all_questions.extend(results)
+    earned = sum(q.earned for q in all_questions)
+    possible = sum(q.possible for q in all_questions)
+    total = 0.0 if visit_failures else _percent(earned, possible)
+    return VisitScore(
+        total=total,
+        earned=earned,
+        possible=possible,
+        sections=tuple(sections),
+        questions=tuple(all_questions),
+        zeroed_by=tuple(visit_failures),
+        explanation=tuple(_explain(possible, all_questions, visit_failures)),
+    )

@@ -1,0 +1,113 @@
+"""Configuration: environment variables, overridden by CLI flags.
+
+Every setting has a ``VISITSCORE_*`` environment variable so that uvicorn workers,
+which import the app afresh, see what the CLI was told.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The checkout: holds pwa/, static/ and service-worker.js beside server/."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    access_log: bool = False
+    # Programme settings that are not yet per-programme rows.
+    review_required: bool = True
+    keep_originals: bool = False
+    max_photo_bytes: int = 15 * 1024 * 1024
+    # Sessions and login protection.
+    session_days: int = 30
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_window_seconds: int = 15 * 60
+    # Read connections beside the single writer.
+    read_connections: int = 3
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "visitscore.db"
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    @property
+    def secret_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def secret_key(self) -> bytes:
+        """The instance secret, made once and kept in the data directory."""
+        env = os.environ.get("VISITSCORE_SECRET_KEY")
+        if env:
+            return env.encode()
+        path = self.secret_path
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32).encode()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        return key
+
+    def with_overrides(self, **changes: object) -> Settings:
+        clean = {k: v for k, v in changes.items() if v is not None}
+        if "data_dir" in clean:
+            clean["data_dir"] = Path(str(clean["data_dir"]))
+        return replace(self, **clean)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that reproduces these settings in a worker process."""
+        return {
+            "VISITSCORE_DATA_DIR": str(self.data_dir),
+            "VISITSCORE_REVIEW_REQUIRED": "1" if self.review_required else "0",
+            "VISITSCORE_KEEP_ORIGINALS": "1" if self.keep_originals else "0",
+            "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
+            "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
+        }
+
+
+def from_env() -> Settings:
+    return Settings(
+        data_dir=Path(os.environ.get("VISITSCORE_DATA_DIR") or "data"),
+        host=os.environ.get("VISITSCORE_HOST") or "127.0.0.1",
+        port=_env_int("VISITSCORE_PORT", 8000),
+        workers=_env_int("VISITSCORE_WORKERS", 1),
+        access_log=_env_bool("VISITSCORE_ACCESS_LOG", False),
+        review_required=_env_bool("VISITSCORE_REVIEW_REQUIRED", True),
+        keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
+        max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
+    )

@@ -1,0 +1,62 @@
+"""Jinja2 with the i18n extension. Templates in ``<data-dir>/templates`` override ours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.templating import Jinja2Templates
+
+from . import auth, i18n
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
+    loaders: list[jinja2.BaseLoader] = []
+    if override_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(override_dir)))
+    loaders.append(jinja2.FileSystemLoader(str(TEMPLATES_DIR)))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(default=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+    )
+    env.filters["score"] = i18n.format_score
+    env.filters["number"] = i18n.format_number
+    env.filters["day"] = i18n.format_day
+    env.filters["moment"] = i18n.format_moment
+    env.filters["localized"] = lambda texts: i18n.localized(texts, i18n.current_locale())
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["role_name"] = i18n.role_name
+    return Jinja2Templates(env=env)
+
+
+async def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *,
+    status_code: int = 200, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page with what every page needs: user, language, CSRF token."""
+    templates: Jinja2Templates = request.app.state.templates
+    user = await auth.current_user(request)
+    full = {
+        "user": user,
+        "locale": i18n.current_locale(),
+        "csrf_token": auth.csrf_token(request),
+        "csrf_field": auth.CSRF_FIELD,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, full, status_code=status_code,
+                                          headers=headers)
+    response.headers.setdefault("cache-control", "no-store")
+    auth.set_csrf_cookie(request, response)
+    return response  # type: ignore[return-value]
