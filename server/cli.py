@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import sqlite3
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -152,9 +151,11 @@ def create_user(email: str, name: str, role: str, chain_refs: tuple[str, ...],
         raise click.UsageError("--branch is for owners and --chain for managers only")
     password = os.environ.get("VISITSCORE_PASSWORD")
     if password is None:
-        if not sys.stdin.isatty():
-            raise click.UsageError("no terminal to ask for a password: set VISITSCORE_PASSWORD")
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        except click.Abort as exc:
+            raise click.ClickException(
+                "no password given: type it when asked, or set VISITSCORE_PASSWORD") from exc
     problem = password_problem(password)
     if problem:
         raise click.ClickException(problem)

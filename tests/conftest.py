@@ -1,0 +1,85 @@
+"""Shared fixtures: real SQLite files in temp folders, the demo built once and copied."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import warnings
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.db import Database
+from server.demo import PASSWORD, create_demo
+from server.migrate import migrate_all
+from server.settings import Settings
+
+DEMO_TODAY = date(2026, 11, 23)
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+
+
+def build_demo(data_dir: Path, today: date = DEMO_TODAY) -> None:
+    async def main() -> None:
+        async with Database(data_dir / "visitscore.db") as db:
+            await migrate_all(db)
+            await create_demo(db, data_dir / "photos", today)
+
+    asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo data set, built once per test session. Never modify it: copy it."""
+    data_dir = tmp_path_factory.mktemp("demo-template") / "data"
+    build_demo(data_dir)
+    return data_dir
+
+
+def copy_data(template: Path, dest: Path) -> Path:
+    shutil.copytree(template, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
+    return dest
+
+
+@pytest.fixture
+def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo data for one test."""
+    return copy_data(demo_template, tmp_path / "data")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An app on an empty, migrated database."""
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def demo_client(demo_dir: Path) -> Iterator[TestClient]:
+    """An app on a private copy of the demo data."""
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as c:
+        yield c
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    response = client.post("/api/v1/session", json={"email": email, "password": password})
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    """A migrated database in a temp folder (closed at the end of the test)."""
+    database = Database(tmp_path / "test.db")
+    await database.connect()
+    await migrate_all(database)
+    yield database  # type: ignore[misc]
+    await database.close()

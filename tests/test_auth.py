@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.auth import hash_password, verify_password
+from server.settings import Settings
+from tests.conftest import login
+
+
+def test_password_hash_is_salted_scrypt_and_verifies() -> None:
+    a, b = hash_password("correct horse"), hash_password("correct horse")
+    assert a.startswith("scrypt$") and a != b
+    assert verify_password("correct horse", a)
+    assert not verify_password("correct horsf", a)
+    assert not verify_password("x", "not-a-hash")
+
+
+def _set_cookie(response_headers: list[tuple[str, str]], name: str) -> str:
+    for key, value in response_headers:
+        if key.lower() == "set-cookie" and value.startswith(name + "="):
+            return value
+    raise AssertionError(f"no Set-Cookie for {name}")
+
+
+def test_json_login_sets_a_safe_cookie_and_says_who(demo_client: TestClient) -> None:
+    response = demo_client.post("/api/v1/session",
+                                json={"email": "Owner@Demo.test", "password": "visitscore-demo"})
+    assert response.status_code == 201
+    assert response.json()["user"]["role"] == "owner"
+    cookie = _set_cookie(response.headers.multi_items(), "vs_session").lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
+    me = demo_client.get("/api/v1/session")
+    assert me.status_code == 200 and me.json()["user"]["email"] == "owner@demo.test"
+    assert len(me.json()["user"]["branch_ids"]) == 4
+
+
+def test_cookie_is_secure_over_https(demo_dir: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=demo_dir)), base_url="https://testserver") as c:
+        response = c.post("/api/v1/session",
+                          json={"email": "admin@demo.test", "password": "visitscore-demo"})
+        assert response.status_code == 201
+        assert "secure" in _set_cookie(response.headers.multi_items(), "vs_session").lower()
+
+
+def test_logout_ends_the_session_on_the_server(demo_client: TestClient) -> None:
+    login(demo_client, "shopper@demo.test")
+    token = demo_client.cookies.get("vs_session")
+    assert demo_client.delete("/api/v1/session").status_code == 200
+    assert demo_client.get("/api/v1/session").status_code == 401
+    # A copy of the old cookie is worthless too.
+    demo_client.cookies.set("vs_session", token or "")
+    assert demo_client.get("/api/v1/session").status_code == 401
+
+
+@pytest.mark.parametrize("body", [{"email": "admin@demo.test", "password": "wrong-password"},
+                                  {"email": "nobody@demo.test", "password": "visitscore-demo"}])
+def test_bad_credentials_answer_401_in_the_error_shape(demo_client: TestClient,
+                                                        body: dict[str, str]) -> None:
+    response = demo_client.post("/api/v1/session", json=body)
+    assert response.status_code == 401
+    assert response.json() == {"error": {"code": "bad_credentials",
+                                         "message": "That email and password do not match."}}
+
+
+@pytest.mark.parametrize("body", [{}, {"email": "a@b.c"}, {"email": 3, "password": []}])
+def test_missing_fields_answer_422(demo_client: TestClient, body: dict[str, object]) -> None:
+    response = demo_client.post("/api/v1/session", json=body)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_login_is_rate_limited_per_account(demo_client: TestClient) -> None:
+    for _ in range(5):
+        bad = demo_client.post("/api/v1/session",
+                               json={"email": "owner@demo.test", "password": "guess-guess"})
+        assert bad.status_code == 401
+    blocked = demo_client.post("/api/v1/session",
+                               json={"email": "owner@demo.test", "password": "visitscore-demo"})
+    assert blocked.status_code == 429
+    assert blocked.json()["error"]["code"] == "too_many_attempts"
+    assert int(blocked.headers["retry-after"]) > 0
+    # Other accounts are not locked by it.
+    login(demo_client, "owner2@demo.test")
+
+
+def test_login_is_rate_limited_per_address(demo_dir: Path) -> None:
+    settings = Settings(data_dir=demo_dir, login_max_failures_per_address=3)
+    with TestClient(create_app(settings)) as c:
+        for i in range(3):
+            c.post("/api/v1/session", json={"email": f"x{i}@demo.test", "password": "guess-guess"})
+        blocked = c.post("/api/v1/session",
+                         json={"email": "admin@demo.test", "password": "visitscore-demo"})
+        assert blocked.status_code == 429
+
+
+def _csrf(page_html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page_html)
+    assert match, "form has no CSRF token"
+    return match.group(1)
+
+
+def test_login_form_needs_its_csrf_token(demo_client: TestClient) -> None:
+    page = demo_client.get("/login")
+    token = _csrf(page.text)
+    refused = demo_client.post("/login", data={"email": "admin@demo.test",
+                                               "password": "visitscore-demo"})
+    assert refused.status_code == 403
+    assert "expired" in refused.text
+    wrong = demo_client.post("/login", data={"email": "admin@demo.test",
+                                             "password": "visitscore-demo",
+                                             "csrf_token": "x" * 43})
+    assert wrong.status_code == 403
+    ok = demo_client.post("/login", data={"email": "admin@demo.test", "password": "visitscore-demo",
+                                          "csrf_token": token, "next": "/"},
+                          follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    assert demo_client.get("/api/v1/session").status_code == 200
+
+
+def test_login_form_shows_the_error_and_keeps_the_email(demo_client: TestClient) -> None:
+    token = _csrf(demo_client.get("/login").text)
+    response = demo_client.post("/login", data={"email": "admin@demo.test", "password": "nope-nope",
+                                                "csrf_token": token})
+    assert response.status_code == 401
+    assert 'role="alert"' in response.text and "do not match" in response.text
+    assert 'value="admin@demo.test"' in response.text
+
+
+def test_login_redirect_never_leaves_the_site(demo_client: TestClient) -> None:
+    token = _csrf(demo_client.get("/login").text)
+    response = demo_client.post("/login", data={
+        "email": "admin@demo.test", "password": "visitscore-demo", "csrf_token": token,
+        "next": "//evil.example/x"}, follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_every_form_post_route_refuses_a_missing_csrf_token(demo_client: TestClient) -> None:
+    """Each non-API POST route of the app (found from the route list) checks CSRF."""
+    login(demo_client, "admin@demo.test")
+    form_routes = [r.path for r in demo_client.app.routes  # type: ignore[attr-defined]
+                   if "POST" in (getattr(r, "methods", None) or set())
+                   and not r.path.startswith("/api/")]
+    assert form_routes, "no form routes found"
+    for path in form_routes:
+        response = demo_client.post(path, data={"lang": "fr"})
+        assert response.status_code == 403, path
+
+
+def test_cross_site_writes_are_refused(demo_client: TestClient) -> None:
+    response = demo_client.post("/api/v1/session", headers={"origin": "https://evil.example"},
+                                json={"email": "admin@demo.test", "password": "visitscore-demo"})
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "cross_site"
+
+
+def test_api_post_must_be_json(demo_client: TestClient) -> None:
+    response = demo_client.post("/api/v1/session",
+                                data={"email": "admin@demo.test", "password": "visitscore-demo"})
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"

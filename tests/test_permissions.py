@@ -1,0 +1,145 @@
+"""The endpoint × role matrix. Every new endpoint adds its row to ENDPOINTS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server import auth
+from server.app import create_app
+from server.models import Branch, User
+from server.settings import Settings
+from tests.conftest import copy_data, login
+
+ROLES = ("anonymous", "admin", "reviewer", "manager", "owner", "shopper")
+EMAILS = {"admin": "admin@demo.test", "reviewer": "reviewer@demo.test",
+          "manager": "manager@demo.test", "owner": "owner@demo.test",
+          "shopper": "shopper@demo.test"}
+SHOPPER_NAMES = ("Sari Shopper", "Sam Shopper", "Siti Shopper", "shopper@demo.test")
+
+
+def everyone(status: int, anonymous: int) -> dict[str, int]:
+    return {role: (anonymous if role == "anonymous" else status) for role in ROLES}
+
+
+# (method, path, expected status by role)
+ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/", everyone(200, anonymous=303)),
+    ("GET", "/login", everyone(303, anonymous=200)),
+    ("GET", "/api/v1/session", everyone(200, anonymous=401)),
+    ("GET", "/api/v1/questionnaires/default/versions/1", everyone(200, anonymous=401)),
+    ("GET", "/api/v1/questionnaires/default/versions/99", everyone(404, anonymous=401)),
+    ("GET", "/healthz", everyone(200, anonymous=200)),
+]
+
+
+@pytest.fixture(scope="module")
+def matrix_client(demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    data = copy_data(demo_template, tmp_path_factory.mktemp("matrix") / "data")
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        tokens: dict[str, str] = {}
+        for role, email in EMAILS.items():
+            client.cookies.clear()
+            login(client, email)
+            tokens[role] = client.cookies["vs_session"]
+        client.cookies.clear()
+        yield client, tokens
+
+
+def as_role(client: TestClient, tokens: dict[str, str], role: str) -> TestClient:
+    client.cookies.clear()
+    if role != "anonymous":
+        client.cookies.set("vs_session", tokens[role])
+    return client
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+def test_endpoint_role_matrix(matrix_client: tuple[TestClient, dict[str, str]], method: str,
+                              path: str, expected: dict[str, int]) -> None:
+    client, tokens = matrix_client
+    for role in ROLES:
+        response = as_role(client, tokens, role).request(method, path, follow_redirects=False)
+        assert response.status_code == expected[role], f"{role} {method} {path}"
+        if path.startswith("/api/") and response.status_code >= 400:
+            assert set(response.json()) == {"error"}, f"{role} {method} {path}"
+
+
+def test_permission_table_is_exactly_as_designed() -> None:
+    """DESIGN.md's roles table, as named permissions. Change both together."""
+    expected = {
+        "programme.manage": {"admin"},
+        "visit.review": {"admin", "reviewer"},
+        "report.read": {"admin", "reviewer", "manager", "owner"},
+        "chain.compare": {"admin", "reviewer", "manager", "owner"},
+        "report.export": {"admin", "manager"},
+        "selfassessment.write": {"owner"},
+        "actionplan.write": {"owner", "admin"},
+        "visit.create": {"shopper"},
+        "assignment.read_own": {"shopper"},
+        "shopper.identity": {"admin", "reviewer"},
+        "questionnaire.read": {"admin", "reviewer", "manager", "owner", "shopper"},
+    }
+    assert {k: set(v) for k, v in auth.PERMISSIONS.items()} == expected
+
+
+def _user(role: str, branches: set[int] = frozenset(), chains: set[int] = frozenset(),
+          user_id: int = 1) -> User:
+    return User(user_id, f"{role}@x", role, role, None, True,  # type: ignore[arg-type]
+                frozenset(branches), frozenset(chains))
+
+
+def _branch(branch_id: int, chain_id: int) -> Branch:
+    return Branch(branch_id, chain_id, f"B{branch_id}", "b", "r", "c", "a", None, None, "UTC")
+
+
+def test_object_scoping_rules() -> None:
+    mine, other_in_chain, other_chain = _branch(1, 10), _branch(2, 10), _branch(3, 20)
+    owner = _user("owner", branches={1})
+    manager = _user("manager", chains={10})
+    shopper = _user("shopper", user_id=7)
+    reviewer = _user("reviewer")
+    assert auth.can_see_branch(owner, mine) and not auth.can_see_branch(owner, other_in_chain)
+    assert auth.can_see_branch(manager, other_in_chain)
+    assert not auth.can_see_branch(manager, other_chain)
+    assert not auth.can_see_branch(shopper, mine)
+    assert auth.can_see_branch(reviewer, other_chain)
+    assert auth.can_see_chain(owner, 10, [mine, other_in_chain])
+    assert not auth.can_see_chain(owner, 20, [other_chain])
+    # Owners and managers see approved visits only; shoppers only their own.
+    assert auth.can_see_visit(owner, shopper_id=7, branch=mine, state="approved")
+    assert not auth.can_see_visit(owner, shopper_id=7, branch=mine, state="submitted")
+    assert auth.can_see_visit(shopper, shopper_id=7, branch=mine, state="submitted")
+    assert not auth.can_see_visit(shopper, shopper_id=8, branch=mine, state="approved")
+    assert auth.can_see_visit(reviewer, shopper_id=8, branch=other_chain, state="submitted")
+    # Deactivated users hold no permission at all.
+    gone = User(9, "x@x", "x", "admin", None, False)
+    assert not auth.has(gone, "programme.manage")
+
+
+def test_home_page_shows_each_role_only_its_own(
+    matrix_client: tuple[TestClient, dict[str, str]],
+) -> None:
+    client, tokens = matrix_client
+    owner = as_role(client, tokens, "owner").get("/").text
+    assert "Toko Contoh Menteng" in owner and "Toko Contoh Kuta" not in owner
+    assert owner.count('<th scope="row">') == 4
+    manager = as_role(client, tokens, "manager").get("/").text
+    assert manager.count('<th scope="row">') == 12
+    shopper = as_role(client, tokens, "shopper").get("/").text
+    assert "Your open assignments" in shopper and "Average score" not in shopper
+    for page in (owner, manager):
+        for name in SHOPPER_NAMES:
+            assert name not in page
+
+
+def test_visit_api_shape_never_names_the_shopper() -> None:
+    from server.models import Visit
+
+    visit = Visit(1, "u", 1, 1, 1, 42, "default", 1, "approved", None, None, "now", None,
+                  {}, {}, "", 50.0, None, None)
+    assert "shopper" not in str(visit.to_api()) and 42 not in visit.to_api().values()
