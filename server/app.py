@@ -45,8 +45,11 @@ def routes() -> list[Route | Mount]:
         Route("/api/v1/session", api_session.read_session, methods=["GET"]),
         Route("/api/v1/session", api_session.create_session, methods=["POST"]),
         Route("/api/v1/session", api_session.delete_session, methods=["DELETE"]),
-        Route("/api/v1/questionnaires/{questionnaire_id}/versions/{version:int}",
-              api_questionnaires.read_version, methods=["GET"]),
+        Route(
+            "/api/v1/questionnaires/{questionnaire_id}/versions/{version:int}",
+            api_questionnaires.read_version,
+            methods=["GET"],
+        ),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
 

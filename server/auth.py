@@ -47,8 +47,15 @@ def _b64(raw: bytes) -> str:
 def hash_password(password: str) -> str:
     """``scrypt$N$r$p$salt$hash``: a slow, memory-hard hash with a random salt."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                            p=SCRYPT_P, maxmem=_SCRYPT_MAXMEM, dklen=32)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=_SCRYPT_MAXMEM,
+        dklen=32,
+    )
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -57,8 +64,15 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, expected = stored.split("$")
         if scheme != "scrypt":
             return False
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt),
-                                n=int(n), r=int(r), p=int(p), maxmem=_SCRYPT_MAXMEM, dklen=32)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=_SCRYPT_MAXMEM,
+            dklen=32,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(digest, base64.b64decode(expected))
@@ -194,11 +208,14 @@ async def authenticate(request: Request, email: str, password: str) -> User:
     by_email, by_address = await sessions.recent_failures(
         db, email, address, settings.login_window_seconds
     )
-    if (by_email >= settings.login_max_failures_per_account
-            or by_address >= settings.login_max_failures_per_address):
+    if (
+        by_email >= settings.login_max_failures_per_account
+        or by_address >= settings.login_max_failures_per_address
+    ):
         minutes = settings.login_window_seconds // 60
         raise ApiError(
-            429, "too_many_attempts",
+            429,
+            "too_many_attempts",
             _("Too many failed logins. Please wait %(minutes)d minutes and try again.")
             % {"minutes": minutes},
             headers={"Retry-After": str(settings.login_window_seconds)},
@@ -220,11 +237,21 @@ async def start_session(request: Request, response: Response, user: User) -> Non
     settings: Settings = request.app.state.settings
     token = secrets.token_urlsafe(32)
     async with db.transaction() as tx:
-        await sessions.create(tx, _token_hash(token), user.id, settings.session_days,
-                              request.headers.get("user-agent", ""))
+        await sessions.create(
+            tx,
+            _token_hash(token),
+            user.id,
+            settings.session_days,
+            request.headers.get("user-agent", ""),
+        )
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=settings.session_days * 86400, path="/",
-        httponly=True, samesite="lax", secure=request.url.scheme == "https",
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 86400,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
     )
     request.state.user = user
 
@@ -235,8 +262,13 @@ async def end_session(request: Request, response: Response) -> None:
         db: Database = request.app.state.db
         async with db.transaction() as tx:
             await sessions.delete(tx, _token_hash(token))
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
 
 
 # --- CSRF ------------------------------------------------------------------------
@@ -254,8 +286,14 @@ def csrf_token(request: Request) -> str:
 
 def set_csrf_cookie(request: Request, response: Response) -> None:
     if getattr(request.state, "csrf_new", False):
-        response.set_cookie(CSRF_COOKIE, request.state.csrf_token, path="/", httponly=True,
-                            samesite="lax", secure=request.url.scheme == "https")
+        response.set_cookie(
+            CSRF_COOKIE,
+            request.state.csrf_token,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+        )
 
 
 async def checked_form(request: Request) -> dict[str, str]:
@@ -267,6 +305,9 @@ async def checked_form(request: Request) -> dict[str, str]:
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     cookie = request.cookies.get(CSRF_COOKIE) or ""
     if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, cookie):
-        raise ApiError(403, "csrf_failed",
-                       _("This form has expired. Please go back, reload the page and try again."))
+        raise ApiError(
+            403,
+            "csrf_failed",
+            _("This form has expired. Please go back, reload the page and try again."),
+        )
     return {k: v for k, v in form.items() if isinstance(v, str)}

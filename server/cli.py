@@ -24,7 +24,9 @@ from .settings import Settings, from_env
 T = TypeVar("T")
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Where the database and photos live [env VISITSCORE_DATA_DIR; default ./data].",
 )
 
@@ -62,29 +64,48 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Address to listen on [default 127.0.0.1].")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port [default 8000].")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes [default 1].")
-@click.option("--access-log/--no-access-log", default=None,
-              help="Log every request (off by default: it costs about a third of throughput).")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default 1]."
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request (off by default: it costs about a third of throughput).",
+)
 @data_dir_option
-def serve(host: str | None, port: int | None, workers: int | None, access_log: bool | None,
-          data_dir: Path | None) -> None:
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    access_log: bool | None,
+    data_dir: Path | None,
+) -> None:
     """Serve the app (migrations run first)."""
     import uvicorn
 
-    settings = _settings(data_dir).with_overrides(host=host, port=port, workers=workers,
-                                                  access_log=access_log)
+    settings = _settings(data_dir).with_overrides(
+        host=host, port=port, workers=workers, access_log=access_log
+    )
     applied = _run(settings, migrate_all, migrate=False)
     if applied:
         click.echo(f"Applied: {', '.join(applied)}")
     settings.secret_key()
     os.environ.update(settings.to_env())
-    click.echo(f"Visitscore on http://{settings.host}:{settings.port}/ "
-               f"(data in {settings.data_dir.resolve()})")
+    click.echo(
+        f"Visitscore on http://{settings.host}:{settings.port}/ "
+        f"(data in {settings.data_dir.resolve()})"
+    )
     uvicorn.run(
-        "server.app:app_factory", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, loop="uvloop", http="httptools",
-        access_log=settings.access_log, proxy_headers=True, log_level="info",
+        "server.app:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.access_log,
+        proxy_headers=True,
+        log_level="info",
     )
 
 
@@ -98,14 +119,20 @@ def migrate(data_dir: Path | None) -> None:
         return await migrate_all(db), await db.applied_migrations()
 
     applied, versions = _run(settings, work, migrate=False)
-    click.echo(f"Database {settings.db_path} is at migration {max(versions):04d}"
-               + (f" (applied {', '.join(applied)})" if applied else ""))
+    click.echo(
+        f"Database {settings.db_path} is at migration {max(versions):04d}"
+        + (f" (applied {', '.join(applied)})" if applied else "")
+    )
 
 
 @main.command()
 @data_dir_option
-@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Pretend today is this date (the data is the same for the same date).")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Pretend today is this date (the data is the same for the same date).",
+)
 def demo(data_dir: Path | None, today: Any) -> None:
     """Create the demo programme in an empty data directory and print the logins."""
     settings = _settings(data_dir)
@@ -114,13 +141,16 @@ def demo(data_dir: Path | None, today: Any) -> None:
     async def work(db: Database) -> dict[str, int]:
         if await demo_module.has_data(db):
             raise click.ClickException(
-                f"{settings.db_path} already has data; the demo needs an empty data directory")
+                f"{settings.db_path} already has data; the demo needs an empty data directory"
+            )
         return await demo_module.create_demo(db, settings.photos_dir, day)
 
     counts = _run(settings, work)
-    click.echo(f"Demo data in {settings.data_dir}: chain Toko Contoh, 12 branches, "
-               f"{counts['visits']} visits, {counts['photos']} photos, "
-               f"{counts['assignments']} assignments.")
+    click.echo(
+        f"Demo data in {settings.data_dir}: chain Toko Contoh, 12 branches, "
+        f"{counts['visits']} visits, {counts['photos']} photos, "
+        f"{counts['assignments']} assignments."
+    )
     click.echo(f"Logins (password for all: {demo_module.PASSWORD}):")
     for email, name, role in demo_module.DEMO_USERS:
         click.echo(f"  {role:<9} {email:<22} {name}")
@@ -134,8 +164,15 @@ def demo(data_dir: Path | None, today: Any) -> None:
 @click.option("--branch", "branch_refs", multiple=True, help="Branch id or code (owners).")
 @click.option("--locale", type=click.Choice(["en", "id", "fr"]), default=None)
 @data_dir_option
-def create_user(email: str, name: str, role: str, chain_refs: tuple[str, ...],
-                branch_refs: tuple[str, ...], locale: str | None, data_dir: Path | None) -> None:
+def create_user(
+    email: str,
+    name: str,
+    role: str,
+    chain_refs: tuple[str, ...],
+    branch_refs: tuple[str, ...],
+    locale: str | None,
+    data_dir: Path | None,
+) -> None:
     """Create a user. The password is asked for, or read from VISITSCORE_PASSWORD."""
     settings = _settings(data_dir)
     email, name = email.strip(), name.strip()
@@ -155,7 +192,8 @@ def create_user(email: str, name: str, role: str, chain_refs: tuple[str, ...],
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         except click.Abort as exc:
             raise click.ClickException(
-                "no password given: type it when asked, or set VISITSCORE_PASSWORD") from exc
+                "no password given: type it when asked, or set VISITSCORE_PASSWORD"
+            ) from exc
     problem = password_problem(password)
     if problem:
         raise click.ClickException(problem)
@@ -177,9 +215,15 @@ def create_user(email: str, name: str, role: str, chain_refs: tuple[str, ...],
             chain_ids.append(chain.id)
         async with db.transaction() as tx:
             return await users.create(
-                tx, email=email, name=name, role=role,  # type: ignore[arg-type]
-                password_hash=password_hash, locale=locale, branch_ids=branch_ids,
-                chain_ids=chain_ids)
+                tx,
+                email=email,
+                name=name,
+                role=role,  # type: ignore[arg-type]
+                password_hash=password_hash,
+                locale=locale,
+                branch_ids=branch_ids,
+                chain_ids=chain_ids,
+            )
 
     user_id = _run(settings, work)
     click.echo(f"Created {role} {email} (id {user_id}).")

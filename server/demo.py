@@ -25,8 +25,8 @@ from PIL import Image, ImageDraw
 from . import photos
 from .auth import hash_password
 from .db import Database, utcnow
-from .questionnaire import Definition
 from .queries import assignments, audit, chains, questionnaires, users, visits
+from .questionnaire import Definition
 from .scoring import score_visit
 
 PASSWORD = "visitscore-demo"
@@ -45,30 +45,138 @@ DEMO_USERS: list[tuple[str, str, str]] = [
 
 # code, name, region, city, address, lat, lon, time zone, profile
 BRANCHES: list[tuple[str, str, str, str, str, float, float, str, str]] = [
-    ("JKT-MTG", "Toko Contoh Menteng", "Jakarta", "Jakarta Pusat", "Jl. HOS Cokroaminoto 12",
-     -6.1963, 106.8324, "Asia/Jakarta", "great"),
-    ("JKT-KMG", "Toko Contoh Kemang", "Jakarta", "Jakarta Selatan", "Jl. Kemang Raya 45",
-     -6.2607, 106.8137, "Asia/Jakarta", "long_queue"),
-    ("JKT-KGD", "Toko Contoh Kelapa Gading", "Jakarta", "Jakarta Utara", "Jl. Boulevard Raya 8",
-     -6.1588, 106.9056, "Asia/Jakarta", "ninja"),
-    ("JKT-PLT", "Toko Contoh Pluit", "Jakarta", "Jakarta Utara", "Jl. Pluit Selatan 3",
-     -6.1173, 106.7901, "Asia/Jakarta", "average"),
-    ("JBR-DGO", "Toko Contoh Dago", "Jawa Barat", "Bandung", "Jl. Ir. H. Juanda 101",
-     -6.8853, 107.6134, "Asia/Jakarta", "scripted"),
-    ("JBR-BRG", "Toko Contoh Braga", "Jawa Barat", "Bandung", "Jl. Braga 56",
-     -6.9175, 107.6093, "Asia/Jakarta", "great"),
-    ("JBR-BGR", "Toko Contoh Bogor", "Jawa Barat", "Bogor", "Jl. Pajajaran 20",
-     -6.5971, 106.8060, "Asia/Jakarta", "fools_gold"),
-    ("JBR-BKS", "Toko Contoh Bekasi", "Jawa Barat", "Bekasi", "Jl. Ahmad Yani 7",
-     -6.2383, 106.9756, "Asia/Jakarta", "long_queue"),
-    ("BAL-DPS", "Toko Contoh Denpasar", "Bali", "Denpasar", "Jl. Teuku Umar 88",
-     -8.6705, 115.2126, "Asia/Makassar", "average"),
-    ("BAL-KTA", "Toko Contoh Kuta", "Bali", "Badung", "Jl. Legian 150",
-     -8.7095, 115.1686, "Asia/Makassar", "ninja"),
-    ("BAL-UBD", "Toko Contoh Ubud", "Bali", "Gianyar", "Jl. Raya Ubud 21",
-     -8.5069, 115.2625, "Asia/Makassar", "great"),
-    ("BAL-SNR", "Toko Contoh Sanur", "Bali", "Denpasar", "Jl. Danau Tamblingan 64",
-     -8.6936, 115.2614, "Asia/Makassar", "scripted"),
+    (
+        "JKT-MTG",
+        "Toko Contoh Menteng",
+        "Jakarta",
+        "Jakarta Pusat",
+        "Jl. HOS Cokroaminoto 12",
+        -6.1963,
+        106.8324,
+        "Asia/Jakarta",
+        "great",
+    ),
+    (
+        "JKT-KMG",
+        "Toko Contoh Kemang",
+        "Jakarta",
+        "Jakarta Selatan",
+        "Jl. Kemang Raya 45",
+        -6.2607,
+        106.8137,
+        "Asia/Jakarta",
+        "long_queue",
+    ),
+    (
+        "JKT-KGD",
+        "Toko Contoh Kelapa Gading",
+        "Jakarta",
+        "Jakarta Utara",
+        "Jl. Boulevard Raya 8",
+        -6.1588,
+        106.9056,
+        "Asia/Jakarta",
+        "ninja",
+    ),
+    (
+        "JKT-PLT",
+        "Toko Contoh Pluit",
+        "Jakarta",
+        "Jakarta Utara",
+        "Jl. Pluit Selatan 3",
+        -6.1173,
+        106.7901,
+        "Asia/Jakarta",
+        "average",
+    ),
+    (
+        "JBR-DGO",
+        "Toko Contoh Dago",
+        "Jawa Barat",
+        "Bandung",
+        "Jl. Ir. H. Juanda 101",
+        -6.8853,
+        107.6134,
+        "Asia/Jakarta",
+        "scripted",
+    ),
+    (
+        "JBR-BRG",
+        "Toko Contoh Braga",
+        "Jawa Barat",
+        "Bandung",
+        "Jl. Braga 56",
+        -6.9175,
+        107.6093,
+        "Asia/Jakarta",
+        "great",
+    ),
+    (
+        "JBR-BGR",
+        "Toko Contoh Bogor",
+        "Jawa Barat",
+        "Bogor",
+        "Jl. Pajajaran 20",
+        -6.5971,
+        106.8060,
+        "Asia/Jakarta",
+        "fools_gold",
+    ),
+    (
+        "JBR-BKS",
+        "Toko Contoh Bekasi",
+        "Jawa Barat",
+        "Bekasi",
+        "Jl. Ahmad Yani 7",
+        -6.2383,
+        106.9756,
+        "Asia/Jakarta",
+        "long_queue",
+    ),
+    (
+        "BAL-DPS",
+        "Toko Contoh Denpasar",
+        "Bali",
+        "Denpasar",
+        "Jl. Teuku Umar 88",
+        -8.6705,
+        115.2126,
+        "Asia/Makassar",
+        "average",
+    ),
+    (
+        "BAL-KTA",
+        "Toko Contoh Kuta",
+        "Bali",
+        "Badung",
+        "Jl. Legian 150",
+        -8.7095,
+        115.1686,
+        "Asia/Makassar",
+        "ninja",
+    ),
+    (
+        "BAL-UBD",
+        "Toko Contoh Ubud",
+        "Bali",
+        "Gianyar",
+        "Jl. Raya Ubud 21",
+        -8.5069,
+        115.2625,
+        "Asia/Makassar",
+        "great",
+    ),
+    (
+        "BAL-SNR",
+        "Toko Contoh Sanur",
+        "Bali",
+        "Denpasar",
+        "Jl. Danau Tamblingan 64",
+        -8.6936,
+        115.2614,
+        "Asia/Makassar",
+        "scripted",
+    ),
 ]
 OWNER_BRANCHES = {"owner@demo.test": BRANCHES[0:4], "owner2@demo.test": BRANCHES[8:12]}
 
@@ -120,8 +228,10 @@ def draw_answers(
     p = profile
     greeted = _chance(rng, p.greet)
     total_tills = rng.choice([4, 6, 8, 10, 15])
-    open_tills = max(1, min(total_tills, round(total_tills * rng.uniform(p.tills_open - 0.2,
-                                                                            p.tills_open + 0.2))))
+    open_tills = max(
+        1,
+        min(total_tills, round(total_tills * rng.uniform(p.tills_open - 0.2, p.tills_open + 0.2))),
+    )
     answers: dict[str, Any] = {
         "greeted_verbally": {"value": greeted},
         "eye_contact": {"value": _scale(rng, p.greet, 0, 4)},
@@ -145,8 +255,13 @@ def draw_answers(
     answers["used_name"] = {"na": True} if rng.random() < 0.7 else {"value": _chance(rng, 0.5)}
     if has_scenario:
         outcome = rng.random()
-        resolution = ("resolved" if outcome < p.problem
-                      else "partly" if outcome < p.problem + (1 - p.problem) / 2 else "passed_on")
+        resolution = (
+            "resolved"
+            if outcome < p.problem
+            else "partly"
+            if outcome < p.problem + (1 - p.problem) / 2
+            else "passed_on"
+        )
         answers["took_ownership"] = {"value": _chance(rng, p.problem)}
         answers["resolution"] = {"value": resolution}
         answers["stayed_courteous"] = {"value": _scale(rng, p.problem, 0, 4)}
@@ -164,15 +279,21 @@ def draw_answers(
     return answers, {"greeting_delay": delay, "queue_wait": wait}
 
 
-def draw_stamps(start: datetime, greeted: bool, delay: float, wait: float,
-                rng: random.Random) -> dict[str, str]:
+def draw_stamps(
+    start: datetime, greeted: bool, delay: float, wait: float, rng: random.Random
+) -> dict[str, str]:
     entered = start + timedelta(seconds=rng.randint(2, 15))
     joined = entered + timedelta(seconds=rng.randint(180, 900))
     served = joined + timedelta(seconds=wait)
     paid = served + timedelta(seconds=rng.randint(40, 200))
     left = paid + timedelta(seconds=rng.randint(15, 90))
-    stamps = {"entered": entered, "joined_queue": joined, "served": served, "paid": paid,
-              "left": left}
+    stamps = {
+        "entered": entered,
+        "joined_queue": joined,
+        "served": served,
+        "paid": paid,
+        "left": left,
+    }
     if greeted:
         stamps["greeted"] = entered + timedelta(seconds=delay)
     return {k: v.replace(microsecond=0).isoformat() for k, v in stamps.items()}
@@ -188,12 +309,15 @@ def demo_photo(rng: random.Random, label: str) -> bytes:
         x = 60 + i * 190
         lit = rng.random() < 0.5
         draw.rectangle((x, 380, x + 140, 640), fill=(60, 140, 70) if lit else (90, 90, 95))
-        draw.rectangle((x + 20, 300, x + 120, 370), fill=(240, 240, 240) if lit else (130, 130, 130))
+        draw.rectangle(
+            (x + 20, 300, x + 120, 370), fill=(240, 240, 240) if lit else (130, 130, 130)
+        )
     for _ in range(rng.randint(2, 12)):
         x, y = rng.randint(40, width - 40), rng.randint(560, 800)
         draw.ellipse((x - 18, y - 80, x + 18, y - 44), fill=(70, 50, 40))
-        draw.rectangle((x - 22, y - 44, x + 22, y + 40), fill=tuple(rng.randint(30, 220)
-                                                                     for _ in range(3)))
+        draw.rectangle(
+            (x - 22, y - 44, x + 22, y + 40), fill=tuple(rng.randint(30, 220) for _ in range(3))
+        )
     draw.text((30, 30), label, fill=(20, 20, 20))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=82)
@@ -205,8 +329,9 @@ async def has_data(db: Database) -> bool:
     return bool(row and row[0])
 
 
-async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
-                      seed: int = SEED) -> dict[str, int]:
+async def create_demo(
+    db: Database, photos_dir: Path, today: date | None = None, seed: int = SEED
+) -> dict[str, int]:
     """Fill an empty, migrated database with the demo programme. Deterministic for a
     given ``today`` and seed. Answers counts of what it made."""
     today = today or date.today()
@@ -228,16 +353,30 @@ async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
         branch_ids: dict[str, int] = {}
         for code, name, region, city, address, lat, lon, tz, _profile in BRANCHES:
             branch_ids[code] = await chains.create_branch(
-                tx, chain_id=chain_id, code=code, name=name, region=region, city=city,
-                address=address, latitude=lat, longitude=lon, timezone=tz)
+                tx,
+                chain_id=chain_id,
+                code=code,
+                name=name,
+                region=region,
+                city=city,
+                address=address,
+                latitude=lat,
+                longitude=lon,
+                timezone=tz,
+            )
         user_ids: dict[str, int] = {}
         for email, name, role in DEMO_USERS:
             owned = [branch_ids[b[0]] for b in OWNER_BRANCHES.get(email, [])]
             user_ids[email] = await users.create(
-                tx, email=email, name=name, role=role,  # type: ignore[arg-type]
-                password_hash=password_hash, branch_ids=owned,
+                tx,
+                email=email,
+                name=name,
+                role=role,  # type: ignore[arg-type]
+                password_hash=password_hash,
+                branch_ids=owned,
                 chain_ids=[chain_id] if role == "manager" else [],
-                locale="id" if email == "owner2@demo.test" else None)
+                locale="id" if email == "owner2@demo.test" else None,
+            )
 
     shoppers = [user_ids[e] for e, _n, r in DEMO_USERS if r == "shopper"]
     admin_id, reviewer_id = user_ids["admin@demo.test"], user_ids["reviewer@demo.test"]
@@ -256,65 +395,119 @@ async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
                 scenario = rng.choice(SCENARIOS)
                 window_start = day - timedelta(days=rng.randint(0, 3))
                 assignment_id = await assignments.create(
-                    tx, branch_id=branch_id, shopper_id=shopper_id, questionnaire_id=qid,
-                    questionnaire_version=qversion, window_start=window_start.isoformat(),
+                    tx,
+                    branch_id=branch_id,
+                    shopper_id=shopper_id,
+                    questionnaire_id=qid,
+                    questionnaire_version=qversion,
+                    window_start=window_start.isoformat(),
                     window_end=(window_start + timedelta(days=7)).isoformat(),
-                    scenario=scenario, state="done", created_by=admin_id)
+                    scenario=scenario,
+                    state="done",
+                    created_by=admin_id,
+                )
                 counts["assignments"] += 1
-                start = datetime.combine(day, time(rng.randint(9, 19), rng.randint(0, 59)),
-                                         tzinfo=zone)
+                start = datetime.combine(
+                    day, time(rng.randint(9, 19), rng.randint(0, 59)), tzinfo=zone
+                )
                 answers, waits = draw_answers(rng, profile, definition, bool(scenario))
-                stamps = draw_stamps(start, answers["greeted_verbally"]["value"],
-                                     waits["greeting_delay"], waits["queue_wait"], rng)
+                stamps = draw_stamps(
+                    start,
+                    answers["greeted_verbally"]["value"],
+                    waits["greeting_delay"],
+                    waits["queue_wait"],
+                    rng,
+                )
                 ended = datetime.fromisoformat(stamps["left"]) + timedelta(seconds=30)
                 visit_uuid = new_uuid()
                 manifest: list[dict[str, Any]] = []
                 if rng.random() < 0.18:
                     data = demo_photo(rng, f"{code} {day.isoformat()}")
                     photo_id = new_uuid()
-                    manifest.append({"photo_id": photo_id, "question": "checkout_photo",
-                                     "sha256": hashlib.sha256(data).hexdigest(),
-                                     "bytes": len(data), "content_type": "image/jpeg"})
+                    manifest.append(
+                        {
+                            "photo_id": photo_id,
+                            "question": "checkout_photo",
+                            "sha256": hashlib.sha256(data).hexdigest(),
+                            "bytes": len(data),
+                            "content_type": "image/jpeg",
+                        }
+                    )
                     photo_jobs.append((photo_id, data))
-                geo = {"lat": round(lat + rng.gauss(0, 0.0004), 6),
-                       "lon": round(lon + rng.gauss(0, 0.0004), 6),
-                       "accuracy_m": rng.choice([5, 8, 12, 20, 35, 60])}
+                geo = {
+                    "lat": round(lat + rng.gauss(0, 0.0004), 6),
+                    "lon": round(lon + rng.gauss(0, 0.0004), 6),
+                    "accuracy_m": rng.choice([5, 8, 12, 20, 35, 60]),
+                }
                 payload = {
                     "assignment_id": assignment_id,
-                    "questionnaire": {"id": qid, "version": qversion}, "revision": 1,
-                    "started_at": start.isoformat(), "ended_at": ended.isoformat(),
-                    "stamps": stamps, "answers": answers, "comment": "", "geo": geo,
+                    "questionnaire": {"id": qid, "version": qversion},
+                    "revision": 1,
+                    "started_at": start.isoformat(),
+                    "ended_at": ended.isoformat(),
+                    "stamps": stamps,
+                    "answers": answers,
+                    "comment": "",
+                    "geo": geo,
                     "photos": manifest,
                 }
                 score = score_visit(definition, answers, stamps)
                 recent = day >= today - timedelta(days=12)
                 state = "submitted" if recent else "approved"
-                submitted = (ended + timedelta(hours=rng.randint(1, 20))).astimezone(ZoneInfo("UTC"))
+                submitted = (ended + timedelta(hours=rng.randint(1, 20))).astimezone(
+                    ZoneInfo("UTC")
+                )
                 submitted_iso = submitted.replace(microsecond=0).isoformat()
                 visit_id = await visits.insert(
-                    tx, visit_uuid=visit_uuid, revision=1, assignment_id=assignment_id,
-                    branch_id=branch_id, shopper_id=shopper_id, questionnaire_id=qid,
-                    questionnaire_version=qversion, state=state,
-                    content_hash=hashlib.sha256(json.dumps(payload, sort_keys=True).encode())
-                    .hexdigest(),
-                    payload=payload, started_at=start.isoformat(), ended_at=ended.isoformat(),
-                    started_utc=start.astimezone(ZoneInfo("UTC")).isoformat(), stamps=stamps,
-                    answers=answers, comment="", geo=geo, received_at=submitted_iso,
-                    submitted_at=submitted_iso, score=score)
+                    tx,
+                    visit_uuid=visit_uuid,
+                    revision=1,
+                    assignment_id=assignment_id,
+                    branch_id=branch_id,
+                    shopper_id=shopper_id,
+                    questionnaire_id=qid,
+                    questionnaire_version=qversion,
+                    state=state,
+                    content_hash=hashlib.sha256(
+                        json.dumps(payload, sort_keys=True).encode()
+                    ).hexdigest(),
+                    payload=payload,
+                    started_at=start.isoformat(),
+                    ended_at=ended.isoformat(),
+                    started_utc=start.astimezone(ZoneInfo("UTC")).isoformat(),
+                    stamps=stamps,
+                    answers=answers,
+                    comment="",
+                    geo=geo,
+                    received_at=submitted_iso,
+                    submitted_at=submitted_iso,
+                    score=score,
+                )
                 for entry in manifest:
                     await tx.execute(
                         "INSERT INTO photos (id, visit_uuid, sha256, bytes, content_type,"
                         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (entry["photo_id"], visit_uuid, entry["sha256"], entry["bytes"],
-                         entry["content_type"], submitted_iso))
+                        (
+                            entry["photo_id"],
+                            visit_uuid,
+                            entry["sha256"],
+                            entry["bytes"],
+                            entry["content_type"],
+                            submitted_iso,
+                        ),
+                    )
                     await tx.execute(
                         "INSERT INTO visit_photos (visit_id, photo_id, question_key)"
-                        " VALUES (?, ?, ?)", (visit_id, entry["photo_id"], entry["question"]))
-                await audit.record(tx, shopper_id, "visit.submitted", "visit", visit_uuid,
-                                   {"revision": 1})
+                        " VALUES (?, ?, ?)",
+                        (visit_id, entry["photo_id"], entry["question"]),
+                    )
+                await audit.record(
+                    tx, shopper_id, "visit.submitted", "visit", visit_uuid, {"revision": 1}
+                )
                 if state == "approved":
-                    await audit.record(tx, reviewer_id, "visit.approved", "visit", visit_uuid,
-                                       {"revision": 1})
+                    await audit.record(
+                        tx, reviewer_id, "visit.approved", "visit", visit_uuid, {"revision": 1}
+                    )
                 counts["visits"] += 1
 
         # Open assignments for the coming weeks: at least three per shopper.
@@ -324,10 +517,16 @@ async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
                 code = codes[(index * 4 + n * 3) % len(codes)]
                 start_day = today + timedelta(days=n * 4)
                 await assignments.create(
-                    tx, branch_id=branch_ids[code], shopper_id=shopper_id, questionnaire_id=qid,
-                    questionnaire_version=qversion, window_start=start_day.isoformat(),
+                    tx,
+                    branch_id=branch_ids[code],
+                    shopper_id=shopper_id,
+                    questionnaire_id=qid,
+                    questionnaire_version=qversion,
+                    window_start=start_day.isoformat(),
                     window_end=(start_day + timedelta(days=6)).isoformat(),
-                    scenario=SCENARIOS[(index + n) % len(SCENARIOS)], created_by=admin_id)
+                    scenario=SCENARIOS[(index + n) % len(SCENARIOS)],
+                    created_by=admin_id,
+                )
                 counts["assignments"] += 1
 
         # Owners' self-assessments: rosier than what shoppers find.
@@ -339,16 +538,32 @@ async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
                     "INSERT INTO self_assessments (branch_id, author_id, questionnaire_id,"
                     " questionnaire_version, answers, score_total, scores, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (branch_ids[branch[0]], user_ids[email], qid, qversion, json.dumps(answers),
-                     score.total, json.dumps(score.to_json()), utcnow()))
+                    (
+                        branch_ids[branch[0]],
+                        user_ids[email],
+                        qid,
+                        qversion,
+                        json.dumps(answers),
+                        score.total,
+                        json.dumps(score.to_json()),
+                        utcnow(),
+                    ),
+                )
         owner_id = user_ids["owner@demo.test"]
         await tx.execute(
             "INSERT INTO action_plans (branch_id, section_key, text, responsible, due_date,"
             " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (branch_ids["JKT-KMG"], "checkout",
-             "Open a second till whenever more than three people are waiting.",
-             "Store supervisor", (today + timedelta(days=21)).isoformat(), owner_id,
-             utcnow(), utcnow()))
+            (
+                branch_ids["JKT-KMG"],
+                "checkout",
+                "Open a second till whenever more than three people are waiting.",
+                "Store supervisor",
+                (today + timedelta(days=21)).isoformat(),
+                owner_id,
+                utcnow(),
+                utcnow(),
+            ),
+        )
 
     # Photos: process outside the transaction, then record them as received.
     for photo_id, data in photo_jobs:
@@ -359,6 +574,7 @@ async def create_demo(db: Database, photos_dir: Path, today: date | None = None,
             await tx.execute(
                 "UPDATE photos SET received_at = created_at, blob_key = ?, width = ?, height = ?,"
                 " captured_at = ? WHERE id = ?",
-                (key, processed.width, processed.height, processed.captured_at, photo_id))
+                (key, processed.width, processed.height, processed.captured_at, photo_id),
+            )
         counts["photos"] += 1
     return counts

@@ -20,7 +20,12 @@ log = logging.getLogger("visitscore")
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, *, details: Any = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -39,7 +44,10 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 def error_json(
-    status: int, code: str, message: str, details: Any = None,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
@@ -53,9 +61,16 @@ def _wants_json(request: Request) -> bool:
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "not_logged_in", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "invalid", 429: "too_many_requests",
+    400: "bad_request",
+    401: "not_logged_in",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
 }
 
 
@@ -94,7 +109,9 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    message = _("Something went wrong on the server. Nothing you sent was half-saved; please try again.")
+    message = _(
+        "Something went wrong on the server. Nothing you sent was half-saved; please try again."
+    )
     if _wants_json(request):
         return error_json(500, "internal", message)
     return await render_error_page(request, 500, message)
@@ -105,5 +122,10 @@ async def render_error_page(
 ) -> Response:
     from .templating import render  # the templates need the app; import late
 
-    return await render(request, "error.html", {"status": status, "message": message},
-                        status_code=status, headers=headers)
+    return await render(
+        request,
+        "error.html",
+        {"status": status, "message": message},
+        status_code=status,
+        headers=headers,
+    )

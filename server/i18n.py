@@ -65,7 +65,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional name for "mark, translate later"
+def N_(message: str) -> str:
     return message
 
 
@@ -124,11 +124,14 @@ def format_number(value: float, digits: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=current_locale())
 
 
-def format_day(value: date | str | None) -> str:
+def format_day(value: date | str | None, timezone: str | None = None) -> str:
+    """A date; a moment with an offset is first moved to ``timezone`` (a branch's)."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime) and value.tzinfo is not None and timezone:
+        value = value.astimezone(ZoneInfo(timezone))
     return _format_date(value, format="medium", locale=current_locale())
 
 
@@ -138,5 +141,6 @@ def format_moment(value: datetime | str | None, timezone: str = "UTC") -> str:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return _format_datetime(value, format="medium", tzinfo=ZoneInfo(timezone),
-                            locale=current_locale())
+    return _format_datetime(
+        value, format="medium", tzinfo=ZoneInfo(timezone), locale=current_locale()
+    )

@@ -35,8 +35,8 @@ class RequestMiddleware:
         except Exception:  # a malformed cookie header just means no language cookie
             pass
         chosen = cookie[LANG_COOKIE].value if LANG_COOKIE in cookie else None
-        locale = chosen if chosen in ("en", "id", "fr") else negotiate(
-            headers.get("accept-language")
+        locale = (
+            chosen if chosen in ("en", "id", "fr") else negotiate(headers.get("accept-language"))
         )
         token = activate(locale)
         scope.setdefault("state", {})["locale"] = locale
@@ -73,6 +73,9 @@ class RequestMiddleware:
         if path.startswith("/api/") and scope["method"] == "POST":
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != "application/json":
-                return error_json(415, "unsupported_media_type",
-                                  _("Send this request as JSON (Content-Type: application/json)."))
+                return error_json(
+                    415,
+                    "unsupported_media_type",
+                    _("Send this request as JSON (Content-Type: application/json)."),
+                )
         return None

@@ -28,19 +28,30 @@ class User:
 
     @classmethod
     def from_row(
-        cls, row: sqlite3.Row, branch_ids: frozenset[int] = frozenset(),
+        cls,
+        row: sqlite3.Row,
+        branch_ids: frozenset[int] = frozenset(),
         chain_ids: frozenset[int] = frozenset(),
     ) -> User:
         return cls(
-            id=row["id"], email=row["email"], name=row["name"], role=row["role"],
-            locale=row["locale"], active=bool(row["active"]),
-            branch_ids=branch_ids, chain_ids=chain_ids,
+            id=row["id"],
+            email=row["email"],
+            name=row["name"],
+            role=row["role"],
+            locale=row["locale"],
+            active=bool(row["active"]),
+            branch_ids=branch_ids,
+            chain_ids=chain_ids,
         )
 
     def to_api(self) -> dict[str, Any]:
         return {
-            "id": self.id, "email": self.email, "name": self.name, "role": self.role,
-            "locale": self.locale, "branch_ids": sorted(self.branch_ids),
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "locale": self.locale,
+            "branch_ids": sorted(self.branch_ids),
             "chain_ids": sorted(self.chain_ids),
         }
 
@@ -75,16 +86,30 @@ class Branch:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Branch:
         return cls(
-            id=row["id"], chain_id=row["chain_id"], code=row["code"], name=row["name"],
-            region=row["region"], city=row["city"], address=row["address"],
-            latitude=row["latitude"], longitude=row["longitude"], timezone=row["timezone"],
+            id=row["id"],
+            chain_id=row["chain_id"],
+            code=row["code"],
+            name=row["name"],
+            region=row["region"],
+            city=row["city"],
+            address=row["address"],
+            latitude=row["latitude"],
+            longitude=row["longitude"],
+            timezone=row["timezone"],
         )
 
     def to_api(self) -> dict[str, Any]:
         return {
-            "id": self.id, "chain_id": self.chain_id, "code": self.code, "name": self.name,
-            "region": self.region, "city": self.city, "address": self.address,
-            "latitude": self.latitude, "longitude": self.longitude, "timezone": self.timezone,
+            "id": self.id,
+            "chain_id": self.chain_id,
+            "code": self.code,
+            "name": self.name,
+            "region": self.region,
+            "city": self.city,
+            "address": self.address,
+            "latitude": self.latitude,
+            "longitude": self.longitude,
+            "timezone": self.timezone,
         }
 
 
@@ -103,19 +128,25 @@ class Assignment:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Assignment:
         return cls(
-            id=row["id"], branch_id=row["branch_id"], shopper_id=row["shopper_id"],
+            id=row["id"],
+            branch_id=row["branch_id"],
+            shopper_id=row["shopper_id"],
             questionnaire_id=row["questionnaire_id"],
             questionnaire_version=row["questionnaire_version"],
-            window_start=row["window_start"], window_end=row["window_end"],
-            scenario=row["scenario"], state=row["state"],
+            window_start=row["window_start"],
+            window_end=row["window_end"],
+            scenario=row["scenario"],
+            state=row["state"],
         )
 
     def to_api(self) -> dict[str, Any]:
         return {
-            "id": self.id, "branch_id": self.branch_id,
+            "id": self.id,
+            "branch_id": self.branch_id,
             "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
             "window": {"start": self.window_start, "end": self.window_end},
-            "scenario": self.scenario, "state": self.state,
+            "scenario": self.scenario,
+            "state": self.state,
         }
 
 
@@ -146,25 +177,43 @@ class Visit:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Visit:
         return cls(
-            id=row["id"], visit_uuid=row["visit_uuid"], revision=row["revision"],
-            assignment_id=row["assignment_id"], branch_id=row["branch_id"],
-            shopper_id=row["shopper_id"], questionnaire_id=row["questionnaire_id"],
-            questionnaire_version=row["questionnaire_version"], state=row["state"],
-            started_at=row["started_at"], ended_at=row["ended_at"],
-            received_at=row["received_at"], submitted_at=row["submitted_at"],
-            stamps=_json(row["stamps"], {}), answers=_json(row["answers"], {}),
-            comment=row["comment"], score_total=row["score_total"],
-            scores=_json(row["scores"], None), review_note=row["review_note"],
+            id=row["id"],
+            visit_uuid=row["visit_uuid"],
+            revision=row["revision"],
+            assignment_id=row["assignment_id"],
+            branch_id=row["branch_id"],
+            shopper_id=row["shopper_id"],
+            questionnaire_id=row["questionnaire_id"],
+            questionnaire_version=row["questionnaire_version"],
+            state=row["state"],
+            started_at=row["started_at"],
+            ended_at=row["ended_at"],
+            received_at=row["received_at"],
+            submitted_at=row["submitted_at"],
+            stamps=_json(row["stamps"], {}),
+            answers=_json(row["answers"], {}),
+            comment=row["comment"],
+            score_total=row["score_total"],
+            scores=_json(row["scores"], None),
+            review_note=row["review_note"],
         )
 
     def to_api(self) -> dict[str, Any]:
         """The visit without the shopper's identity (what owners and managers may see)."""
         return {
-            "visit_id": self.visit_uuid, "revision": self.revision, "state": self.state,
-            "assignment_id": self.assignment_id, "branch_id": self.branch_id,
+            "visit_id": self.visit_uuid,
+            "revision": self.revision,
+            "state": self.state,
+            "assignment_id": self.assignment_id,
+            "branch_id": self.branch_id,
             "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
-            "started_at": self.started_at, "ended_at": self.ended_at,
-            "received_at": self.received_at, "submitted_at": self.submitted_at,
-            "stamps": self.stamps, "answers": self.answers, "comment": self.comment,
-            "score_total": self.score_total, "scores": self.scores,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "received_at": self.received_at,
+            "submitted_at": self.submitted_at,
+            "stamps": self.stamps,
+            "answers": self.answers,
+            "comment": self.comment,
+            "score_total": self.score_total,
+            "scores": self.scores,
         }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from .i18n import N_
 MAX_PIXELS = 50_000_000
 # Pillow's own bomb guard stays on (it raises at twice this); we refuse above it ourselves.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # refused below
 DISPLAY_SIZE = 1600
 THUMB_SIZE = 320
 JPEG_QUALITY = 85
@@ -123,13 +125,15 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
         exif = image.getexif()
         orientation = exif.get(_EXIF_ORIENTATION, 1)
         captured_at = _captured_at(exif)
+        sensor_size = image.size  # before draft() reduces it
         if image.format == "JPEG":
             # Decode at reduced scale: the box keeps the photo's aspect, else Pillow's
             # min(w // bw, h // bh) falls back to a full-size decode.
             factor = DISPLAY_SIZE / max(image.size)
             if factor < 1:
-                image.draft("RGB", (max(1, int(image.width * factor)),
-                                    max(1, int(image.height * factor))))
+                image.draft(
+                    "RGB", (max(1, int(image.width * factor)), max(1, int(image.height * factor)))
+                )
         try:
             image.load()
         except (OSError, SyntaxError, ValueError) as exc:
@@ -141,9 +145,10 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
     for step in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
         display = display.transpose(step)
     thumb = ImageOps.contain(display, (THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS)
-    width, height = (image.height, image.width) if orientation in (5, 6, 7, 8) else image.size
-    return ProcessedPhoto(content_type, width, height, captured_at, _encode(display),
-                          _encode(thumb))
+    width, height = sensor_size[::-1] if orientation in (5, 6, 7, 8) else sensor_size
+    return ProcessedPhoto(
+        content_type, width, height, captured_at, _encode(display), _encode(thumb)
+    )
 
 
 def blob_path(photos_dir: Path, key: str, size: str) -> Path:

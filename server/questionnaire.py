@@ -114,7 +114,9 @@ def _check_question(q: object, path: str, seen: set[str], problems: list[Problem
         seen.add(key)
     kind = q.get("type")
     if kind not in QUESTION_TYPES:
-        problems.append(Problem(f"{path}.type", f"must be one of {', '.join(sorted(QUESTION_TYPES))}"))
+        problems.append(
+            Problem(f"{path}.type", f"must be one of {', '.join(sorted(QUESTION_TYPES))}")
+        )
         return
     _check_texts(q.get("text"), f"{path}.text", problems, required=True)
     _check_texts(q.get("help"), f"{path}.help", problems, required=False)
@@ -166,7 +168,9 @@ def _check_question(q: object, path: str, seen: set[str], problems: list[Problem
                     continue
                 limit, value = t.get("max_seconds"), t.get("value")
                 if not _is_number(limit) or limit < 0:
-                    problems.append(Problem(f"{tpath}.max_seconds", "must be a number of at least 0"))
+                    problems.append(
+                        Problem(f"{tpath}.max_seconds", "must be a number of at least 0")
+                    )
                 elif limit <= last:
                     problems.append(Problem(f"{tpath}.max_seconds", "thresholds must increase"))
                 else:

@@ -67,9 +67,7 @@ class VisitScore:
             "earned": self.earned,
             "possible": self.possible,
             "zeroed_by": list(self.zeroed_by),
-            "sections": [
-                {**asdict(s), "zeroed_by": list(s.zeroed_by)} for s in self.sections
-            ],
+            "sections": [{**asdict(s), "zeroed_by": list(s.zeroed_by)} for s in self.sections],
             "questions": [asdict(q) for q in self.questions],
             "explanation": list(self.explanation),
         }
@@ -194,15 +192,28 @@ def _explain(
     items: list[dict[str, Any]] = []
     for q in questions:
         if q.critical_failed:
-            items.append({"kind": "critical_failure", "question": q.key, "section": q.section,
-                          "scope": q.critical})
+            items.append(
+                {
+                    "kind": "critical_failure",
+                    "question": q.key,
+                    "section": q.section,
+                    "scope": q.critical,
+                }
+            )
     lost: list[dict[str, Any]] = []
     for q in questions:
         if q.status != "scored" or q.possible <= q.earned:
             continue
         points = (q.possible - q.earned) / total_possible * 100 if total_possible else 0.0
-        lost.append({"kind": "lost", "question": q.key, "section": q.section,
-                     "points": points, "zeroed": q.zeroed})
+        lost.append(
+            {
+                "kind": "lost",
+                "question": q.key,
+                "section": q.section,
+                "points": points,
+                "zeroed": q.zeroed,
+            }
+        )
     lost.sort(key=lambda item: (-item["points"], item["question"]))
     items.extend(lost)
     for q in questions:
@@ -238,7 +249,9 @@ def score_visit(
             sections.append(SectionResult(section["key"], 0.0, 0.0, possible, section_failures))
         else:
             earned = sum(r.earned for r in results)
-            sections.append(SectionResult(section["key"], _percent(earned, possible), earned, possible))
+            sections.append(
+                SectionResult(section["key"], _percent(earned, possible), earned, possible)
+            )
         all_questions.extend(results)
     earned = sum(q.earned for q in all_questions)
     possible = sum(q.possible for q in all_questions)

@@ -42,8 +42,12 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
 
 
 async def render(
-    request: Request, name: str, context: dict[str, Any] | None = None, *,
-    status_code: int = 200, headers: dict[str, str] | None = None,
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """Render a page with what every page needs: user, language, CSRF token."""
     templates: Jinja2Templates = request.app.state.templates
@@ -55,8 +59,9 @@ async def render(
         "csrf_field": auth.CSRF_FIELD,
         **(context or {}),
     }
-    response = templates.TemplateResponse(request, name, full, status_code=status_code,
-                                          headers=headers)
+    response = templates.TemplateResponse(
+        request, name, full, status_code=status_code, headers=headers
+    )
     response.headers.setdefault("cache-control", "no-store")
     auth.set_csrf_cookie(request, response)
     return response  # type: ignore[return-value]

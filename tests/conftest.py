@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -23,13 +24,22 @@ DEMO_TODAY = date(2026, 11, 23)
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: once Playwright's sync API starts, it keeps an event loop
+    running in the main thread, which asyncio.run() in other tests cannot share."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path))
+
+
 def build_demo(data_dir: Path, today: date = DEMO_TODAY) -> None:
+    """Build the demo in its own thread: Playwright's sync API may hold this thread's loop."""
+
     async def main() -> None:
         async with Database(data_dir / "visitscore.db") as db:
             await migrate_all(db)
             await create_demo(db, data_dir / "photos", today)
 
-    asyncio.run(main())
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,9 @@ def _set_cookie(response_headers: list[tuple[str, str]], name: str) -> str:
 
 
 def test_json_login_sets_a_safe_cookie_and_says_who(demo_client: TestClient) -> None:
-    response = demo_client.post("/api/v1/session",
-                                json={"email": "Owner@Demo.test", "password": "visitscore-demo"})
+    response = demo_client.post(
+        "/api/v1/session", json={"email": "Owner@Demo.test", "password": "visitscore-demo"}
+    )
     assert response.status_code == 201
     assert response.json()["user"]["role"] == "owner"
     cookie = _set_cookie(response.headers.multi_items(), "vs_session").lower()
@@ -41,8 +42,9 @@ def test_json_login_sets_a_safe_cookie_and_says_who(demo_client: TestClient) -> 
 
 def test_cookie_is_secure_over_https(demo_dir: Path) -> None:
     with TestClient(create_app(Settings(data_dir=demo_dir)), base_url="https://testserver") as c:
-        response = c.post("/api/v1/session",
-                          json={"email": "admin@demo.test", "password": "visitscore-demo"})
+        response = c.post(
+            "/api/v1/session", json={"email": "admin@demo.test", "password": "visitscore-demo"}
+        )
         assert response.status_code == 201
         assert "secure" in _set_cookie(response.headers.multi_items(), "vs_session").lower()
 
@@ -57,14 +59,21 @@ def test_logout_ends_the_session_on_the_server(demo_client: TestClient) -> None:
     assert demo_client.get("/api/v1/session").status_code == 401
 
 
-@pytest.mark.parametrize("body", [{"email": "admin@demo.test", "password": "wrong-password"},
-                                  {"email": "nobody@demo.test", "password": "visitscore-demo"}])
-def test_bad_credentials_answer_401_in_the_error_shape(demo_client: TestClient,
-                                                        body: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "admin@demo.test", "password": "wrong-password"},
+        {"email": "nobody@demo.test", "password": "visitscore-demo"},
+    ],
+)
+def test_bad_credentials_answer_401_in_the_error_shape(
+    demo_client: TestClient, body: dict[str, str]
+) -> None:
     response = demo_client.post("/api/v1/session", json=body)
     assert response.status_code == 401
-    assert response.json() == {"error": {"code": "bad_credentials",
-                                         "message": "That email and password do not match."}}
+    assert response.json() == {
+        "error": {"code": "bad_credentials", "message": "That email and password do not match."}
+    }
 
 
 @pytest.mark.parametrize("body", [{}, {"email": "a@b.c"}, {"email": 3, "password": []}])
@@ -76,11 +85,13 @@ def test_missing_fields_answer_422(demo_client: TestClient, body: dict[str, obje
 
 def test_login_is_rate_limited_per_account(demo_client: TestClient) -> None:
     for _ in range(5):
-        bad = demo_client.post("/api/v1/session",
-                               json={"email": "owner@demo.test", "password": "guess-guess"})
+        bad = demo_client.post(
+            "/api/v1/session", json={"email": "owner@demo.test", "password": "guess-guess"}
+        )
         assert bad.status_code == 401
-    blocked = demo_client.post("/api/v1/session",
-                               json={"email": "owner@demo.test", "password": "visitscore-demo"})
+    blocked = demo_client.post(
+        "/api/v1/session", json={"email": "owner@demo.test", "password": "visitscore-demo"}
+    )
     assert blocked.status_code == 429
     assert blocked.json()["error"]["code"] == "too_many_attempts"
     assert int(blocked.headers["retry-after"]) > 0
@@ -93,8 +104,9 @@ def test_login_is_rate_limited_per_address(demo_dir: Path) -> None:
     with TestClient(create_app(settings)) as c:
         for i in range(3):
             c.post("/api/v1/session", json={"email": f"x{i}@demo.test", "password": "guess-guess"})
-        blocked = c.post("/api/v1/session",
-                         json={"email": "admin@demo.test", "password": "visitscore-demo"})
+        blocked = c.post(
+            "/api/v1/session", json={"email": "admin@demo.test", "password": "visitscore-demo"}
+        )
         assert blocked.status_code == 429
 
 
@@ -107,25 +119,35 @@ def _csrf(page_html: str) -> str:
 def test_login_form_needs_its_csrf_token(demo_client: TestClient) -> None:
     page = demo_client.get("/login")
     token = _csrf(page.text)
-    refused = demo_client.post("/login", data={"email": "admin@demo.test",
-                                               "password": "visitscore-demo"})
+    refused = demo_client.post(
+        "/login", data={"email": "admin@demo.test", "password": "visitscore-demo"}
+    )
     assert refused.status_code == 403
     assert "expired" in refused.text
-    wrong = demo_client.post("/login", data={"email": "admin@demo.test",
-                                             "password": "visitscore-demo",
-                                             "csrf_token": "x" * 43})
+    wrong = demo_client.post(
+        "/login",
+        data={"email": "admin@demo.test", "password": "visitscore-demo", "csrf_token": "x" * 43},
+    )
     assert wrong.status_code == 403
-    ok = demo_client.post("/login", data={"email": "admin@demo.test", "password": "visitscore-demo",
-                                          "csrf_token": token, "next": "/"},
-                          follow_redirects=False)
+    ok = demo_client.post(
+        "/login",
+        data={
+            "email": "admin@demo.test",
+            "password": "visitscore-demo",
+            "csrf_token": token,
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     assert demo_client.get("/api/v1/session").status_code == 200
 
 
 def test_login_form_shows_the_error_and_keeps_the_email(demo_client: TestClient) -> None:
     token = _csrf(demo_client.get("/login").text)
-    response = demo_client.post("/login", data={"email": "admin@demo.test", "password": "nope-nope",
-                                                "csrf_token": token})
+    response = demo_client.post(
+        "/login", data={"email": "admin@demo.test", "password": "nope-nope", "csrf_token": token}
+    )
     assert response.status_code == 401
     assert 'role="alert"' in response.text and "do not match" in response.text
     assert 'value="admin@demo.test"' in response.text
@@ -133,18 +155,27 @@ def test_login_form_shows_the_error_and_keeps_the_email(demo_client: TestClient)
 
 def test_login_redirect_never_leaves_the_site(demo_client: TestClient) -> None:
     token = _csrf(demo_client.get("/login").text)
-    response = demo_client.post("/login", data={
-        "email": "admin@demo.test", "password": "visitscore-demo", "csrf_token": token,
-        "next": "//evil.example/x"}, follow_redirects=False)
+    response = demo_client.post(
+        "/login",
+        data={
+            "email": "admin@demo.test",
+            "password": "visitscore-demo",
+            "csrf_token": token,
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/"
 
 
 def test_every_form_post_route_refuses_a_missing_csrf_token(demo_client: TestClient) -> None:
     """Each non-API POST route of the app (found from the route list) checks CSRF."""
     login(demo_client, "admin@demo.test")
-    form_routes = [r.path for r in demo_client.app.routes  # type: ignore[attr-defined]
-                   if "POST" in (getattr(r, "methods", None) or set())
-                   and not r.path.startswith("/api/")]
+    form_routes = [
+        r.path
+        for r in demo_client.app.routes  # type: ignore[attr-defined]
+        if "POST" in (getattr(r, "methods", None) or set()) and not r.path.startswith("/api/")
+    ]
     assert form_routes, "no form routes found"
     for path in form_routes:
         response = demo_client.post(path, data={"lang": "fr"})
@@ -152,14 +183,18 @@ def test_every_form_post_route_refuses_a_missing_csrf_token(demo_client: TestCli
 
 
 def test_cross_site_writes_are_refused(demo_client: TestClient) -> None:
-    response = demo_client.post("/api/v1/session", headers={"origin": "https://evil.example"},
-                                json={"email": "admin@demo.test", "password": "visitscore-demo"})
+    response = demo_client.post(
+        "/api/v1/session",
+        headers={"origin": "https://evil.example"},
+        json={"email": "admin@demo.test", "password": "visitscore-demo"},
+    )
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "cross_site"
 
 
 def test_api_post_must_be_json(demo_client: TestClient) -> None:
-    response = demo_client.post("/api/v1/session",
-                                data={"email": "admin@demo.test", "password": "visitscore-demo"})
+    response = demo_client.post(
+        "/api/v1/session", data={"email": "admin@demo.test", "password": "visitscore-demo"}
+    )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"

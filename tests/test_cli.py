@@ -30,17 +30,33 @@ def test_migrate_twice_applies_nothing_the_second_time(runner: CliRunner, tmp_pa
     assert second.exit_code == 0 and "applied" not in second.output
 
 
-def test_create_user_reads_the_password_from_the_environment(runner: CliRunner,
-                                                              demo_dir: Path) -> None:
+def test_create_user_reads_the_password_from_the_environment(
+    runner: CliRunner, demo_dir: Path
+) -> None:
     result = runner.invoke(
-        main, ["create-user", "--email", "new.owner@example.com", "--name", "New Owner",
-               "--role", "owner", "--branch", "JKT-MTG", "--branch", "2",
-               "--data-dir", str(demo_dir)],
-        env={"VISITSCORE_PASSWORD": "a long enough password"})
+        main,
+        [
+            "create-user",
+            "--email",
+            "new.owner@example.com",
+            "--name",
+            "New Owner",
+            "--role",
+            "owner",
+            "--branch",
+            "JKT-MTG",
+            "--branch",
+            "2",
+            "--data-dir",
+            str(demo_dir),
+        ],
+        env={"VISITSCORE_PASSWORD": "a long enough password"},
+    )
     assert result.exit_code == 0, result.output
     db = sqlite3.connect(demo_dir / "visitscore.db")
-    row = db.execute("SELECT id, role, password_hash FROM users WHERE email = ?",
-                     ("new.owner@example.com",)).fetchone()
+    row = db.execute(
+        "SELECT id, role, password_hash FROM users WHERE email = ?", ("new.owner@example.com",)
+    ).fetchone()
     assert row[1] == "owner" and row[2].startswith("scrypt$")
     owned = db.execute("SELECT count(*) FROM branch_owners WHERE user_id = ?", (row[0],)).fetchone()
     assert owned[0] == 2
@@ -48,68 +64,136 @@ def test_create_user_reads_the_password_from_the_environment(runner: CliRunner,
 
 def test_create_user_asks_for_the_password(runner: CliRunner, demo_dir: Path) -> None:
     result = runner.invoke(
-        main, ["create-user", "--email", "rev2@example.com", "--name", "Rev", "--role",
-               "reviewer", "--data-dir", str(demo_dir)],
-        input="a long enough password\na long enough password\n")
+        main,
+        [
+            "create-user",
+            "--email",
+            "rev2@example.com",
+            "--name",
+            "Rev",
+            "--role",
+            "reviewer",
+            "--data-dir",
+            str(demo_dir),
+        ],
+        input="a long enough password\na long enough password\n",
+    )
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--email", "admin@demo.test", "--name", "X", "--role", "admin"], "already exists"),
-    (["--email", "ADMIN@demo.test", "--name", "X", "--role", "admin"], "already exists"),
-    (["--email", "o@example.com", "--name", "X", "--role", "owner"], "needs at least one --branch"),
-    (["--email", "o@example.com", "--name", "X", "--role", "owner", "--branch", "NOPE"],
-     "no branch with id or code 'NOPE'"),
-    (["--email", "m@example.com", "--name", "X", "--role", "manager"], "needs at least one --chain"),
-    (["--email", "s@example.com", "--name", "X", "--role", "shopper", "--branch", "1"],
-     "--branch is for owners"),
-    (["--email", "s@example.com", "--name", "X", "--role", "king"], "'king' is not one of"),
-    (["--email", "not-an-email", "--name", "X", "--role", "admin"], "is not an email address"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--email", "admin@demo.test", "--name", "X", "--role", "admin"], "already exists"),
+        (["--email", "ADMIN@demo.test", "--name", "X", "--role", "admin"], "already exists"),
+        (
+            ["--email", "o@example.com", "--name", "X", "--role", "owner"],
+            "needs at least one --branch",
+        ),
+        (
+            ["--email", "o@example.com", "--name", "X", "--role", "owner", "--branch", "NOPE"],
+            "no branch with id or code 'NOPE'",
+        ),
+        (
+            ["--email", "m@example.com", "--name", "X", "--role", "manager"],
+            "needs at least one --chain",
+        ),
+        (
+            ["--email", "s@example.com", "--name", "X", "--role", "shopper", "--branch", "1"],
+            "--branch is for owners",
+        ),
+        (["--email", "s@example.com", "--name", "X", "--role", "king"], "'king' is not one of"),
+        (["--email", "not-an-email", "--name", "X", "--role", "admin"], "is not an email address"),
+    ],
+)
 def test_create_user_refuses_bad_input_with_one_clear_line(
     runner: CliRunner, demo_dir: Path, args: list[str], message: str
 ) -> None:
-    before = sqlite3.connect(demo_dir / "visitscore.db").execute(
-        "SELECT count(*) FROM users").fetchone()[0]
-    result = runner.invoke(main, ["create-user", *args, "--data-dir", str(demo_dir)],
-                           env={"VISITSCORE_PASSWORD": "a long enough password"})
+    before = (
+        sqlite3.connect(demo_dir / "visitscore.db")
+        .execute("SELECT count(*) FROM users")
+        .fetchone()[0]
+    )
+    result = runner.invoke(
+        main,
+        ["create-user", *args, "--data-dir", str(demo_dir)],
+        env={"VISITSCORE_PASSWORD": "a long enough password"},
+    )
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
-    after = sqlite3.connect(demo_dir / "visitscore.db").execute(
-        "SELECT count(*) FROM users").fetchone()[0]
+    after = (
+        sqlite3.connect(demo_dir / "visitscore.db")
+        .execute("SELECT count(*) FROM users")
+        .fetchone()[0]
+    )
     assert after == before
 
 
 def test_create_user_refuses_a_short_password(runner: CliRunner, demo_dir: Path) -> None:
-    result = runner.invoke(main, ["create-user", "--email", "a@example.com", "--name", "A",
-                                  "--role", "admin", "--data-dir", str(demo_dir)],
-                           env={"VISITSCORE_PASSWORD": "short"})
+    result = runner.invoke(
+        main,
+        [
+            "create-user",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+            "--data-dir",
+            str(demo_dir),
+        ],
+        env={"VISITSCORE_PASSWORD": "short"},
+    )
     assert result.exit_code == 1 and "at least 10 characters" in result.output
 
 
-def test_create_user_without_a_terminal_or_password_explains(runner: CliRunner,
-                                                             demo_dir: Path) -> None:
-    result = runner.invoke(main, ["create-user", "--email", "a@example.com", "--name", "A",
-                                  "--role", "admin", "--data-dir", str(demo_dir)], input="")
+def test_create_user_without_a_terminal_or_password_explains(
+    runner: CliRunner, demo_dir: Path
+) -> None:
+    result = runner.invoke(
+        main,
+        [
+            "create-user",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "admin",
+            "--data-dir",
+            str(demo_dir),
+        ],
+        input="",
+    )
     assert result.exit_code == 1 and "VISITSCORE_PASSWORD" in result.output
 
 
-def test_demo_prints_the_logins_and_refuses_a_full_data_dir(runner: CliRunner,
-                                                           tmp_path: Path) -> None:
+def test_demo_prints_the_logins_and_refuses_a_full_data_dir(
+    runner: CliRunner, tmp_path: Path
+) -> None:
     result = runner.invoke(main, ["demo", "--data-dir", str(tmp_path), "--today", "2026-11-23"])
     assert result.exit_code == 0, result.output
-    for email in ("admin@demo.test", "reviewer@demo.test", "manager@demo.test", "owner@demo.test",
-                  "owner2@demo.test", "shopper@demo.test", "shopper2@demo.test",
-                  "shopper3@demo.test"):
+    for email in (
+        "admin@demo.test",
+        "reviewer@demo.test",
+        "manager@demo.test",
+        "owner@demo.test",
+        "owner2@demo.test",
+        "shopper@demo.test",
+        "shopper2@demo.test",
+        "shopper3@demo.test",
+    ):
         assert email in result.output
     assert "visitscore-demo" in result.output
     again = runner.invoke(main, ["demo", "--data-dir", str(tmp_path)])
     assert again.exit_code == 1 and "already has data" in again.output
 
 
-def test_backup_copies_database_and_photos(runner: CliRunner, demo_dir: Path,
-                                           tmp_path: Path) -> None:
+def test_backup_copies_database_and_photos(
+    runner: CliRunner, demo_dir: Path, tmp_path: Path
+) -> None:
     dest = tmp_path / "backup"
     result = runner.invoke(main, ["backup", str(dest), "--data-dir", str(demo_dir)])
     assert result.exit_code == 0, result.output
@@ -125,16 +209,20 @@ def test_backup_copies_database_and_photos(runner: CliRunner, demo_dir: Path,
 
 
 def test_backup_without_a_database_fails_clearly(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["backup", str(tmp_path / "b"), "--data-dir",
-                                  str(tmp_path / "none")])
+    result = runner.invoke(
+        main, ["backup", str(tmp_path / "b"), "--data-dir", str(tmp_path / "none")]
+    )
     assert result.exit_code == 1 and "no database" in result.output
 
 
 def test_a_bad_environment_setting_is_one_clear_line(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(main, ["migrate", "--data-dir", str(tmp_path)],
-                           env={"VISITSCORE_MAX_PHOTO_BYTES": "lots"})
-    assert result.exit_code == 1 and "VISITSCORE_MAX_PHOTO_BYTES must be a whole number" in \
-        result.output
+    result = runner.invoke(
+        main, ["migrate", "--data-dir", str(tmp_path)], env={"VISITSCORE_MAX_PHOTO_BYTES": "lots"}
+    )
+    assert (
+        result.exit_code == 1
+        and "VISITSCORE_MAX_PHOTO_BYTES must be a whole number" in result.output
+    )
 
 
 def test_backup_of_a_copy_serves(demo_template: Path, tmp_path: Path, runner: CliRunner) -> None:

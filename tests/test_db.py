@@ -43,8 +43,10 @@ async def test_two_processes_starting_at_once_apply_each_migration_once(tmp_path
 
 
 async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
-    broken = [Migration(1, "ok", "CREATE TABLE t (x INTEGER);"),
-              Migration(2, "bad", "CREATE TABLE u (y INTEGER);\nINSERT INTO nope VALUES (1);")]
+    broken = [
+        Migration(1, "ok", "CREATE TABLE t (x INTEGER);"),
+        Migration(2, "bad", "CREATE TABLE u (y INTEGER);\nINSERT INTO nope VALUES (1);"),
+    ]
     async with Database(tmp_path / "b.db") as db:
         with pytest.raises(sqlite3.OperationalError):
             await db.migrate(broken)
@@ -60,7 +62,8 @@ async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
         async with db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO branches (chain_id, code, name, region, created_at)"
-                " VALUES (999, 'X', 'X', 'R', 'now')")
+                " VALUES (999, 'X', 'X', 'R', 'now')"
+            )
 
 
 async def test_a_failed_transaction_writes_nothing(db: Database) -> None:
@@ -74,8 +77,10 @@ async def test_a_failed_transaction_writes_nothing(db: Database) -> None:
 async def test_many_concurrent_writers_and_readers_never_see_locked(db: Database) -> None:
     async def write(i: int) -> None:
         async with db.transaction() as tx:
-            await tx.execute("INSERT INTO chains (code, name, created_at) VALUES (?, ?, 'x')",
-                             (f"C{i}", f"Chain {i}"))
+            await tx.execute(
+                "INSERT INTO chains (code, name, created_at) VALUES (?, ?, 'x')",
+                (f"C{i}", f"Chain {i}"),
+            )
 
     async def read() -> int:
         row = await db.fetchone("SELECT count(*) FROM chains")
@@ -96,10 +101,12 @@ async def test_two_connections_writing_the_same_file_wait_instead_of_failing(
     await b.connect()
     await migrate_all(a)
     try:
+
         async def write(db: Database, i: int) -> None:
             async with db.transaction() as tx:
-                await tx.execute("INSERT INTO chains (code, name, created_at) VALUES (?, 'n', 'x')",
-                                 (f"W{i}",))
+                await tx.execute(
+                    "INSERT INTO chains (code, name, created_at) VALUES (?, 'n', 'x')", (f"W{i}",)
+                )
 
         await asyncio.gather(*(write(a if i % 2 else b, i) for i in range(40)))
         row = await a.fetchone("SELECT count(*) FROM chains")
@@ -115,11 +122,15 @@ async def test_published_questionnaire_versions_cannot_change(db: Database) -> N
     with pytest.raises(sqlite3.IntegrityError, match="immutable"):
         async with db.transaction() as tx:
             await tx.execute(
-                "UPDATE questionnaire_versions SET definition = ? WHERE questionnaire_id = 'default'",
-                (json.dumps({**definition, "title": {"en": "changed"}}),))
+                "UPDATE questionnaire_versions SET definition = ?"
+                " WHERE questionnaire_id = 'default'",
+                (json.dumps({**definition, "title": {"en": "changed"}}),),
+            )
     with pytest.raises(sqlite3.IntegrityError, match="immutable"):
         async with db.transaction() as tx:
-            await tx.execute("DELETE FROM questionnaire_versions WHERE questionnaire_id = 'default'")
+            await tx.execute(
+                "DELETE FROM questionnaire_versions WHERE questionnaire_id = 'default'"
+            )
     assert await questionnaires.get_published(db, "default", 1) == definition
 
 
@@ -153,8 +164,9 @@ async def test_backup_while_writing_gives_a_consistent_copy(db: Database, tmp_pa
         i = 0
         while not stop.is_set():
             async with db.transaction() as tx:
-                await tx.execute("INSERT INTO chains (code, name, created_at) VALUES (?, 'n', 'x')",
-                                 (f"B{i}",))
+                await tx.execute(
+                    "INSERT INTO chains (code, name, created_at) VALUES (?, 'n', 'x')", (f"B{i}",)
+                )
             i += 1
             await asyncio.sleep(0)
 

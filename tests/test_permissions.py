@@ -15,9 +15,13 @@ from server.settings import Settings
 from tests.conftest import copy_data, login
 
 ROLES = ("anonymous", "admin", "reviewer", "manager", "owner", "shopper")
-EMAILS = {"admin": "admin@demo.test", "reviewer": "reviewer@demo.test",
-          "manager": "manager@demo.test", "owner": "owner@demo.test",
-          "shopper": "shopper@demo.test"}
+EMAILS = {
+    "admin": "admin@demo.test",
+    "reviewer": "reviewer@demo.test",
+    "manager": "manager@demo.test",
+    "owner": "owner@demo.test",
+    "shopper": "shopper@demo.test",
+}
 SHOPPER_NAMES = ("Sari Shopper", "Sam Shopper", "Siti Shopper", "shopper@demo.test")
 
 
@@ -37,8 +41,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
 
 
 @pytest.fixture(scope="module")
-def matrix_client(demo_template: Path, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Iterator[tuple[TestClient, dict[str, str]]]:
+def matrix_client(
+    demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, dict[str, str]]]:
     data = copy_data(demo_template, tmp_path_factory.mktemp("matrix") / "data")
     with TestClient(create_app(Settings(data_dir=data))) as client:
         tokens: dict[str, str] = {}
@@ -57,10 +62,15 @@ def as_role(client: TestClient, tokens: dict[str, str], role: str) -> TestClient
     return client
 
 
-@pytest.mark.parametrize(("method", "path", "expected"), ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
-def test_endpoint_role_matrix(matrix_client: tuple[TestClient, dict[str, str]], method: str,
-                              path: str, expected: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "expected"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS]
+)
+def test_endpoint_role_matrix(
+    matrix_client: tuple[TestClient, dict[str, str]],
+    method: str,
+    path: str,
+    expected: dict[str, int],
+) -> None:
     client, tokens = matrix_client
     for role in ROLES:
         response = as_role(client, tokens, role).request(method, path, follow_redirects=False)
@@ -87,10 +97,19 @@ def test_permission_table_is_exactly_as_designed() -> None:
     assert {k: set(v) for k, v in auth.PERMISSIONS.items()} == expected
 
 
-def _user(role: str, branches: set[int] = frozenset(), chains: set[int] = frozenset(),
-          user_id: int = 1) -> User:
-    return User(user_id, f"{role}@x", role, role, None, True,  # type: ignore[arg-type]
-                frozenset(branches), frozenset(chains))
+def _user(
+    role: str, branches: set[int] = frozenset(), chains: set[int] = frozenset(), user_id: int = 1
+) -> User:
+    return User(
+        user_id,
+        f"{role}@x",
+        role,
+        role,
+        None,
+        True,  # type: ignore[arg-type]
+        frozenset(branches),
+        frozenset(chains),
+    )
 
 
 def _branch(branch_id: int, chain_id: int) -> Branch:
@@ -140,6 +159,25 @@ def test_home_page_shows_each_role_only_its_own(
 def test_visit_api_shape_never_names_the_shopper() -> None:
     from server.models import Visit
 
-    visit = Visit(1, "u", 1, 1, 1, 42, "default", 1, "approved", None, None, "now", None,
-                  {}, {}, "", 50.0, None, None)
+    visit = Visit(
+        1,
+        "u",
+        1,
+        1,
+        1,
+        42,
+        "default",
+        1,
+        "approved",
+        None,
+        None,
+        "now",
+        None,
+        {},
+        {},
+        "",
+        50.0,
+        None,
+        None,
+    )
     assert "shopper" not in str(visit.to_api()) and 42 not in visit.to_api().values()

@@ -15,37 +15,99 @@ def text(en: str) -> dict[str, str]:
 
 
 DEFINITION: dict[str, Any] = {
-    "id": "t", "version": 1, "title": text("Test"),
+    "id": "t",
+    "version": 1,
+    "title": text("Test"),
     "sections": [
-        {"key": "greet", "title": text("Greeting"), "questions": [
-            {"key": "q1", "type": "yes_no", "weight": 2, "text": text("greeted")},
-            {"key": "q2", "type": "scale", "min": 0, "max": 4, "weight": 1, "text": text("eyes")},
-            {"key": "q3", "type": "timed", "from": "entered", "to": "greeted", "weight": 2,
-             "thresholds": [{"max_seconds": 10, "value": 1.0}, {"max_seconds": 30, "value": 0.5}],
-             "text": text("delay")},
-            {"key": "q4", "type": "yes_no", "inverse": True, "weight": 1, "text": text("script")},
-        ]},
-        {"key": "problem", "title": text("Problem"), "questions": [
-            {"key": "r", "type": "choice", "weight": 3, "critical": True, "na": True,
-             "text": text("resolved"), "options": [
-                 {"key": "resolved", "value": 1.0, "text": text("yes")},
-                 {"key": "partly", "value": 0.5, "text": text("partly")},
-                 {"key": "passed_on", "value": 0.0, "text": text("no")}]},
-            {"key": "c", "type": "scale", "min": 0, "max": 4, "weight": 2, "na": True,
-             "text": text("courteous")},
-        ]},
-        {"key": "overall", "title": text("Overall"), "questions": [
-            {"key": "v", "type": "yes_no", "weight": 1, "critical": "visit", "text": text("safe")},
-            {"key": "n", "type": "number", "text": text("people")},
-            {"key": "p", "type": "photo", "required": False, "text": text("photo")},
-        ]},
+        {
+            "key": "greet",
+            "title": text("Greeting"),
+            "questions": [
+                {"key": "q1", "type": "yes_no", "weight": 2, "text": text("greeted")},
+                {
+                    "key": "q2",
+                    "type": "scale",
+                    "min": 0,
+                    "max": 4,
+                    "weight": 1,
+                    "text": text("eyes"),
+                },
+                {
+                    "key": "q3",
+                    "type": "timed",
+                    "from": "entered",
+                    "to": "greeted",
+                    "weight": 2,
+                    "thresholds": [
+                        {"max_seconds": 10, "value": 1.0},
+                        {"max_seconds": 30, "value": 0.5},
+                    ],
+                    "text": text("delay"),
+                },
+                {
+                    "key": "q4",
+                    "type": "yes_no",
+                    "inverse": True,
+                    "weight": 1,
+                    "text": text("script"),
+                },
+            ],
+        },
+        {
+            "key": "problem",
+            "title": text("Problem"),
+            "questions": [
+                {
+                    "key": "r",
+                    "type": "choice",
+                    "weight": 3,
+                    "critical": True,
+                    "na": True,
+                    "text": text("resolved"),
+                    "options": [
+                        {"key": "resolved", "value": 1.0, "text": text("yes")},
+                        {"key": "partly", "value": 0.5, "text": text("partly")},
+                        {"key": "passed_on", "value": 0.0, "text": text("no")},
+                    ],
+                },
+                {
+                    "key": "c",
+                    "type": "scale",
+                    "min": 0,
+                    "max": 4,
+                    "weight": 2,
+                    "na": True,
+                    "text": text("courteous"),
+                },
+            ],
+        },
+        {
+            "key": "overall",
+            "title": text("Overall"),
+            "questions": [
+                {
+                    "key": "v",
+                    "type": "yes_no",
+                    "weight": 1,
+                    "critical": "visit",
+                    "text": text("safe"),
+                },
+                {"key": "n", "type": "number", "text": text("people")},
+                {"key": "p", "type": "photo", "required": False, "text": text("photo")},
+            ],
+        },
     ],
 }
 
 STAMPS = {"entered": "2026-11-20T10:00:00+07:00", "greeted": "2026-11-20T10:00:20+07:00"}
 GOOD: dict[str, Any] = {
-    "q1": {"value": True}, "q2": {"value": 3}, "q4": {"value": False},
-    "r": {"value": "partly"}, "c": {"na": True}, "v": {"value": True}, "n": {"value": 4},
+    "q1": {"value": True},
+    "q2": {"value": 3},
+    "q4": {"value": False},
+    "r": {"value": "partly"},
+    "c": {"na": True},
+    "v": {"value": True},
+    "n": {"value": 4},
 }
 
 
@@ -84,8 +146,12 @@ def test_failed_critical_zeroes_its_section_and_its_points_in_the_total() -> Non
     assert result.total == pytest.approx((4.75 + 0 + 1) / (6 + 5 + 1) * 100)
     c = next(q for q in result.questions if q.key == "c")
     assert c.earned == 0 and c.zeroed
-    assert result.explanation[0] == {"kind": "critical_failure", "question": "r",
-                                     "section": "problem", "scope": "section"}
+    assert result.explanation[0] == {
+        "kind": "critical_failure",
+        "question": "r",
+        "section": "problem",
+        "scope": "section",
+    }
 
 
 def test_failed_visit_critical_zeroes_the_visit_but_sections_keep_their_scores() -> None:
@@ -115,27 +181,48 @@ def test_missing_stamp_leaves_timed_question_unanswered() -> None:
     assert {"kind": "unanswered", "question": "q3", "section": "greet"} in result.explanation
 
 
-@pytest.mark.parametrize(("seconds", "value"), [(0, 1.0), (10, 1.0), (10.5, 0.5), (30, 0.5),
-                                                 (31, 0.0), (3600, 0.0)])
+@pytest.mark.parametrize(
+    ("seconds", "value"), [(0, 1.0), (10, 1.0), (10.5, 0.5), (30, 0.5), (31, 0.0), (3600, 0.0)]
+)
 def test_timed_thresholds_are_inclusive(seconds: float, value: float) -> None:
     question = DEFINITION["sections"][0]["questions"][2]
     assert timed_value(question, seconds) == value
 
 
 def test_stamps_out_of_order_or_without_offset_count_as_missing() -> None:
-    assert interval_seconds({"a": "2026-11-20T10:00:10+07:00", "b": "2026-11-20T10:00:00+07:00"},
-                            "a", "b") is None
-    assert interval_seconds({"a": "2026-11-20T10:00:00", "b": "2026-11-20T10:00:05"},
-                            "a", "b") is None
+    assert (
+        interval_seconds(
+            {"a": "2026-11-20T10:00:10+07:00", "b": "2026-11-20T10:00:00+07:00"}, "a", "b"
+        )
+        is None
+    )
+    assert (
+        interval_seconds({"a": "2026-11-20T10:00:00", "b": "2026-11-20T10:00:05"}, "a", "b") is None
+    )
     # Different offsets are compared as moments, not as wall-clock text.
-    assert interval_seconds({"a": "2026-11-20T03:00:00+00:00", "b": "2026-11-20T10:02:00+07:00"},
-                            "a", "b") == 120
+    assert (
+        interval_seconds(
+            {"a": "2026-11-20T03:00:00+00:00", "b": "2026-11-20T10:02:00+07:00"}, "a", "b"
+        )
+        == 120
+    )
 
 
 def test_count_pair_earns_open_over_total() -> None:
-    definition = {"id": "x", "version": 1, "title": text("x"), "sections": [
-        {"key": "s", "title": text("s"), "questions": [
-            {"key": "tills", "type": "count_pair", "weight": 2, "text": text("tills")}]}]}
+    definition = {
+        "id": "x",
+        "version": 1,
+        "title": text("x"),
+        "sections": [
+            {
+                "key": "s",
+                "title": text("s"),
+                "questions": [
+                    {"key": "tills", "type": "count_pair", "weight": 2, "text": text("tills")}
+                ],
+            }
+        ],
+    }
     result = score_visit(definition, {"tills": {"value": {"open": 1, "total": 15}}})
     assert result.total == pytest.approx(100 / 15)
     with pytest.raises(ValueError):
@@ -148,26 +235,38 @@ def test_explanation_lists_biggest_losses_first() -> None:
     lost = [item for item in result.explanation if item["kind"] == "lost"]
     assert lost[0]["question"] == "q1"
     assert lost[0]["points"] == pytest.approx(20)
-    assert [item["points"] for item in lost] == sorted((item["points"] for item in lost),
-                                                       reverse=True)
+    assert [item["points"] for item in lost] == sorted(
+        (item["points"] for item in lost), reverse=True
+    )
     assert {"kind": "na", "question": "c", "section": "problem"} in result.explanation
 
 
 def test_default_questionnaire_scores_a_realistic_visit() -> None:
     definition = load_default()
     answers = {
-        "greeted_verbally": {"value": False}, "eye_contact": {"value": 1},
-        "thanked": {"value": False}, "farewell": {"value": False},
-        "tills": {"value": {"open": 1, "total": 15}}, "self_checkouts": {"na": True},
-        "staff_idle": {"value": True}, "asked_needs": {"value": True},
-        "tailored_suggestion": {"value": False}, "sounded_scripted": {"value": True},
-        "used_name": {"na": True}, "offered_options": {"value": True},
-        "took_ownership": {"value": False}, "resolution": {"value": "passed_on"},
-        "stayed_courteous": {"value": 2}, "friendliness": {"value": 2},
+        "greeted_verbally": {"value": False},
+        "eye_contact": {"value": 1},
+        "thanked": {"value": False},
+        "farewell": {"value": False},
+        "tills": {"value": {"open": 1, "total": 15}},
+        "self_checkouts": {"na": True},
+        "staff_idle": {"value": True},
+        "asked_needs": {"value": True},
+        "tailored_suggestion": {"value": False},
+        "sounded_scripted": {"value": True},
+        "used_name": {"na": True},
+        "offered_options": {"value": True},
+        "took_ownership": {"value": False},
+        "resolution": {"value": "passed_on"},
+        "stayed_courteous": {"value": 2},
+        "friendliness": {"value": 2},
         "would_return": {"value": False},
     }
-    stamps = {"entered": "2026-11-20T10:00:00+07:00", "joined_queue": "2026-11-20T10:05:00+07:00",
-              "served": "2026-11-20T10:13:00+07:00"}
+    stamps = {
+        "entered": "2026-11-20T10:00:00+07:00",
+        "joined_queue": "2026-11-20T10:05:00+07:00",
+        "served": "2026-11-20T10:13:00+07:00",
+    }
     result = score_visit(definition, answers, stamps)
     assert result.section("greeting").score == pytest.approx(0.25 / 5 * 100)
     # tills 1/15 × 2, queue 8 min → 0 of 3, staff idle (inverse) → 0 of 1
@@ -190,18 +289,35 @@ def questionnaires(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(1, 5))):
             n += 1
             kind = draw(st.sampled_from(QUESTION_KINDS))
-            q: dict[str, Any] = {"key": f"q{n}", "type": kind, "text": text("q"),
-                                 "weight": draw(st.integers(0, 5)), "na": draw(st.booleans())}
+            q: dict[str, Any] = {
+                "key": f"q{n}",
+                "type": kind,
+                "text": text("q"),
+                "weight": draw(st.integers(0, 5)),
+                "na": draw(st.booleans()),
+            }
             if kind == "scale":
                 q.update(min=0, max=draw(st.integers(1, 10)))
             if kind == "choice":
-                q["options"] = [{"key": f"o{i}", "value": v, "text": text("o")} for i, v in
-                                enumerate(draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]),
-                                                        min_size=2, max_size=4)))]
+                q["options"] = [
+                    {"key": f"o{i}", "value": v, "text": text("o")}
+                    for i, v in enumerate(
+                        draw(
+                            st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]), min_size=2, max_size=4)
+                        )
+                    )
+                ]
             if kind == "timed":
-                q.update({"from": "entered", "to": "served",
-                          "thresholds": [{"max_seconds": 60, "value": 1.0},
-                                         {"max_seconds": 300, "value": 0.5}]})
+                q.update(
+                    {
+                        "from": "entered",
+                        "to": "served",
+                        "thresholds": [
+                            {"max_seconds": 60, "value": 1.0},
+                            {"max_seconds": 300, "value": 0.5},
+                        ],
+                    }
+                )
             if kind in ("yes_no", "scale", "choice", "count_pair", "timed"):
                 q["critical"] = draw(st.sampled_from([False, False, True, "visit"]))
             questions.append(q)
@@ -239,8 +355,10 @@ def scored_visits(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any], dict
     stamps: dict[str, Any] = {}
     if draw(st.booleans()):
         wait = draw(st.integers(0, 900))
-        stamps = {"entered": "2026-11-20T10:00:00+07:00",
-                  "served": f"2026-11-20T10:{wait // 60:02d}:{wait % 60:02d}+07:00"}
+        stamps = {
+            "entered": "2026-11-20T10:00:00+07:00",
+            "served": f"2026-11-20T10:{wait // 60:02d}:{wait % 60:02d}+07:00",
+        }
     return definition, answers, stamps
 
 
@@ -257,8 +375,9 @@ def test_scores_are_within_0_and_100_or_none(case: tuple[Any, Any, Any]) -> None
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(scored_visits(), st.data())
-def test_adding_an_na_answer_never_changes_the_score(case: tuple[Any, Any, Any],
-                                                     data: st.DataObject) -> None:
+def test_adding_an_na_answer_never_changes_the_score(
+    case: tuple[Any, Any, Any], data: st.DataObject
+) -> None:
     """N/A for a question that had no answer (none given, no stamps) is not a zero."""
     definition, answers, stamps = case
     before = score_visit(definition, answers, stamps)
@@ -283,7 +402,8 @@ def test_a_failed_critical_zeroes_its_scope(case: tuple[Any, Any, Any]) -> None:
         else:
             section = result.section(q.section)
             assert section.score == 0
-            assert all(other.earned == 0 for other in result.questions
-                       if other.section == q.section)
+            assert all(
+                other.earned == 0 for other in result.questions if other.section == q.section
+            )
     if not any(q.critical == "visit" for q in failed) and result.possible > 0:
         assert result.total == pytest.approx(result.earned / result.possible * 100)

@@ -18,8 +18,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object, or a 400/413/415 in the API's error shape."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type",
-                       _("Send this request as JSON (Content-Type: application/json)."))
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            _("Send this request as JSON (Content-Type: application/json)."),
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise ApiError(413, "too_large", _("The request body is too large."))

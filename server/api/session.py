@@ -15,9 +15,15 @@ async def create_session(request: Request) -> Response:
     body = await json_body(request)
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise ApiError(422, "invalid", _("Give an email and a password."),
-                       details=[{"path": "email", "message": _("required")},
-                                {"path": "password", "message": _("required")}])
+        raise ApiError(
+            422,
+            "invalid",
+            _("Give an email and a password."),
+            details=[
+                {"path": "email", "message": _("required")},
+                {"path": "password", "message": _("required")},
+            ],
+        )
     user = await auth.authenticate(request, email, password)
     response = ok({"user": user.to_api()}, status_code=201)
     await auth.start_session(request, response, user)

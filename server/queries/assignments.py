@@ -10,20 +10,45 @@ from . import audit
 
 
 async def create(
-    tx: Transaction, *, branch_id: int, shopper_id: int | None, questionnaire_id: str,
-    questionnaire_version: int, window_start: str, window_end: str, scenario: str = "",
-    state: str = "open", created_by: int | None = None,
+    tx: Transaction,
+    *,
+    branch_id: int,
+    shopper_id: int | None,
+    questionnaire_id: str,
+    questionnaire_version: int,
+    window_start: str,
+    window_end: str,
+    scenario: str = "",
+    state: str = "open",
+    created_by: int | None = None,
 ) -> int:
     now = utcnow()
     assignment_id = await tx.execute(
         "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id, questionnaire_version,"
         " window_start, window_end, scenario, state, created_by, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (branch_id, shopper_id, questionnaire_id, questionnaire_version, window_start,
-         window_end, scenario, state, created_by, now, now),
+        (
+            branch_id,
+            shopper_id,
+            questionnaire_id,
+            questionnaire_version,
+            window_start,
+            window_end,
+            scenario,
+            state,
+            created_by,
+            now,
+            now,
+        ),
     )
-    await audit.record(tx, created_by, "assignment.created", "assignment", assignment_id,
-                       {"branch_id": branch_id, "shopper_id": shopper_id})
+    await audit.record(
+        tx,
+        created_by,
+        "assignment.created",
+        "assignment",
+        assignment_id,
+        {"branch_id": branch_id, "shopper_id": shopper_id},
+    )
     return assignment_id
 
 
@@ -43,6 +68,7 @@ async def open_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
     for row in rows:
         branch_row = await db.fetchone("SELECT * FROM branches WHERE id = ?", (row["b_id"],))
         assert branch_row is not None
-        result.append({**Assignment.from_row(row).to_api(),
-                       "branch": Branch.from_row(branch_row).to_api()})
+        result.append(
+            {**Assignment.from_row(row).to_api(), "branch": Branch.from_row(branch_row).to_api()}
+        )
     return result

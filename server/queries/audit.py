@@ -9,14 +9,24 @@ from ..db import Reader, Transaction, utcnow
 
 
 async def record(
-    tx: Transaction, actor_id: int | None, action: str, entity: str, entity_id: object,
+    tx: Transaction,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: object,
     details: dict[str, Any] | None = None,
 ) -> None:
     await tx.execute(
         "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, details)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (utcnow(), actor_id, action, entity, str(entity_id),
-         json.dumps(details or {}, ensure_ascii=False, sort_keys=True)),
+        (
+            utcnow(),
+            actor_id,
+            action,
+            entity,
+            str(entity_id),
+            json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
+        ),
     )
 
 
@@ -27,7 +37,11 @@ async def history(db: Reader, entity: str, entity_id: object) -> list[dict[str, 
         (entity, str(entity_id)),
     )
     return [
-        {"at": r["at"], "actor_id": r["actor_id"], "action": r["action"],
-         "details": json.loads(r["details"])}
+        {
+            "at": r["at"],
+            "actor_id": r["actor_id"],
+            "action": r["action"],
+            "details": json.loads(r["details"]),
+        }
         for r in rows
     ]

@@ -13,8 +13,16 @@ async def create_chain(tx: Transaction, code: str, name: str) -> int:
 
 
 async def create_branch(
-    tx: Transaction, *, chain_id: int, code: str, name: str, region: str, city: str = "",
-    address: str = "", latitude: float | None = None, longitude: float | None = None,
+    tx: Transaction,
+    *,
+    chain_id: int,
+    code: str,
+    name: str,
+    region: str,
+    city: str = "",
+    address: str = "",
+    latitude: float | None = None,
+    longitude: float | None = None,
     timezone: str = "UTC",
 ) -> int:
     return await tx.execute(
@@ -56,13 +64,16 @@ async def list_chains(db: Reader, chain_ids: frozenset[int] | None = None) -> li
 
 
 async def list_branches(
-    db: Reader, *, chain_ids: frozenset[int] | None = None,
+    db: Reader,
+    *,
+    chain_ids: frozenset[int] | None = None,
     branch_ids: frozenset[int] | None = None,
 ) -> list[Branch]:
     """Active branches, narrowed to some chains and/or some branches (None: no narrowing)."""
     rows = await db.fetchall("SELECT * FROM branches WHERE active ORDER BY region, name")
     return [
-        Branch.from_row(r) for r in rows
+        Branch.from_row(r)
+        for r in rows
         if (chain_ids is None or r["chain_id"] in chain_ids)
         and (branch_ids is None or r["id"] in branch_ids)
     ]

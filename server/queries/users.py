@@ -10,7 +10,9 @@ from . import audit
 
 
 async def _memberships(db: Reader, user_id: int) -> tuple[frozenset[int], frozenset[int]]:
-    branches = await db.fetchall("SELECT branch_id FROM branch_owners WHERE user_id = ?", (user_id,))
+    branches = await db.fetchall(
+        "SELECT branch_id FROM branch_owners WHERE user_id = ?", (user_id,)
+    )
     chains = await db.fetchall("SELECT chain_id FROM chain_managers WHERE user_id = ?", (user_id,))
     return frozenset(r[0] for r in branches), frozenset(r[0] for r in chains)
 
@@ -35,8 +37,15 @@ async def email_taken(db: Reader, email: str) -> bool:
 
 
 async def create(
-    tx: Transaction, *, email: str, name: str, role: Role, password_hash: str,
-    locale: str | None = None, branch_ids: Iterable[int] = (), chain_ids: Iterable[int] = (),
+    tx: Transaction,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    password_hash: str,
+    locale: str | None = None,
+    branch_ids: Iterable[int] = (),
+    chain_ids: Iterable[int] = (),
     actor_id: int | None = None,
 ) -> int:
     user_id = await tx.execute(

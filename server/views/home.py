@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from urllib.parse import quote
 
 from .. import auth
 from ..db import Database
@@ -24,8 +24,10 @@ async def _branch_rows(db: Database, user: User) -> list[dict[str, Any]]:
         branches = await chains.list_branches(db)
     branches = [b for b in branches if auth.can_see_branch(user, b)]
     summaries = await visits.branch_summaries(db, [b.id for b in branches])
-    return [{"branch": b, **summaries.get(b.id, {"n": 0, "mean": None, "latest": None})}
-            for b in branches]
+    return [
+        {"branch": b, **summaries.get(b.id, {"n": 0, "mean": None, "latest": None})}
+        for b in branches
+    ]
 
 
 async def home(request: Request) -> Response:
@@ -38,9 +40,11 @@ async def home(request: Request) -> Response:
         context["assignments"] = await assignments.open_for_shopper(db, user.id)
     elif user.role in ("manager", "owner"):
         context["branch_rows"] = await _branch_rows(db, user)
-        context["chains"] = await chains.list_chains(
-            db, user.chain_ids if user.role == "manager" else None
-        ) if user.role == "manager" else []
+        context["chains"] = (
+            await chains.list_chains(db, user.chain_ids if user.role == "manager" else None)
+            if user.role == "manager"
+            else []
+        )
     else:
         context["visit_counts"] = await visits.count_by_state(db)
         context["user_counts"] = await users.count_by_role(db)

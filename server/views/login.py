@@ -28,9 +28,15 @@ def safe_next(target: str | None) -> str:
 async def login_page(request: Request) -> Response:
     if await auth.current_user(request) is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    return await render(request, "login.html", {
-        "next": safe_next(request.query_params.get("next")), "email": "", "error": None,
-    })
+    return await render(
+        request,
+        "login.html",
+        {
+            "next": safe_next(request.query_params.get("next")),
+            "email": "",
+            "error": None,
+        },
+    )
 
 
 async def login_submit(request: Request) -> Response:
@@ -42,9 +48,13 @@ async def login_submit(request: Request) -> Response:
             raise ApiError(422, "invalid", _("Give an email and a password."))
         user = await auth.authenticate(request, email, password)
     except ApiError as exc:
-        return await render(request, "login.html",
-                            {"next": target, "email": email, "error": exc.message},
-                            status_code=exc.status, headers=exc.headers)
+        return await render(
+            request,
+            "login.html",
+            {"next": target, "email": email, "error": exc.message},
+            status_code=exc.status,
+            headers=exc.headers,
+        )
     response = RedirectResponse(target, status_code=303)
     await auth.start_session(request, response, user)
     return response
@@ -63,8 +73,14 @@ async def set_language(request: Request) -> Response:
     if lang not in i18n.SUPPORTED:
         raise ApiError(422, "invalid", _("That language is not available."))
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/", samesite="lax",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=365 * 86400,
+        path="/",
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     user = await auth.current_user(request)
     if user is not None:
         async with request.app.state.db.transaction() as tx:

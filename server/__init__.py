@@ -1,0 +1,1 @@
+"""Visitscore: an open-source mystery-shopping platform (the server package)."""

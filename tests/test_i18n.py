@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from starlette.testclient import TestClient
+
+from server.i18n import LOCALE_DIR, SUPPORTED, negotiate
+from server.settings import ROOT
+from tests.conftest import login
+
+METHOD_MAP = [("server/**.py", "python"), ("server/templates/**.html", "jinja2")]
+OPTIONS = {"server/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+
+
+def extracted_messages() -> set[str]:
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHOD_MAP, OPTIONS
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+@pytest.mark.parametrize("locale", [loc for loc in SUPPORTED if loc != "en"])
+def test_every_message_is_translated(locale: str) -> None:
+    with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        catalog = read_po(fh, locale=locale)
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = sorted(extracted_messages() - translated)
+    assert not missing, f"untranslated in {locale} (run `make messages`): {missing}"
+    problems = [(m.id, errors) for m, errors in catalog.check() if errors]
+    assert not problems, problems
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-FR,fr;q=0.9,en;q=0.8", "fr"),
+        ("id", "id"),
+        ("in-ID", "id"),
+        ("de,en;q=0.5", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("es", "en"),
+        ("en;q=0, fr;q=0.1", "fr"),
+        ("id;q=0.3, fr", "fr"),
+        (";;;,,q=", "en"),
+        ("*", "en"),
+    ],
+)
+def test_accept_language_negotiation(header: str | None, expected: str) -> None:
+    assert negotiate(header) == expected
+
+
+def test_pages_and_api_errors_follow_accept_language(client: TestClient) -> None:
+    page = client.get("/login", headers={"accept-language": "fr-FR,fr;q=0.9"})
+    assert '<html lang="fr">' in page.text and "Se connecter" in page.text
+    assert page.headers["content-language"] == "fr"
+    error = client.get("/api/v1/session", headers={"accept-language": "id"})
+    assert error.json()["error"]["message"] == "Silakan masuk."
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_language_switch_is_remembered_by_cookie_and_for_the_user(
+    demo_client: TestClient,
+) -> None:
+    token = _csrf(demo_client.get("/login").text)
+    switched = demo_client.post(
+        "/language",
+        data={"lang": "id", "next": "/login", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert switched.status_code == 303 and switched.headers["location"] == "/login"
+    assert "Masuk" in demo_client.get("/login").text
+    login(demo_client, "admin@demo.test")
+    demo_client.post("/language", data={"lang": "fr", "csrf_token": token})
+    # A fresh browser (no cookie) gets the user's own language once logged in.
+    demo_client.cookies.delete("vs_lang")
+    home = demo_client.get("/", headers={"accept-language": "en"})
+    assert '<html lang="fr">' in home.text and "Bienvenue" in home.text
+
+
+def test_unknown_language_is_refused(demo_client: TestClient) -> None:
+    token = _csrf(demo_client.get("/login").text)
+    response = demo_client.post("/language", data={"lang": "xx", "csrf_token": token})
+    assert response.status_code == 422
+
+
+def test_numbers_and_dates_follow_the_locale() -> None:
+    from server import i18n
+
+    token = i18n.activate("fr")
+    try:
+        assert i18n.format_number(12345.5, 1) == "12\u202f345,5"
+        assert i18n.format_day("2026-11-20") == "20 nov. 2026"
+        assert i18n.format_moment("2026-11-20T03:00:00+00:00", "Asia/Jakarta").startswith(
+            "20 nov. 2026, 10:00"
+        )
+    finally:
+        i18n.deactivate(token)

@@ -1,0 +1,126 @@
+"""The photo pipeline against generated images, good and bad."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from server import photos
+
+
+def jpeg(
+    size: tuple[int, int] = (4000, 3000),
+    orientation: int | None = None,
+    gps: bool = False,
+    taken: str | None = None,
+) -> bytes:
+    image = Image.new("RGB", size, (200, 30, 30))
+    image.paste((30, 30, 200), (0, 0, size[0] // 2, size[1] // 4))  # a mark top-left
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    if gps:
+        exif[0x8825] = {1: "S", 2: (6.0, 12.0, 0.0), 3: "E", 4: (106.0, 49.0, 0.0)}
+    if taken:
+        exif[0x8769] = {0x9003: taken, 0x9011: "+07:00"}
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_rotated_portrait_is_turned_upright_and_downscaled() -> None:
+    result = photos.process(io.BytesIO(jpeg(orientation=6)))
+    assert (result.width, result.height) == (3000, 4000)
+    with Image.open(io.BytesIO(result.display)) as display:
+        assert display.size == (1200, 1600)
+        # The blue mark, top-left of the sensor image, is top-right after rotating 90° cw.
+        r, _g, b = display.convert("RGB").getpixel((1150, 50))  # type: ignore[misc]
+        assert b > 150 and r < 100
+    with Image.open(io.BytesIO(result.thumb)) as thumb:
+        assert max(thumb.size) == 320
+
+
+def test_gps_and_other_metadata_never_survive_but_capture_time_is_kept() -> None:
+    result = photos.process(io.BytesIO(jpeg((800, 600), gps=True, taken="2026:11:20 10:05:00")))
+    assert result.captured_at == "2026-11-20T10:05:00+07:00"
+    for data in (result.display, result.thumb):
+        with Image.open(io.BytesIO(data)) as image:
+            assert not image.getexif()
+            assert "exif" not in image.info
+        assert b"Exif" not in data
+
+
+def test_png_with_transparency_is_laid_on_white() -> None:
+    image = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    result = photos.process(io.BytesIO(out.getvalue()))
+    assert result.content_type == "image/png"
+    with Image.open(io.BytesIO(result.display)) as display:
+        assert display.convert("RGB").getpixel((10, 10)) == (255, 255, 255)
+
+
+def test_webp_is_accepted() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (10, 120, 10)).save(out, "WEBP")
+    assert photos.process(io.BytesIO(out.getvalue())).content_type == "image/webp"
+
+
+def _animated_webp() -> bytes:
+    frames = [Image.new("RGB", (64, 64), c) for c in ((255, 0, 0), (0, 255, 0))]
+    out = io.BytesIO()
+    frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:])
+    return out.getvalue()
+
+
+def _bomb_png() -> bytes:
+    """A small PNG that claims 10 000 × 10 000 pixels (100 MP)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    header = (10_000).to_bytes(4, "big") * 2 + bytes([8, 0, 0, 0, 0])
+    raw = zlib.compress(b"\x00" * 10_001 * 10, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def _gif() -> bytes:
+    out = io.BytesIO()
+    Image.new("P", (10, 10)).save(out, "GIF")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "not_an_image"),
+        (b"this is a text file named photo.jpg\n", "not_an_image"),
+        (jpeg((800, 600))[:3000], "truncated"),
+        (_bomb_png(), "too_many_pixels"),
+        (_animated_webp(), "animated"),
+        (_gif(), "not_an_image"),
+    ],
+    ids=["empty", "text", "truncated-jpeg", "bomb-png", "animated-webp", "gif"],
+)
+def test_bad_images_are_refused_with_a_reason(data: bytes, code: str) -> None:
+    with pytest.raises(photos.PhotoError) as caught:
+        photos.process(io.BytesIO(data))
+    assert caught.value.code == code
+
+
+def test_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
+    data = jpeg((800, 600))
+    key = hashlib.sha256(data).hexdigest()
+    photos.store(tmp_path, key, photos.process(io.BytesIO(data)))
+    display = photos.blob_path(tmp_path, key, "display")
+    assert display.is_file() and photos.blob_path(tmp_path, key, "thumb").is_file()
+    assert display.parent == tmp_path / key[:2] / key[2:4]
+    assert not list(tmp_path.rglob(".tmp-*"))
+    with pytest.raises(ValueError):
+        photos.blob_path(tmp_path, "../../etc/passwd", "display")
