@@ -101,17 +101,24 @@ def _check_texts(texts: object, path: str, problems: list[Problem], required: bo
         problems.append(Problem(f"{path}.en", "an English text is required"))
 
 
+def _check_key(
+    item: dict[str, Any], path: str, seen: set[str], what: str, problems: list[Problem]
+) -> None:
+    """A section's or question's key: a non-empty string, unique in the questionnaire."""
+    key = item.get("key")
+    if not isinstance(key, str) or not key.strip():
+        problems.append(Problem(f"{path}.key", "must be a non-empty string"))
+    elif key in seen:
+        problems.append(Problem(f"{path}.key", f"duplicate {what} key {key!r}"))
+    else:
+        seen.add(key)
+
+
 def _check_question(q: object, path: str, seen: set[str], problems: list[Problem]) -> None:
     if not isinstance(q, dict):
         problems.append(Problem(path, "must be an object"))
         return
-    key = q.get("key")
-    if not isinstance(key, str) or not key.strip():
-        problems.append(Problem(f"{path}.key", "must be a non-empty string"))
-    elif key in seen:
-        problems.append(Problem(f"{path}.key", f"duplicate question key {key!r}"))
-    else:
-        seen.add(key)
+    _check_key(q, path, seen, "question", problems)
     kind = q.get("type")
     if kind not in QUESTION_TYPES:
         problems.append(
@@ -196,13 +203,7 @@ def validate_definition(definition: object) -> list[Problem]:
         if not isinstance(section, dict):
             problems.append(Problem(spath, "must be an object"))
             continue
-        key = section.get("key")
-        if not isinstance(key, str) or not key.strip():
-            problems.append(Problem(f"{spath}.key", "must be a non-empty string"))
-        elif key in section_keys:
-            problems.append(Problem(f"{spath}.key", f"duplicate section key {key!r}"))
-        else:
-            section_keys.add(key)
+        _check_key(section, spath, section_keys, "section", problems)
         _check_texts(section.get("title"), f"{spath}.title", problems, required=True)
         _check_texts(section.get("help"), f"{spath}.help", problems, required=False)
         questions = section.get("questions")

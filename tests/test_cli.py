@@ -4,7 +4,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from server.cli import main
 from tests.conftest import copy_data
@@ -130,8 +130,8 @@ def test_create_user_refuses_bad_input_with_one_clear_line(
     assert after == before
 
 
-def test_create_user_refuses_a_short_password(runner: CliRunner, demo_dir: Path) -> None:
-    result = runner.invoke(
+def create_admin(runner: CliRunner, demo_dir: Path, **kwargs: object) -> Result:
+    return runner.invoke(
         main,
         [
             "create-user",
@@ -144,29 +144,19 @@ def test_create_user_refuses_a_short_password(runner: CliRunner, demo_dir: Path)
             "--data-dir",
             str(demo_dir),
         ],
-        env={"VISITSCORE_PASSWORD": "short"},
+        **kwargs,  # type: ignore[arg-type]
     )
+
+
+def test_create_user_refuses_a_short_password(runner: CliRunner, demo_dir: Path) -> None:
+    result = create_admin(runner, demo_dir, env={"VISITSCORE_PASSWORD": "short"})
     assert result.exit_code == 1 and "at least 10 characters" in result.output
 
 
 def test_create_user_without_a_terminal_or_password_explains(
     runner: CliRunner, demo_dir: Path
 ) -> None:
-    result = runner.invoke(
-        main,
-        [
-            "create-user",
-            "--email",
-            "a@example.com",
-            "--name",
-            "A",
-            "--role",
-            "admin",
-            "--data-dir",
-            str(demo_dir),
-        ],
-        input="",
-    )
+    result = create_admin(runner, demo_dir, input="")
     assert result.exit_code == 1 and "VISITSCORE_PASSWORD" in result.output
 
 
