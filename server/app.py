@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,12 +16,17 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import settings as settings_module
+from .api import assignments as api_assignments
+from .api import openapi as api_openapi
+from .api import photos as api_photos
 from .api import questionnaires as api_questionnaires
 from .api import session as api_session
+from .api import visits as api_visits
 from .db import Database
 from .errors import ApiError, api_error_handler, http_exception_handler, server_error_handler
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
+from .photos import PhotoStore
 from .settings import ROOT, Settings
 from .templating import make_templates
 from .views import home, login
@@ -50,6 +56,12 @@ def routes() -> list[Route | Mount]:
             api_questionnaires.read_version,
             methods=["GET"],
         ),
+        Route("/api/v1/assignments", api_assignments.list_assignments, methods=["GET"]),
+        Route("/api/v1/visits/{visit_id}", api_visits.put_visit, methods=["PUT"]),
+        Route("/api/v1/visits/{visit_id}", api_visits.get_visit, methods=["GET"]),
+        Route("/api/v1/visits/{visit_id}/photos/{photo_id}", api_photos.put_photo, methods=["PUT"]),
+        Route("/api/v1/photos/{photo_id}/{size}", api_photos.get_photo, methods=["GET"]),
+        Route("/api/v1/openapi.json", api_openapi.openapi_json, methods=["GET"]),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
 
@@ -66,6 +78,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             app.state.db = db
+            # Uploads cut off by a crash or restart leave temp files: nothing refers to them.
+            uploads = settings.data_dir / "uploads"
+            uploads.mkdir(parents=True, exist_ok=True)
+            for stale in uploads.glob("upload-*"):
+                stale.unlink(missing_ok=True)
+            app.state.photo_slots = asyncio.Semaphore(settings.photo_workers)
             yield
         finally:
             await db.close()
@@ -82,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings.data_dir / "templates")
+    app.state.photo_store = PhotoStore(settings.photos_dir)
     settings.secret_key()  # made now, not by two workers racing on first use
     return app
 

@@ -123,6 +123,13 @@ def has(user: User | None, permission: str) -> bool:
     return user is not None and user.active and user.role in PERMISSIONS[permission]
 
 
+def require_login(user: User | None) -> User:
+    """Any active, logged-in user (what they may see is narrowed by the can_* rules)."""
+    if user is None or not user.active:
+        raise ApiError(401, "not_logged_in", _("Please log in."))
+    return user
+
+
 def require(user: User | None, permission: str) -> User:
     """The user, if they hold the permission; else 401 (not logged in) or 403."""
     if user is None:

@@ -31,7 +31,7 @@ DISPLAY_SIZE = 1600
 THUMB_SIZE = 320
 JPEG_QUALITY = 85
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-SIZES = ("display", "thumb")
+SIZES = ("display", "thumb", "original")
 
 _EXIF_ORIENTATION = 0x0112
 _EXIF_DATETIME = 0x0132
@@ -67,6 +67,7 @@ class ProcessedPhoto:
     captured_at: str | None
     display: bytes
     thumb: bytes
+    orientation: int = 1  # the EXIF orientation the upload carried
 
 
 def _captured_at(exif: Image.Exif) -> str | None:
@@ -147,14 +148,102 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
     thumb = ImageOps.contain(display, (THUMB_SIZE, THUMB_SIZE), Image.Resampling.LANCZOS)
     width, height = sensor_size[::-1] if orientation in (5, 6, 7, 8) else sensor_size
     return ProcessedPhoto(
-        content_type, width, height, captured_at, _encode(display), _encode(thumb)
+        content_type,
+        width,
+        height,
+        captured_at,
+        _encode(display),
+        _encode(thumb),
+        orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1,
     )
 
 
-def blob_path(photos_dir: Path, key: str, size: str) -> Path:
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def blob_path(photos_dir: Path, key: str, size: str, content_type: str = "image/jpeg") -> Path:
+    """Where one size of a photo lives. Derived sizes are always JPEG; an original keeps
+    its own format."""
     if size not in SIZES or len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
         raise ValueError("bad photo key or size")
-    return photos_dir / key[:2] / key[2:4] / f"{key}-{size}.jpg"
+    extension = _EXTENSIONS[content_type] if size == "original" else "jpg"
+    return photos_dir / key[:2] / key[2:4] / f"{key}-{size}.{extension}"
+
+
+# --- lossless metadata stripping, for originals kept on request ---------------------
+
+
+def _minimal_exif(orientation: int) -> bytes:
+    """An EXIF block holding only the orientation, with its APP1 header."""
+    exif = Image.Exif()
+    exif[_EXIF_ORIENTATION] = orientation
+    return exif.tobytes()
+
+
+def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
+    """Drop APP1 (EXIF, XMP), APP13 (IPTC) and comments without re-encoding; keep JFIF,
+    ICC and Adobe segments. An orientation other than 1 is kept in a minimal EXIF."""
+    if data[:2] != b"\xff\xd8":
+        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo."))
+    out = bytearray(b"\xff\xd8")
+    if orientation != 1:
+        payload = _minimal_exif(orientation)  # starts with the b"Exif\0\0" header
+        out += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise PhotoError("truncated", N_("This photo is damaged or incomplete."))
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the rest is image data
+            out += data[pos:]
+            return bytes(out)
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        segment = data[pos : pos + 2 + length]
+        if marker not in (0xE1, 0xED, 0xFE):
+            out += segment
+        pos += 2 + length
+    raise PhotoError("truncated", N_("This photo is damaged or incomplete."))
+
+
+def strip_png(data: bytes) -> bytes:
+    """Drop text, EXIF and time chunks; keep everything that draws the image."""
+    out = bytearray(data[:8])
+    pos = 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        chunk = data[pos : pos + 12 + length]
+        if kind not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"):
+            out += chunk
+        pos += 12 + length
+    return bytes(out)
+
+
+def strip_webp(data: bytes) -> bytes:
+    """Drop EXIF and XMP chunks and clear their flags in the VP8X header."""
+    out = bytearray()
+    pos = 12
+    while pos + 8 <= len(data):
+        kind = data[pos : pos + 4]
+        length = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        chunk = bytearray(data[pos : pos + 8 + length + (length & 1)])
+        if kind == b"VP8X":
+            chunk[8] &= ~(0x08 | 0x04) & 0xFF
+        if kind not in (b"EXIF", b"XMP "):
+            out += chunk
+        pos += 8 + length + (length & 1)
+    return b"RIFF" + (len(out) + 4).to_bytes(4, "little") + b"WEBP" + bytes(out)
+
+
+def strip_original(data: bytes, content_type: str, orientation: int = 1) -> bytes:
+    if content_type == "image/jpeg":
+        return strip_jpeg(data, orientation)
+    if content_type == "image/png":
+        return strip_png(data)
+    return strip_webp(data)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -177,9 +266,31 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def store(photos_dir: Path, key: str, photo: ProcessedPhoto) -> None:
-    """Write the derived sizes under their content address (idempotent)."""
-    for size, data in (("display", photo.display), ("thumb", photo.thumb)):
-        path = blob_path(photos_dir, key, size)
+class PhotoStore:
+    """Where photo files live: local disk today, one small interface so an object store
+    can take its place. Files are content-addressed and never change once written."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, key: str, size: str, content_type: str = "image/jpeg") -> Path:
+        return blob_path(self.root, key, size, content_type)
+
+    def exists(self, key: str, size: str, content_type: str = "image/jpeg") -> bool:
+        return self.path(key, size, content_type).is_file()
+
+    def put(self, key: str, photo: ProcessedPhoto) -> None:
+        """Write the derived sizes (idempotent: an existing file is the same content)."""
+        for size, data in (("display", photo.display), ("thumb", photo.thumb)):
+            path = self.path(key, size)
+            if not path.exists():
+                write_atomic(path, data)
+
+    def put_original(self, key: str, data: bytes, content_type: str) -> None:
+        path = self.path(key, "original", content_type)
         if not path.exists():
             write_atomic(path, data)
+
+
+def store(photos_dir: Path, key: str, photo: ProcessedPhoto) -> None:
+    PhotoStore(photos_dir).put(key, photo)

@@ -43,6 +43,8 @@ class Settings:
     review_required: bool = True
     keep_originals: bool = False
     max_photo_bytes: int = 15 * 1024 * 1024
+    # Photos decoded at once: bounds memory when many uploads arrive together.
+    photo_workers: int = 2
     # Sessions and login protection.
     session_days: int = 30
     login_max_failures_per_account: int = 5

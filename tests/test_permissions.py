@@ -29,7 +29,14 @@ def everyone(status: int, anonymous: int) -> dict[str, int]:
     return {role: (anonymous if role == "anonymous" else status) for role in ROLES}
 
 
-# (method, path, expected status by role)
+def only(role: str, status: int, others: int, anonymous: int = 401) -> dict[str, int]:
+    return {r: anonymous if r == "anonymous" else status if r == role else others for r in ROLES}
+
+
+VISIT = "/api/v1/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11"
+PHOTO = "7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b12"
+
+# (method, path, expected status by role); PUTs send an empty JSON object
 ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/", everyone(200, anonymous=303)),
     ("GET", "/login", everyone(303, anonymous=200)),
@@ -37,6 +44,12 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/questionnaires/default/versions/1", everyone(200, anonymous=401)),
     ("GET", "/api/v1/questionnaires/default/versions/99", everyone(404, anonymous=401)),
     ("GET", "/healthz", everyone(200, anonymous=200)),
+    ("GET", "/api/v1/openapi.json", everyone(200, anonymous=200)),
+    ("GET", "/api/v1/assignments", only("shopper", 200, others=403)),
+    ("PUT", VISIT, only("shopper", 422, others=403)),
+    ("GET", VISIT, everyone(404, anonymous=401)),
+    ("PUT", f"{VISIT}/photos/{PHOTO}", only("shopper", 404, others=403)),
+    ("GET", f"/api/v1/photos/{PHOTO}/thumb", everyone(404, anonymous=401)),
 ]
 
 
@@ -73,7 +86,9 @@ def test_endpoint_role_matrix(
 ) -> None:
     client, tokens = matrix_client
     for role in ROLES:
-        response = as_role(client, tokens, role).request(method, path, follow_redirects=False)
+        response = as_role(client, tokens, role).request(
+            method, path, follow_redirects=False, json={} if method == "PUT" else None
+        )
         assert response.status_code == expected[role], f"{role} {method} {path}"
         if path.startswith("/api/") and response.status_code >= 400:
             assert set(response.json()) == {"error"}, f"{role} {method} {path}"

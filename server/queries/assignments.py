@@ -72,3 +72,10 @@ async def open_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
             {**Assignment.from_row(row).to_api(), "branch": Branch.from_row(branch_row).to_api()}
         )
     return result
+
+
+async def mark_done(tx: Transaction, assignment_id: int) -> None:
+    await tx.execute(
+        "UPDATE assignments SET state = 'done', updated_at = ? WHERE id = ? AND state = 'open'",
+        (utcnow(), assignment_id),
+    )

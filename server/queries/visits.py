@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from ..db import Reader, Transaction, utcnow
-from ..scoring import VisitScore
+from ..scoring import VisitScore, score_visit
+from . import audit, photos, questionnaires
 
 
 async def insert(
@@ -94,3 +96,99 @@ async def branch_summaries(db: Reader, branch_ids: list[int]) -> dict[int, dict[
         branch_ids,
     )
     return {r["branch_id"]: {"n": r["n"], "mean": r["mean"], "latest": r["latest"]} for r in rows}
+
+
+async def latest(db: Reader, visit_uuid: str) -> sqlite3.Row | None:
+    """The newest revision of a visit."""
+    return await db.fetchone(
+        "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC LIMIT 1", (visit_uuid,)
+    )
+
+
+async def revision(db: Reader, visit_uuid: str, number: int) -> sqlite3.Row | None:
+    return await db.fetchone(
+        "SELECT * FROM visits WHERE visit_uuid = ? AND revision = ?", (visit_uuid, number)
+    )
+
+
+async def complete_if_ready(
+    tx: Transaction, visit_id: int, *, review_required: bool, actor_id: int | None
+) -> bool:
+    """When a revision has all its photos, score it and move it on: submitted, or
+    approved when the programme has review turned off. Answers whether it moved."""
+    row = await tx.fetchone("SELECT * FROM visits WHERE id = ?", (visit_id,))
+    if row is None or row["state"] != "incomplete":
+        return False
+    missing = await tx.fetchone(
+        "SELECT count(*) FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        " WHERE vp.visit_id = ? AND p.received_at IS NULL",
+        (visit_id,),
+    )
+    if missing and missing[0]:
+        return False
+    definition = await questionnaires.get_published(
+        tx, row["questionnaire_id"], row["questionnaire_version"]
+    )
+    assert definition is not None, "a visit's questionnaire version is always published"
+    score = score_visit(definition, json.loads(row["answers"]), json.loads(row["stamps"]))
+    state = "submitted" if review_required else "approved"
+    now = utcnow()
+    await tx.execute(
+        "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
+        " updated_at = ? WHERE id = ?",
+        (state, now, score.total, json.dumps(score.to_json()), now, visit_id),
+    )
+    details = {"revision": row["revision"]}
+    await audit.record(tx, actor_id, "visit.submitted", "visit", row["visit_uuid"], details)
+    if state == "approved":
+        await audit.record(
+            tx, None, "visit.approved", "visit", row["visit_uuid"], {**details, "review": "off"}
+        )
+    return True
+
+
+async def return_to_shopper(tx: Transaction, visit_id: int, note: str, actor_id: int) -> None:
+    """A reviewer sends a submitted visit back; the shopper's edit comes as a new revision."""
+    row = await tx.fetchone(
+        "SELECT visit_uuid, revision, state FROM visits WHERE id = ?", (visit_id,)
+    )
+    if row is None or row["state"] != "submitted":
+        raise ValueError("only a submitted visit can be returned")
+    await set_state(tx, visit_id, "returned", note)
+    await audit.record(
+        tx,
+        actor_id,
+        "visit.returned",
+        "visit",
+        row["visit_uuid"],
+        {"revision": row["revision"], "note": note},
+    )
+
+
+async def status(db: Reader, row: sqlite3.Row) -> dict[str, Any]:
+    """What the server holds of a visit: the phone marks it synced only when complete."""
+    manifest = await photos.manifest_status(db, row["id"])
+    present = [m["photo_id"] for m in manifest if m["present"]]
+    result: dict[str, Any] = {
+        "visit_id": row["visit_uuid"],
+        "revision": row["revision"],
+        "state": row["state"],
+        "photos_expected": len(manifest),
+        "photos_present": len(present),
+        "photos_missing": [m["photo_id"] for m in manifest if not m["present"]],
+        "complete": row["state"] != "incomplete",
+        "received_at": row["received_at"],
+    }
+    if row["state"] == "returned":
+        result["review_note"] = row["review_note"]
+    return result
+
+
+async def returned_for_shopper(db: Reader, shopper_id: int) -> list[sqlite3.Row]:
+    """The shopper's visits whose newest revision was returned for another edit."""
+    return await db.fetchall(
+        "SELECT v.* FROM visits v WHERE v.shopper_id = ? AND v.state = 'returned'"
+        " AND v.revision = (SELECT max(revision) FROM visits w WHERE w.visit_uuid = v.visit_uuid)"
+        " ORDER BY v.updated_at",
+        (shopper_id,),
+    )

@@ -1,0 +1,188 @@
+"""``/api/v1/visits/{visit_id}``: the phone's visit upload (PUT) and what the server holds (GET).
+
+Idempotent by design: the app's UUID and revision identify a visit; a retry of the same
+content answers 200, different content 409. Everything a PUT writes (visit row, photo
+manifest, assignment state, audit rows, and the scores when no photo is outstanding)
+is one transaction, so a refused or failed request leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import auth
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
+from ..models import User
+from ..queries import assignments, audit, chains, questionnaires, visits
+from ..queries import photos as photo_queries
+from ..questionnaire import Problem
+from ..settings import Settings
+from ..visit_payload import VisitPayload, check_against, is_uuid, parse
+from .common import json_body, ok
+
+
+def invalid(problems: list[Problem]) -> ApiError:
+    first = problems[0]
+    return ApiError(
+        422,
+        "invalid",
+        _("%(path)s: %(message)s") % {"path": first.path or "body", "message": first.message},
+        details=[p.to_api() for p in problems],
+    )
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "not_found", _("There is no such visit."))
+
+
+def visit_id_from(request: Request) -> str:
+    visit_uuid: str = request.path_params["visit_id"]
+    if not is_uuid(visit_uuid):
+        raise not_found()
+    return visit_uuid
+
+
+async def put_visit(request: Request) -> Response:
+    user = await auth.require_user(request, "visit.create")
+    visit_uuid = visit_id_from(request)
+    settings: Settings = request.app.state.settings
+    payload, problems = parse(await json_body(request), settings.max_photo_bytes)
+    if payload is None:
+        raise invalid(problems)
+    db: Database = request.app.state.db
+    try:
+        async with db.transaction() as tx:
+            created = await _store(tx, user, visit_uuid, payload, settings)
+            row = await visits.revision(tx, visit_uuid, payload.revision)
+            assert row is not None
+            body = await visits.status(tx, row)
+    except sqlite3.IntegrityError as exc:
+        # A unique key caught what the checks above could not see (another process won
+        # the race for this assignment or id): nothing was written.
+        raise ApiError(
+            409, "conflict", _("This visit or its assignment was already recorded differently.")
+        ) from exc
+    return ok(body, status_code=201 if created else 200)
+
+
+async def _store(
+    tx: Any, user: User, visit_uuid: str, payload: VisitPayload, settings: Settings
+) -> bool:
+    """Record one revision. Answers True when created, False for an identical retry."""
+    newest = await visits.latest(tx, visit_uuid)
+    if newest is not None and newest["shopper_id"] != user.id:
+        raise not_found()  # someone else's visit: do not say it exists
+    same = await visits.revision(tx, visit_uuid, payload.revision)
+    if same is not None:
+        if same["content_hash"] == payload.content_hash:
+            return False
+        raise ApiError(
+            409,
+            "conflict",
+            _(
+                "This visit was already sent with different content for revision %(n)d. "
+                "A change after sending needs the reviewer to return the visit."
+            )
+            % {"n": payload.revision},
+        )
+    assignment = await assignments.get(tx, payload.assignment_id)
+    if assignment is None or assignment.shopper_id != user.id:
+        raise invalid([Problem("assignment_id", _("is not one of your assignments"))])
+    if payload.revision == 1:
+        if newest is not None:
+            raise ApiError(409, "conflict", _("This visit already has a later revision."))
+        if assignment.state != "open":
+            raise invalid([Problem("assignment_id", _("this assignment is no longer open"))])
+    else:
+        if newest is None:
+            raise invalid([Problem("revision", _("a new visit starts at revision 1"))])
+        if newest["revision"] != payload.revision - 1 or newest["state"] != "returned":
+            raise ApiError(
+                409,
+                "revision_not_expected",
+                _("The server expects revision %(n)d only after a reviewer returns the visit.")
+                % {"n": newest["revision"] + 1},
+            )
+        if newest["assignment_id"] != payload.assignment_id:
+            raise invalid([Problem("assignment_id", _("a revision keeps its visit's assignment"))])
+    if (payload.questionnaire_id, payload.questionnaire_version) != (
+        assignment.questionnaire_id,
+        assignment.questionnaire_version,
+    ):
+        raise invalid(
+            [
+                Problem(
+                    "questionnaire",
+                    _("must be the assignment's version (%(v)s)")
+                    % {"v": f"{assignment.questionnaire_id}@{assignment.questionnaire_version}"},
+                )
+            ]
+        )
+    definition = await questionnaires.get_published(
+        tx, payload.questionnaire_id, payload.questionnaire_version
+    )
+    assert definition is not None, "assignments only use published versions"
+    problems = check_against(payload, definition)
+    clashes = await photo_queries.conflicting(tx, visit_uuid, payload.photos)
+    problems += [
+        Problem(f"photos[{i}].photo_id", _("this photo id is already used for another photo"))
+        for i in clashes
+    ]
+    if problems:
+        raise invalid(problems)
+    visit_id = await visits.insert(
+        tx,
+        visit_uuid=visit_uuid,
+        revision=payload.revision,
+        assignment_id=payload.assignment_id,
+        branch_id=assignment.branch_id,
+        shopper_id=user.id,
+        questionnaire_id=payload.questionnaire_id,
+        questionnaire_version=payload.questionnaire_version,
+        state="incomplete",
+        content_hash=payload.content_hash,
+        payload=payload.body,
+        started_at=payload.started_at,
+        ended_at=payload.ended_at,
+        started_utc=payload.started_utc,
+        stamps=payload.stamps,
+        answers=payload.answers,
+        comment=payload.comment,
+        geo=payload.geo,
+    )
+    await photo_queries.add_manifest(tx, visit_id, visit_uuid, payload.photos)
+    await assignments.mark_done(tx, payload.assignment_id)
+    await audit.record(
+        tx,
+        user.id,
+        "visit.received",
+        "visit",
+        visit_uuid,
+        {"revision": payload.revision, "photos": len(payload.photos)},
+    )
+    await visits.complete_if_ready(
+        tx, visit_id, review_required=settings.review_required, actor_id=user.id
+    )
+    return True
+
+
+async def get_visit(request: Request) -> Response:
+    user = auth.require_login(await auth.current_user(request))
+    visit_uuid = visit_id_from(request)
+    db: Database = request.app.state.db
+    row = await visits.latest(db, visit_uuid)
+    if row is None:
+        raise not_found()
+    branch = await chains.get_branch(db, row["branch_id"])
+    assert branch is not None
+    if not auth.can_see_visit(
+        user, shopper_id=row["shopper_id"], branch=branch, state=row["state"]
+    ):
+        raise not_found()
+    return ok(await visits.status(db, row))

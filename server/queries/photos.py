@@ -1,0 +1,86 @@
+"""Photos: write-once rows keyed by the app's UUID, and each revision's manifest."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..db import Reader, Transaction, utcnow
+from ..photos import ProcessedPhoto
+from ..visit_payload import PhotoEntry
+
+
+async def get(db: Reader, photo_id: str) -> sqlite3.Row | None:
+    return await db.fetchone("SELECT * FROM photos WHERE id = ?", (photo_id,))
+
+
+async def in_manifest(db: Reader, visit_id: int, photo_id: str) -> sqlite3.Row | None:
+    """The photo, if this visit revision's manifest lists it."""
+    return await db.fetchone(
+        "SELECT p.* FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        " WHERE vp.visit_id = ? AND vp.photo_id = ?",
+        (visit_id, photo_id),
+    )
+
+
+async def conflicting(tx: Reader, visit_uuid: str, entries: tuple[PhotoEntry, ...]) -> list[int]:
+    """Indexes of manifest entries whose photo id is already used for other content."""
+    bad: list[int] = []
+    for index, entry in enumerate(entries):
+        row = await tx.fetchone(
+            "SELECT visit_uuid, sha256, bytes FROM photos WHERE id = ?", (entry.photo_id,)
+        )
+        if row is not None and (
+            row["visit_uuid"] != visit_uuid
+            or row["sha256"] != entry.sha256
+            or row["bytes"] != entry.bytes
+        ):
+            bad.append(index)
+    return bad
+
+
+async def add_manifest(
+    tx: Transaction, visit_id: int, visit_uuid: str, entries: tuple[PhotoEntry, ...]
+) -> None:
+    """Record a revision's photo list; photos already known (earlier revision) are reused."""
+    now = utcnow()
+    for entry in entries:
+        await tx.execute(
+            "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (entry.photo_id, visit_uuid, entry.sha256, entry.bytes, entry.content_type, now),
+        )
+        await tx.execute(
+            "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES (?, ?, ?)",
+            (visit_id, entry.photo_id, entry.question),
+        )
+
+
+async def mark_received(
+    tx: Transaction, photo_id: str, photo: ProcessedPhoto, original_kept: bool
+) -> bool:
+    """Record the bytes as stored; False when another request already did (write-once)."""
+    changed = await tx.execute(
+        "UPDATE photos SET received_at = ?, blob_key = sha256, width = ?, height = ?,"
+        " captured_at = ?, original_kept = ? WHERE id = ? AND received_at IS NULL",
+        (utcnow(), photo.width, photo.height, photo.captured_at, int(original_kept), photo_id),
+    )
+    return changed > 0
+
+
+async def manifest_status(db: Reader, visit_id: int) -> list[sqlite3.Row]:
+    """Each listed photo with whether its bytes have arrived."""
+    return await db.fetchall(
+        "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present"
+        " FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+        (visit_id,),
+    )
+
+
+async def visits_listing(db: Reader, photo_id: str) -> list[sqlite3.Row]:
+    """Every visit revision that lists a photo, newest first (for read permission)."""
+    return await db.fetchall(
+        "SELECT v.* FROM visit_photos vp JOIN visits v ON v.id = vp.visit_id"
+        " WHERE vp.photo_id = ? ORDER BY v.revision DESC",
+        (photo_id,),
+    )

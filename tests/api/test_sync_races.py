@@ -1,0 +1,227 @@
+"""Nothing lost, nothing twice: retries racing each other across two server processes,
+and answers lost after the server committed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from tests.api.conftest import jpeg_bytes, manifest, new_id, visit_body
+from tests.api.test_visits import db_rows
+from tests.conftest import LiveServer, copy_data
+
+
+@pytest.fixture(scope="module")
+def two_workers(
+    demo_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    data = copy_data(demo_template, tmp_path_factory.mktemp("races") / "data")
+    server = LiveServer(data, "--workers", "2")
+    yield server
+    server.stop()
+
+
+async def _client(server: LiveServer, email: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=server.url, timeout=30)
+    response = await client.post(
+        "/api/v1/session", json={"email": email, "password": "visitscore-demo"}
+    )
+    assert response.status_code == 201
+    return client
+
+
+@asynccontextmanager
+async def _logged_in(server: LiveServer, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    client = await _client(server, email)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def _take_assignment(server: LiveServer, email: str) -> dict[str, Any]:
+    """An open assignment of this shopper that no other test has used."""
+
+    async def main() -> dict[str, Any]:
+        async with _logged_in(server, email) as client:
+            response = await client.get("/api/v1/assignments")
+            return response.json()["assignments"][0]  # type: ignore[no-any-return]
+
+    return asyncio.run(main())
+
+
+def test_ten_identical_visit_and_photo_puts_at_once_store_one(two_workers: LiveServer) -> None:
+    assignment = _take_assignment(two_workers, "shopper@demo.test")
+    data = jpeg_bytes((1600, 1200))
+    entry = manifest(data)
+    visit_id = new_id()
+    body = visit_body(assignment, photos=[entry])
+
+    async def main() -> tuple[list[int], list[int]]:
+        clients = [await _client(two_workers, "shopper@demo.test") for _ in range(10)]
+        try:
+            visits = await asyncio.gather(
+                *(c.put(f"/api/v1/visits/{visit_id}", json=body) for c in clients)
+            )
+            photos = await asyncio.gather(
+                *(
+                    c.put(f"/api/v1/visits/{visit_id}/photos/{entry['photo_id']}", content=data)
+                    for c in clients
+                )
+            )
+        finally:
+            for c in clients:
+                await c.aclose()
+        return [r.status_code for r in visits], [r.status_code for r in photos]
+
+    visit_codes, photo_codes = asyncio.run(main())
+    assert sorted(visit_codes) == [200] * 9 + [201]
+    assert sorted(photo_codes) == [200] * 9 + [201]
+    data_dir = two_workers.data_dir
+    assert db_rows(
+        data_dir, "SELECT count(*), max(state) FROM visits WHERE visit_uuid = ?", (visit_id,)
+    ) == [(1, "submitted")]
+    assert db_rows(
+        data_dir, "SELECT count(*) FROM audit_log WHERE entity_id = ?", (entry["photo_id"],)
+    ) == [(1,)]
+    assert db_rows(
+        data_dir,
+        "SELECT count(*) FROM audit_log WHERE entity_id = ? AND action = 'visit.submitted'",
+        (visit_id,),
+    ) == [(1,)]
+    key = entry["sha256"]
+    stored = sorted(p.name for p in (data_dir / "photos" / key[:2] / key[2:4]).iterdir())
+    assert stored == [f"{key}-display.jpg", f"{key}-thumb.jpg"]
+    assert not list((data_dir / "uploads").iterdir())
+
+
+@contextmanager
+def _answer_lost(
+    server: LiveServer, method: str, path: str, cookie: str, body: bytes, content_type: str
+) -> Iterator[None]:
+    """Send a whole request and hang up without reading the answer when the block ends.
+
+    (Hanging up before the server has read the body is a lost request, not a lost
+    answer: uvicorn then hands the app a disconnect and nothing is stored.)"""
+    head = (
+        f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Cookie: vs_session={cookie}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        yield
+
+
+def _wait_for(check: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the server never finished the request"
+        time.sleep(0.05)
+
+
+def test_a_replay_after_a_lost_answer_finds_the_work_done(two_workers: LiveServer) -> None:
+    assignment = _take_assignment(two_workers, "shopper2@demo.test")
+    data = jpeg_bytes((1000, 800))
+    entry = manifest(data)
+    visit_id = new_id()
+    body = visit_body(assignment, photos=[entry])
+
+    async def cookie() -> str:
+        async with _logged_in(two_workers, "shopper2@demo.test") as client:
+            return client.cookies["vs_session"]
+
+    token = asyncio.run(cookie())
+    with _answer_lost(
+        two_workers,
+        "PUT",
+        f"/api/v1/visits/{visit_id}",
+        token,
+        json.dumps(body).encode(),
+        "application/json",
+    ):
+        _wait_for(
+            lambda: (
+                db_rows(
+                    two_workers.data_dir,
+                    "SELECT count(*) FROM visits WHERE visit_uuid = ?",
+                    (visit_id,),
+                )
+                == [(1,)]
+            )
+        )
+    with _answer_lost(
+        two_workers,
+        "PUT",
+        f"/api/v1/visits/{visit_id}/photos/{entry['photo_id']}",
+        token,
+        data,
+        "image/jpeg",
+    ):
+        _wait_for(
+            lambda: (
+                db_rows(
+                    two_workers.data_dir,
+                    "SELECT state FROM visits WHERE visit_uuid = ?",
+                    (visit_id,),
+                )
+                == [("submitted",)]
+            )
+        )
+
+    async def replay() -> tuple[int, int, dict[str, Any]]:
+        async with _logged_in(two_workers, "shopper2@demo.test") as client:
+            visit = await client.put(f"/api/v1/visits/{visit_id}", json=body)
+            photo = await client.put(
+                f"/api/v1/visits/{visit_id}/photos/{entry['photo_id']}", content=data
+            )
+            status = await client.get(f"/api/v1/visits/{visit_id}")
+            return visit.status_code, photo.status_code, status.json()
+
+    visit_code, photo_code, status = asyncio.run(replay())
+    assert (visit_code, photo_code) == (200, 200)
+    assert status["complete"] is True and status["photos_present"] == 1
+    assert db_rows(
+        two_workers.data_dir, "SELECT count(*) FROM visits WHERE visit_uuid = ?", (visit_id,)
+    ) == [(1,)]
+
+
+def test_an_upload_cut_off_midway_leaves_nothing(two_workers: LiveServer) -> None:
+    assignment = _take_assignment(two_workers, "shopper3@demo.test")
+    data = jpeg_bytes((1600, 1200))
+    entry = manifest(data)
+    visit_id = new_id()
+
+    async def setup() -> str:
+        async with _logged_in(two_workers, "shopper3@demo.test") as client:
+            response = await client.put(
+                f"/api/v1/visits/{visit_id}", json=visit_body(assignment, photos=[entry])
+            )
+            assert response.status_code == 201
+            return client.cookies["vs_session"]
+
+    token = asyncio.run(setup())
+    head = (
+        f"PUT /api/v1/visits/{visit_id}/photos/{entry['photo_id']} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{two_workers.port}\r\nCookie: vs_session={token}\r\n"
+        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", two_workers.port), timeout=10) as sock:
+        sock.sendall(head + data[: len(data) // 2])
+        time.sleep(0.3)
+    _wait_for(lambda: not list((two_workers.data_dir / "uploads").glob("upload-*")))
+    assert db_rows(
+        two_workers.data_dir, "SELECT received_at FROM photos WHERE id = ?", (entry["photo_id"],)
+    ) == [(None,)]
+    assert db_rows(
+        two_workers.data_dir, "SELECT state FROM visits WHERE visit_uuid = ?", (visit_id,)
+    ) == [("incomplete",)]
