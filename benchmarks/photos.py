@@ -1,0 +1,257 @@
+"""Photo pipeline speed and upload memory, against baselines measured in the same run.
+
+    .venv/bin/python benchmarks/photos.py [--rounds 7] [--skip-memory]
+
+1. A photo-like 12 MP JPEG (4000 × 3000, EXIF orientation 6, a few MB) goes through
+   our pipeline (server.photos.process), a naive Pillow pipeline (full decode, transpose,
+   thumbnail, save) and, when installed, libjpeg-turbo's ``djpeg -scale 1/2``. Targets:
+   pipeline ≤ 2.2 × djpeg, naive ≥ 2 × pipeline.
+2. A real ``visitscore serve`` receives 20 uploads of ~8 MB at once; its peak resident
+   memory (VmHWM) must stay under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import io
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageFilter, ImageOps
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server import photos  # noqa: E402
+
+
+def photo_like_jpeg(
+    size: tuple[int, int] = (4000, 3000), quality: int = 92, orientation: int = 6
+) -> bytes:
+    """Gradients, shapes and sensor-like noise: compresses like a phone photo."""
+    width, height = size
+    base = Image.linear_gradient("L").resize(size).convert("RGB")
+    tint = Image.new("RGB", size, (90, 140, 200))
+    image = Image.blend(base, tint, 0.5)
+    shapes = Image.new("RGB", (width // 8, height // 8), (0, 0, 0))
+    for i in range(40):
+        box = ((i * 37) % (width // 8), (i * 53) % (height // 8))
+        shapes.paste(
+            ((i * 50) % 255, (i * 90) % 255, (i * 20) % 255), (*box, box[0] + 60, box[1] + 40)
+        )
+    image = Image.blend(image, shapes.resize(size).filter(ImageFilter.GaussianBlur(6)), 0.4)
+    noise = Image.effect_noise(size, 28).convert("RGB")
+    image = Image.blend(image, noise, 0.18 if quality < 95 else 0.4)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality, exif=exif.tobytes())
+    return out.getvalue()
+
+
+def naive_pipeline(path: Path) -> None:
+    with Image.open(path) as image:
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        display = upright.copy()
+        display.thumbnail((photos.DISPLAY_SIZE, photos.DISPLAY_SIZE))
+        display.save(io.BytesIO(), "JPEG", quality=photos.JPEG_QUALITY)
+        thumb = display.copy()
+        thumb.thumbnail((photos.THUMB_SIZE, photos.THUMB_SIZE))
+        thumb.save(io.BytesIO(), "JPEG", quality=photos.JPEG_QUALITY)
+
+
+def djpeg(path: Path) -> None:
+    subprocess.run(["djpeg", "-scale", "1/2", "-outfile", "/dev/null", str(path)], check=True)
+
+
+def median_ms(work: Any, path: Path, rounds: int) -> float:
+    work(path)  # warm up caches
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work(path)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def speed(rounds: int) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "photo.jpg"
+        data = photo_like_jpeg()
+        path.write_bytes(data)
+        print(
+            f"photo: 4000×3000 JPEG, EXIF orientation 6, {len(data) / 1e6:.1f} MB;"
+            f" median of {rounds} rounds"
+        )
+        ours = median_ms(photos.process, path, rounds)
+        naive = median_ms(naive_pipeline, path, rounds)
+        print(f"  pipeline (draft decode, resize, orient, 2 JPEGs)  {ours:7.1f} ms")
+        print(
+            f"  naive Pillow (full decode, transpose, thumbnail)  {naive:7.1f} ms"
+            f"   naive / pipeline = {naive / ours:.2f}  (target ≥ 2)"
+        )
+        ok = naive / ours >= 2
+        if shutil.which("djpeg"):
+            base = median_ms(djpeg, path, rounds)
+            print(
+                f"  djpeg -scale 1/2 (decode only)                    {base:7.1f} ms"
+                f"   pipeline / djpeg = {ours / base:.2f}  (target ≤ 2.2)"
+            )
+            ok = ok and ours / base <= 2.2
+        else:
+            print("  djpeg not installed (apt-get install libjpeg-turbo-progs): skipped")
+        return ok
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory(uploads: int = 20) -> bool:
+    import httpx2 as httpx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp) / "data"
+        subprocess.run(
+            [sys.executable, "-m", "server", "demo", "--data-dir", str(data_dir)],
+            check=True,
+            capture_output=True,
+        )
+        port = _free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    urllib.request.urlopen(url + "/healthz", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            blobs = [photo_like_jpeg(quality=98, orientation=1 + i % 8) for i in range(uploads)]
+            idle = _peak_rss_mb(server.pid)
+
+            async def run() -> list[int]:
+                async with httpx.AsyncClient(base_url=url, timeout=300) as client:
+                    await client.post(
+                        "/api/v1/session",
+                        json={"email": "shopper@demo.test", "password": "visitscore-demo"},
+                    )
+                    assignment = (await client.get("/api/v1/assignments")).json()["assignments"][0]
+                    entries = [
+                        {
+                            "photo_id": str(uuid.uuid4()),
+                            "question": None,
+                            "sha256": hashlib.sha256(b).hexdigest(),
+                            "bytes": len(b),
+                            "content_type": "image/jpeg",
+                        }
+                        for b in blobs
+                    ]
+                    body = {
+                        "assignment_id": assignment["id"],
+                        "questionnaire": assignment["questionnaire"],
+                        "revision": 1,
+                        "started_at": "2026-11-24T10:00:00+07:00",
+                        "photos": entries,
+                        "answers": _all_answers(),
+                    }
+                    visit_id = str(uuid.uuid4())
+                    response = await client.put(f"/api/v1/visits/{visit_id}", json=body)
+                    response.raise_for_status()
+                    results = await asyncio.gather(
+                        *(
+                            client.put(
+                                f"/api/v1/visits/{visit_id}/photos/{e['photo_id']}", content=b
+                            )
+                            for e, b in zip(entries, blobs, strict=True)
+                        )
+                    )
+                    return [r.status_code for r in results]
+
+            start = time.perf_counter()
+            codes = asyncio.run(run())
+            elapsed = time.perf_counter() - start
+            peak = _peak_rss_mb(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        size = sum(len(b) for b in blobs) / len(blobs) / 1e6
+        print(
+            f"{uploads} uploads of {size:.1f} MB at once: statuses {sorted(set(codes))},"
+            f" {elapsed:.1f} s in all"
+        )
+        print(
+            f"  server peak RSS {peak:6.1f} MB (idle before: {idle:.1f} MB;"
+            f" upload bytes in flight: {uploads * size:.0f} MB)   target < 300 MB"
+        )
+        return peak < 300 and set(codes) == {201}
+
+
+def _all_answers() -> dict[str, Any]:
+    from server.questionnaire import is_required, iter_questions, load_default
+
+    answers: dict[str, Any] = {}
+    for _section, q in iter_questions(load_default()):
+        if not is_required(q):
+            continue
+        if q.get("na"):
+            answers[q["key"]] = {"na": True}
+            continue
+        values = {
+            "yes_no": True,
+            "scale": q.get("min"),
+            "count_pair": {"open": 1, "total": 2},
+            "choice": q.get("options", [{}])[0].get("key"),
+        }
+        answers[q["key"]] = {"value": values[q["type"]]}
+    return answers
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    ok = speed(args.rounds)
+    if not args.skip_memory:
+        ok = memory() and ok
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
