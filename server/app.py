@@ -29,7 +29,7 @@ from .migrate import migrate_all
 from .photos import PhotoStore
 from .settings import ROOT, Settings
 from .templating import make_templates
-from .views import home, login
+from .views import app_shell, home, login
 
 log = logging.getLogger("visitscore")
 
@@ -39,7 +39,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True}, headers={"cache-control": "no-store"})
 
 
-def routes() -> list[Route | Mount]:
+def routes(settings: Settings) -> list[Route | Mount]:
     """Every route of the application, in one list."""
     return [
         Route("/", home.home, methods=["GET"]),
@@ -62,6 +62,10 @@ def routes() -> list[Route | Mount]:
         Route("/api/v1/visits/{visit_id}/photos/{photo_id}", api_photos.put_photo, methods=["PUT"]),
         Route("/api/v1/photos/{photo_id}/{size}", api_photos.get_photo, methods=["GET"]),
         Route("/api/v1/openapi.json", api_openapi.openapi_json, methods=["GET"]),
+        Route("/service-worker.js", app_shell.service_worker, methods=["GET"]),
+        Route("/app", app_shell.app_root, methods=["GET"]),
+        Route("/app/strings/{lang}.json", app_shell.strings, methods=["GET"]),
+        Mount("/app", app_shell.ShellFiles(directory=settings.pwa_dir, html=True), name="app"),
         Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
     ]
 
@@ -89,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await db.close()
 
     app = Starlette(
-        routes=routes(),
+        routes=routes(settings),
         middleware=[Middleware(RequestMiddleware)],
         exception_handlers={
             ApiError: api_error_handler,

@@ -52,6 +52,9 @@ class Settings:
     login_window_seconds: int = 15 * 60
     # Read connections beside the single writer.
     read_connections: int = 3
+    # The shopper app's files (overridable so tests can serve a changed version).
+    pwa_dir: Path = field(default_factory=lambda: ROOT / "pwa")
+    service_worker: Path = field(default_factory=lambda: ROOT / "service-worker.js")
 
     @property
     def db_path(self) -> Path:
@@ -87,8 +90,9 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         clean = {k: v for k, v in changes.items() if v is not None}
-        if "data_dir" in clean:
-            clean["data_dir"] = Path(str(clean["data_dir"]))
+        for name in ("data_dir", "pwa_dir", "service_worker"):
+            if name in clean:
+                clean[name] = Path(str(clean[name]))
         return replace(self, **clean)  # type: ignore[arg-type]
 
     def to_env(self) -> dict[str, str]:
@@ -99,6 +103,8 @@ class Settings:
             "VISITSCORE_KEEP_ORIGINALS": "1" if self.keep_originals else "0",
             "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
             "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
+            "VISITSCORE_PWA_DIR": str(self.pwa_dir),
+            "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
         }
 
 
@@ -112,4 +118,8 @@ def from_env() -> Settings:
         review_required=_env_bool("VISITSCORE_REVIEW_REQUIRED", True),
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
+        pwa_dir=Path(os.environ.get("VISITSCORE_PWA_DIR") or ROOT / "pwa"),
+        service_worker=Path(
+            os.environ.get("VISITSCORE_SERVICE_WORKER") or ROOT / "service-worker.js"
+        ),
     )

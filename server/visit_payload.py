@@ -48,6 +48,7 @@ class PhotoEntry:
     sha256: str
     bytes: int
     content_type: str
+    captured_at: str | None = None  # the phone's word, used when the photo has no EXIF time
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,14 @@ def _parse_photos(raw: object, max_bytes: int, problems: list[Problem]) -> list[
             problems.append(
                 Problem(f"{path}.content_type", _("must be image/jpeg, image/png or image/webp"))
             )
+        captured = item.get("captured_at")
+        if captured is not None and parse_stamp(captured) is None:
+            problems.append(
+                Problem(f"{path}.captured_at", _("must be a date and time with its UTC offset"))
+            )
+        known = {"photo_id", "question", "sha256", "bytes", "content_type", "captured_at"}
+        for name in sorted(set(item) - known):
+            problems.append(Problem(f"{path}.{name}", _("unknown field")))
         if len(problems) == before:
             seen.add(photo_id)  # type: ignore[arg-type]
             entries.append(
@@ -230,6 +239,7 @@ def _parse_photos(raw: object, max_bytes: int, problems: list[Problem]) -> list[
                     sha,
                     size,  # type: ignore[arg-type]
                     item["content_type"],
+                    captured,
                 )
             )
     return entries

@@ -95,6 +95,11 @@ SCHEMAS: dict[str, Any] = {
             "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             "bytes": {"type": "integer", "minimum": 1},
             "content_type": {"enum": ["image/jpeg", "image/png", "image/webp"]},
+            "captured_at": {
+                **MOMENT,
+                "description": "when the phone took it; used when the photo itself has no"
+                " EXIF time (e.g. after the phone made it smaller)",
+            },
         },
     },
     "Visit": {

@@ -45,9 +45,17 @@ async def add_manifest(
     now = utcnow()
     for entry in entries:
         await tx.execute(
-            "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (entry.photo_id, visit_uuid, entry.sha256, entry.bytes, entry.content_type, now),
+            "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type,"
+            " device_captured_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.photo_id,
+                visit_uuid,
+                entry.sha256,
+                entry.bytes,
+                entry.content_type,
+                entry.captured_at,
+                now,
+            ),
         )
         await tx.execute(
             "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES (?, ?, ?)",
@@ -61,7 +69,8 @@ async def mark_received(
     """Record the bytes as stored; False when another request already did (write-once)."""
     changed = await tx.execute(
         "UPDATE photos SET received_at = ?, blob_key = sha256, width = ?, height = ?,"
-        " captured_at = ?, original_kept = ? WHERE id = ? AND received_at IS NULL",
+        " captured_at = coalesce(?, device_captured_at), original_kept = ?"
+        " WHERE id = ? AND received_at IS NULL",
         (utcnow(), photo.width, photo.height, photo.captured_at, int(original_kept), photo_id),
     )
     return changed > 0

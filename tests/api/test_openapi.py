@@ -8,11 +8,12 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from server.app import routes
+from server.settings import Settings
 
 
 def _api_routes() -> set[tuple[str, str]]:
     found = set()
-    for route in routes():
+    for route in routes(Settings()):
         if isinstance(route, Route) and route.path.startswith("/api/v1/"):
             path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
             for method in route.methods or ():

@@ -1,0 +1,283 @@
+// Visitscore shopper app: start-up, screens, sync triggers, and app updates.
+
+import { call } from "./api.js";
+import * as db from "./db.js";
+import { lang, loadLanguage, t } from "./i18n.js";
+import { nextRetry, onChange, syncOutbox } from "./sync.js";
+import { h } from "./util.js";
+import * as views from "./views.js";
+import * as visit from "./visit.js";
+
+const view = document.getElementById("view");
+const netStatus = document.getElementById("net-status");
+const toastBox = document.getElementById("toast");
+let user = null;
+let retryTimer = null;
+let registration = null;
+let updating = false; // set when the shopper accepts an update; only then may we reload
+
+// --- small UI helpers -------------------------------------------------------------------
+
+function toast(message, action) {
+  const children = [h("span", {}, message)];
+  if (action) children.push(h("button", { type: "button", onclick: action.run }, action.label));
+  toastBox.replaceChildren(h("div", { class: "toast" }, children));
+}
+
+async function updateStatus() {
+  const unsynced = (await db.all("outbox")).filter((item) => item.state !== "synced").length;
+  netStatus.textContent = `${navigator.onLine ? t("Online") : t("Offline")} · ${t("Not sent: %(n)s", { n: unsynced })}`;
+}
+
+// --- data from the server -------------------------------------------------------------------
+
+async function ensureQuestionnaire({ id, version }) {
+  const key = `q:${id}@${version}`;
+  if (await db.kvGet(key)) return;
+  const result = await call("GET", `/api/v1/questionnaires/${encodeURIComponent(id)}/versions/${version}`);
+  if (result.kind === "ok") await db.kvSet(key, result.data);
+}
+
+async function refreshAssignments() {
+  const result = await call("GET", "/api/v1/assignments");
+  if (result.kind === "auth") {
+    await db.kvSet("auth_needed", true);
+    return;
+  }
+  if (result.kind !== "ok") return;
+  await db.kvSet("assignments", result.data);
+  for (const a of result.data.assignments) await ensureQuestionnaire(a.questionnaire);
+}
+
+// --- sync ------------------------------------------------------------------------------------
+
+async function sync({ force = false } = {}) {
+  if (!user) return;
+  const result = await syncOutbox({ force });
+  if (result === "auth") {
+    toast(t("Log in again to send your visits. Nothing was deleted."));
+    if (!location.hash.startsWith("#/login")) location.hash = "#/login";
+  }
+  clearTimeout(retryTimer);
+  const next = await nextRetry();
+  if (next && document.visibilityState === "visible") {
+    retryTimer = setTimeout(() => sync(), Math.max(1000, next - Date.now()));
+  }
+  updateStatus();
+}
+
+// Sync progress redraws the home and outbox screens only: never a visit being recorded
+// (checked again when the redraw runs, since the shopper may have moved on).
+const showsSyncState = () => ["#/outbox", "#/", ""].includes(location.hash);
+let redrawQueued = false;
+onChange(() => {
+  updateStatus();
+  if (showsSyncState() && !redrawQueued) {
+    redrawQueued = true;
+    setTimeout(() => {
+      redrawQueued = false;
+      if (showsSyncState()) route();
+    }, 150);
+  }
+});
+
+// --- actions ---------------------------------------------------------------------------------
+
+async function askForPersistentStorage() {
+  if (!navigator.storage || !navigator.storage.persist || (await db.kvGet("asked_persist"))) return;
+  await db.kvSet("asked_persist", true);
+  try {
+    await navigator.storage.persist();
+  } catch {
+    // the status line on the home screen says whether storage is persistent
+  }
+}
+
+async function submitVisit(draft) {
+  const definition = await db.kvGet(`q:${draft.questionnaire.id}@${draft.questionnaire.version}`);
+  if (visit.missing(draft, definition).length) return;
+  const body = visit.buildBody(draft);
+  const item = { visit_id: draft.visit_id, revision: draft.revision, body, state: "waiting", attempts: 0,
+                 created: Date.now(), title: draft.branch_name };
+  await db.transact(["drafts", "outbox"], async (store) => {
+    await store("outbox").put(item);
+    await store("drafts").del(draft.visit_id);
+  });
+  await askForPersistentStorage();
+  try {
+    if (registration && registration.sync) await registration.sync.register("visitscore-outbox");
+  } catch {
+    // no Background Sync here: the page syncs on open, online and visible
+  }
+  location.hash = "#/outbox";
+  sync();
+}
+
+async function logout() {
+  const unsent = (await db.all("outbox")).filter((item) => item.state !== "synced").length +
+    (await db.all("drafts")).length;
+  if (unsent && !window.confirm(t("%(n)s visits are not sent yet. They stay on this phone and are sent after the next login. Log out?", { n: unsent }))) {
+    return;
+  }
+  await call("DELETE", "/api/v1/session");
+  user = null;
+  await db.kvSet("user", null);
+  location.hash = "#/login";
+}
+
+async function loggedIn(who) {
+  user = who;
+  await db.kvSet("user", who);
+  await db.kvSet("auth_needed", false);
+  await refreshAssignments();
+  location.hash = "#/";
+  sync({ force: true });
+}
+
+// --- screens ---------------------------------------------------------------------------------
+
+async function screen(hash) {
+  const parts = hash.replace(/^#?\/?/, "").split("/").filter(Boolean);
+  if (!user || parts[0] === "login") {
+    return views.renderLogin({ onLoggedIn: loggedIn, resume: Boolean(await db.kvGet("auth_needed")) });
+  }
+  if (parts[0] === "outbox") {
+    return views.renderOutbox({
+      onSync: () => sync({ force: true }),
+      onRetry: async (item) => {
+        await db.update("outbox", item.visit_id, (current) =>
+          ({ ...current, state: "waiting", attempts: 0, next_try: 0, message: null, details: null }));
+        sync({ force: true });
+      },
+    });
+  }
+  if (parts[0] === "visit" && parts[1]) {
+    const loaded = await visit.loadVisit(parts[1]);
+    if (!loaded || !loaded.definition) {
+      return h("section", {}, h("h1", {}, t("This visit is not on this phone")),
+        h("p", {}, t("It may have been submitted already: see the outbox.")),
+        h("a", { class: "button", href: "#/outbox" }, t("Outbox")));
+    }
+    if (parts[2] === "section") return visit.renderSection(loaded, Number(parts[3]) || 0);
+    if (parts[2] === "review") return visit.renderReview(loaded, { onSubmit: submitVisit });
+    return visit.renderTiming(loaded);
+  }
+  return views.renderHome({
+    user, online: navigator.onLine,
+    onStart: async (assignment) => {
+      await ensureQuestionnaire(assignment.questionnaire);
+      const key = `q:${assignment.questionnaire.id}@${assignment.questionnaire.version}`;
+      if (!(await db.kvGet(key))) {
+        toast(t("This assignment's questions are not on this phone yet. Connect once and try again."));
+        return;
+      }
+      const draft = await views.startVisit(assignment, key);
+      location.hash = `#/visit/${draft.visit_id}`;
+    },
+    onReopen: async (returned) => {
+      const draft = await views.reopenReturned(returned);
+      if (!draft) {
+        toast(t("This visit was recorded on another phone: edit it there."));
+        return;
+      }
+      await ensureQuestionnaire(draft.questionnaire);
+      location.hash = `#/visit/${draft.visit_id}/review`;
+    },
+    onSync: () => sync({ force: true }),
+    onLogout: logout,
+    onLanguage: async (code) => {
+      await loadLanguage(code);
+      route();
+    },
+  });
+}
+
+let routing = Promise.resolve();
+function route() {
+  routing = routing.then(async () => {
+    const node = await screen(location.hash);
+    if (!node) return;
+    const dark = node.classList.contains("timing");
+    document.body.classList.toggle("dark", dark);
+    const focused = document.activeElement;
+    const keepFocus = focused && view.contains(focused) && focused.id && node.querySelector(`#${CSS.escape(focused.id)}`);
+    view.replaceChildren(node);
+    const heading = node.querySelector("h1");
+    document.title = `${heading ? heading.textContent : ""} · Visitscore`;
+    if (keepFocus) node.querySelector(`#${CSS.escape(focused.id)}`).focus();
+    else if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+  }).catch((error) => console.error("visitscore: screen failed", error));
+  return routing;
+}
+
+// --- app updates (service worker) ------------------------------------------------------------
+
+function offerUpdate(worker) {
+  toast(t("Update ready."), {
+    label: t("Update now"),
+    run: async () => {
+      toast(t("Updating…"));
+      await db.idle(); // never reload in the middle of saving
+      updating = true;
+      worker.postMessage({ type: "skip-waiting" });
+    },
+  });
+}
+
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    registration = await navigator.serviceWorker.register("/service-worker.js", { type: "module", scope: "/" });
+  } catch (error) {
+    console.warn("visitscore: no offline support in this browser", error);
+    return;
+  }
+  if (registration.waiting && navigator.serviceWorker.controller) offerUpdate(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const worker = registration.installing;
+    worker.addEventListener("statechange", () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) offerUpdate(worker);
+    });
+  });
+  let reloading = false;
+  navigator.serviceWorker.addEventListener("controllerchange", async () => {
+    // The first service worker taking control is not an update: no reload then.
+    if (!updating || reloading) return;
+    reloading = true;
+    await db.idle();
+    location.reload();
+  });
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "sync") sync();
+  });
+}
+
+// --- start ---------------------------------------------------------------------------------
+
+async function start() {
+  await loadLanguage();
+  user = await db.kvGet("user");
+  window.addEventListener("hashchange", route);
+  window.addEventListener("online", () => { updateStatus(); refreshAssignments().then(() => sync()); });
+  window.addEventListener("offline", updateStatus);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      sync();
+      if (registration) registration.update().catch(() => {});
+    }
+  });
+  await route();
+  updateStatus();
+  registerServiceWorker();
+  if (user && navigator.onLine) {
+    await refreshAssignments();
+    if (showsSyncState()) route();
+  }
+  sync();
+  document.documentElement.dataset.ready = lang();
+}
+
+start();

@@ -1,0 +1,60 @@
+// Small helpers shared by the app's modules: ids, times, and a DOM builder.
+
+export const uuid = () =>
+  crypto.randomUUID
+    ? crypto.randomUUID()
+    : ([1e7] + -1e3 + -4e3 + -8e3 + -1e11).replace(/[018]/g, (c) =>
+        (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+
+/** ISO 8601 in the phone's local time with its UTC offset, second precision. */
+export function isoLocal(date = new Date()) {
+  const pad = (n) => String(Math.abs(Math.trunc(n))).padStart(2, "0");
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? "+" : "-";
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+    `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}` +
+    `${sign}${pad(offset / 60)}:${pad(offset % 60)}`;
+}
+
+/** Seconds between two ISO moments, or null when either is missing or out of order. */
+export function secondsBetween(from, to) {
+  if (!from || !to) return null;
+  const s = (Date.parse(to) - Date.parse(from)) / 1000;
+  return Number.isFinite(s) && s >= 0 ? s : null;
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  return m ? `${m} min ${String(s).padStart(2, "0")} s` : `${s} s`;
+}
+
+/** h("button", {class: "x", onclick: f}, "text", child…): elements without innerHTML. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else if (key === "value") el.value = value;
+    else if (key in el && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function localized(texts, lang) {
+  if (!texts) return "";
+  return texts[lang] || texts.en || Object.values(texts)[0] || "";
+}
+
+/** A calendar date (YYYY-MM-DD, a branch's local date) in the app's language. */
+export function day(isoDate, language) {
+  const [y, m, d] = isoDate.split("-").map(Number);
+  return new Date(y, m - 1, d).toLocaleDateString(language, { day: "numeric", month: "short", year: "numeric" });
+}

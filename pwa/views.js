@@ -1,0 +1,188 @@
+// The app's screens outside a visit: log in, home (assignments, drafts, returned
+// visits), and the outbox.
+
+import { call } from "./api.js";
+import * as db from "./db.js";
+import { LANGUAGES, lang, t } from "./i18n.js";
+import { day, h, isoLocal, localized, uuid } from "./util.js";
+
+// --- log in --------------------------------------------------------------------------
+
+export function renderLogin({ onLoggedIn, resume }) {
+  const error = h("p", { class: "error", role: "alert", id: "login-error" });
+  const email = h("input", { id: "email", type: "email", autocomplete: "username", required: true });
+  const password = h("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
+  const button = h("button", { type: "submit", class: "primary" }, t("Log in"));
+  const form = h("form", { class: "stack", onsubmit: async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    const result = await call("POST", "/api/v1/session", { json: { email: email.value, password: password.value } });
+    button.disabled = false;
+    if (result.kind === "ok") {
+      await onLoggedIn(result.data.user);
+    } else if (result.kind === "network" || result.kind === "notjson") {
+      error.textContent = t("No connection to the server. Logging in needs the internet; your visits stay on this phone.");
+    } else {
+      error.textContent = result.message;
+    }
+  } },
+  h("label", { for: "email" }, t("Email")), email,
+  h("label", { for: "password" }, t("Password")), password,
+  error, button);
+  return h("section", { class: "narrow" },
+    h("h1", {}, t("Log in")),
+    resume ? h("p", { class: "notice", role: "note" },
+      t("Your session ended. Log in again to send the visits waiting on this phone; nothing was deleted.")) : null,
+    form);
+}
+
+// --- home ----------------------------------------------------------------------------
+
+async function unsyncedCount() {
+  const items = await db.all("outbox");
+  return items.filter((item) => item.state !== "synced").length;
+}
+
+async function storageLine() {
+  const unsynced = await unsyncedCount();
+  const persisted = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : false;
+  return h("p", { class: persisted ? "muted" : "notice", id: "storage-status" },
+    persisted ? t("Storage on this phone is kept safe.")
+              : t("This browser may clear its storage when space runs low: send your visits soon."),
+    " ", t("Visits not yet sent: %(n)s", { n: unsynced }));
+}
+
+export async function startVisit(assignment, definitionKey) {
+  const draft = {
+    visit_id: uuid(), assignment_id: assignment.id, questionnaire: assignment.questionnaire,
+    revision: 1, started_at: isoLocal(), stamps: {}, answers: {}, comment: "", photos: [],
+    branch_name: assignment.branch.name, created: Date.now(), updated: Date.now(),
+    definition_key: definitionKey,
+  };
+  await db.put("drafts", draft);
+  return draft;
+}
+
+/** A returned visit becomes a draft again, as the next revision of the same visit. */
+export async function reopenReturned(returned) {
+  const sent = await db.get("outbox", returned.visit_id);
+  if (!sent) return null;
+  const body = sent.body;
+  const draft = {
+    visit_id: returned.visit_id, assignment_id: body.assignment_id, questionnaire: body.questionnaire,
+    revision: returned.revision + 1, started_at: body.started_at, ended_at: body.ended_at,
+    stamps: { ...body.stamps }, answers: structuredClone(body.answers), comment: body.comment || "",
+    photos: (body.photos || []).map((photo) => ({ ...photo, uploaded: true })),
+    branch_name: sent.title, created: Date.now(), updated: Date.now(), review_note: returned.review_note,
+    geo: body.geo,
+  };
+  await db.put("drafts", draft);
+  return draft;
+}
+
+export async function renderHome({ user, online, onStart, onReopen, onSync, onLogout, onLanguage }) {
+  const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
+  const drafts = (await db.all("drafts")).sort((a, b) => b.updated - a.updated);
+  const draftAssignments = new Set(drafts.map((d) => d.assignment_id));
+  const outbox = await db.all("outbox");
+  const sentAssignments = new Set(outbox.map((item) => item.body.assignment_id));
+  const open = cached.assignments.filter((a) => !draftAssignments.has(a.id) && !sentAssignments.has(a.id));
+  const languageSelect = h("select", { id: "app-lang", onchange: (e) => onLanguage(e.target.value) },
+    Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, selected: code === lang(), lang: code }, name)));
+  return h("section", {},
+    h("h1", {}, t("Hello, %(name)s", { name: user.name })),
+    online ? null : h("p", { class: "notice", role: "note" }, t("You are offline. Everything you record is kept on this phone and sent later.")),
+    await storageLine(),
+    h("p", { class: "actions" },
+      h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
+      h("a", { class: "button secondary", href: "#/outbox" }, t("Outbox"))),
+    cached.returned_visits.length ? h("section", {},
+      h("h2", {}, t("Returned for changes")),
+      h("ul", { class: "cards" }, cached.returned_visits.map((r) => h("li", {},
+        h("p", {}, h("strong", {}, t("The reviewer's note:")), " ", r.review_note || ""),
+        drafts.some((d) => d.visit_id === r.visit_id)
+          ? h("a", { class: "button", href: `#/visit/${r.visit_id}/review` }, t("Continue editing"))
+          : h("button", { type: "button", onclick: () => onReopen(r) }, t("Edit and send again")))))) : null,
+    drafts.length ? h("section", {},
+      h("h2", {}, t("Visits in progress")),
+      h("ul", { class: "cards" }, drafts.map((d) => h("li", {},
+        h("strong", {}, d.branch_name), " ",
+        h("span", { class: "muted" }, new Date(d.started_at).toLocaleString(lang())),
+        h("a", { class: "button", href: `#/visit/${d.visit_id}` }, t("Continue")))))) : null,
+    h("section", {},
+      h("h2", {}, t("Your assignments")),
+      open.length ? h("ul", { class: "cards" }, open.map((a) => h("li", {},
+        h("strong", {}, a.branch.name),
+        h("p", {}, a.branch.address, ", ", a.branch.city),
+        h("p", { class: "muted" }, t("Visit between %(start)s and %(end)s",
+                                             { start: day(a.window.start, lang()), end: day(a.window.end, lang()) })),
+        a.scenario ? h("p", {}, t("Scenario:"), " ", a.scenario) : null,
+        h("button", { type: "button", class: "primary", onclick: () => onStart(a) },
+          t("Start visit at %(branch)s", { branch: a.branch.name })))))
+        : h("p", {}, t("You have no open assignments."))),
+    h("footer", { class: "app-foot" },
+      h("label", { for: "app-lang" }, t("Language")), languageSelect,
+      h("button", { type: "button", class: "secondary", onclick: onLogout }, t("Log out"))));
+}
+
+// --- outbox --------------------------------------------------------------------------
+
+function stateText(item) {
+  if (item.state === "synced") return t("Sent");
+  if (item.state === "attention") return t("Needs attention");
+  if (item.state === "uploading") {
+    return item.progress ? t("Uploading photo %(n)s of %(total)s", { n: item.progress.photo, total: item.progress.of })
+                         : t("Sending…");
+  }
+  return item.last_error === "offline" || !item.last_error ? t("Waiting to send") : t("Waiting to try again");
+}
+
+async function exportOutbox() {
+  const items = await db.all("outbox");
+  const photos = [];
+  for (const item of items) {
+    for (const entry of item.body.photos || []) {
+      const record = await db.get("photos", entry.photo_id);
+      if (!record) continue;
+      const bytes = new Uint8Array(await db.photoBlob(record).arrayBuffer());
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 32768) binary += String.fromCharCode(...bytes.subarray(i, i + 32768));
+      photos.push({ photo_id: entry.photo_id, visit_id: item.visit_id, content_type: record.content_type,
+                    sha256: record.sha256, data_base64: btoa(binary) });
+    }
+  }
+  const drafts = await db.all("drafts");
+  const file = new Blob([JSON.stringify({ format: "visitscore-outbox", version: 1, exported_at: isoLocal(),
+                                          visits: items, drafts, photos }, null, 1)],
+                        { type: "application/json" });
+  const link = h("a", { href: URL.createObjectURL(file), download: `visitscore-outbox-${isoLocal().slice(0, 10)}.json` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+export async function renderOutbox({ onSync, onRetry }) {
+  const items = (await db.all("outbox")).sort((a, b) => b.created - a.created);
+  return h("section", {},
+    h("h1", {}, t("Outbox")),
+    h("p", { class: "actions" },
+      h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
+      h("button", { type: "button", class: "secondary", onclick: exportOutbox }, t("Export to a file")),
+      h("a", { class: "button secondary", href: "#/" }, t("Home"))),
+    items.length ? h("ul", { class: "cards", id: "outbox-list" }, items.map((item) => h("li", {
+      class: `outbox-item state-${item.state}`, "data-visit": item.visit_id },
+      h("strong", {}, item.title || item.visit_id), " ",
+      h("span", { class: "muted" }, new Date(item.body.started_at).toLocaleString(lang())),
+      item.body.revision > 1 ? h("span", { class: "muted" }, " · ", t("revision %(n)s", { n: item.body.revision })) : null,
+      h("p", { class: "sync-state" }, stateText(item)),
+      item.state === "attention" ? h("div", { class: "notice", role: "note" },
+        h("p", {}, item.message),
+        item.details ? h("ul", {}, item.details.slice(0, 8).map((d) => h("li", {}, `${d.path}: ${d.message}`))) : null,
+        h("button", { type: "button", onclick: () => onRetry(item) }, t("Try again"))) : null)))
+      : h("p", {}, t("Nothing in the outbox.")));
+}
+
+export function localizedTitle(definition) {
+  return definition ? localized(definition.title, lang()) : "";
+}

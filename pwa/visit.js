@@ -1,0 +1,364 @@
+// Recording a visit: discreet timing, the questionnaire section by section, review.
+// Every change is written to IndexedDB at once; nothing waits for a "save" button.
+
+import * as db from "./db.js";
+import { lang, t } from "./i18n.js";
+import { shrinkPhoto } from "./photos.js";
+import { duration, h, isoLocal, localized, secondsBetween } from "./util.js";
+
+export const STAMPS = ["entered", "greeted", "joined_queue", "served", "paid", "left"];
+const STAMP_LABELS = () => ({
+  entered: t("Entered"), greeted: t("Greeted"), joined_queue: t("Joined queue"),
+  served: t("Served"), paid: t("Paid"), left: t("Left"),
+});
+const SCORED = new Set(["yes_no", "scale", "choice", "count_pair", "timed"]);
+
+export const questionsOf = (definition) => definition.sections.flatMap((s) => s.questions);
+
+export function isRequired(q) {
+  if (q.required !== undefined) return q.required;
+  return SCORED.has(q.type) && q.type !== "timed";
+}
+
+/** What must still be done before submitting: [{section index, question, text}]. */
+export function missing(draft, definition) {
+  const out = [];
+  definition.sections.forEach((section, index) => {
+    for (const q of section.questions) {
+      if (!isRequired(q)) continue;
+      const answer = draft.answers[q.key];
+      const done = q.type === "photo"
+        ? draft.photos.some((p) => p.question === q.key)
+        : answer && (answer.na || answer.value !== undefined);
+      if (!done) out.push({ index, key: q.key, text: localized(q.text, lang()) });
+    }
+  });
+  return out;
+}
+
+export async function loadVisit(visitId) {
+  const draft = await db.get("drafts", visitId);
+  if (!draft) return null;
+  const definition = await db.kvGet(`q:${draft.questionnaire.id}@${draft.questionnaire.version}`);
+  return { draft, definition };
+}
+
+async function save(draft) {
+  draft.updated = Date.now();
+  await db.put("drafts", draft);
+}
+
+function setAnswer(draft, key, change) {
+  const next = { ...(draft.answers[key] || {}), ...change };
+  for (const name of Object.keys(next)) if (next[name] === undefined) delete next[name];
+  if (Object.keys(next).length === 0) delete draft.answers[key];
+  else draft.answers[key] = next;
+  return save(draft);
+}
+
+function visitHeader(draft, definition, active) {
+  const link = (href, label, name) =>
+    h("a", { href, class: "tab", "aria-current": active === name ? "page" : null }, label);
+  return h("header", { class: "visit-head" },
+    h("p", { class: "muted" }, draft.branch_name),
+    h("nav", { "aria-label": t("Visit steps") },
+      link(`#/visit/${draft.visit_id}`, t("Timing"), "timing"),
+      link(`#/visit/${draft.visit_id}/section/0`, t("Questions"), "questions"),
+      link(`#/visit/${draft.visit_id}/review`, t("Review"), "review")));
+}
+
+// --- timing ------------------------------------------------------------------------
+
+function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "";
+}
+
+function withTime(base, hhmmss) {
+  // Keep the date and UTC offset of the visit, change the wall-clock time.
+  const match = /^(\d{4}-\d{2}-\d{2})T[\d:]+(.*)$/.exec(base);
+  return match ? `${match[1]}T${hhmmss.length === 5 ? `${hhmmss}:00` : hhmmss}${match[2]}` : base;
+}
+
+export function renderTiming({ draft, definition }) {
+  const labels = STAMP_LABELS();
+  const status = h("p", { class: "stamp-status", role: "status", "aria-live": "polite" });
+  const buttons = STAMPS.map((name) => {
+    const button = h("button", {
+      class: "stamp", type: "button", "aria-pressed": draft.stamps[name] ? "true" : "false",
+      onclick: async () => {
+        if (draft.stamps[name]) {
+          status.textContent = t("%(what)s was already stamped at %(time)s; correct it below.",
+                                 { what: labels[name], time: clock(draft.stamps[name]) });
+          return;
+        }
+        draft.stamps[name] = isoLocal();
+        await save(draft);
+        button.setAttribute("aria-pressed", "true");
+        button.querySelector(".when").textContent = clock(draft.stamps[name]);
+        status.textContent = t("%(what)s stamped.", { what: labels[name] });
+        refreshCorrections();
+      },
+    }, h("span", { class: "label" }, labels[name]), h("span", { class: "when" }, clock(draft.stamps[name])));
+    return button;
+  });
+  const corrections = h("div", { class: "corrections" });
+  function refreshCorrections() {
+    corrections.replaceChildren(...STAMPS.filter((name) => draft.stamps[name]).map((name) => {
+      const id = `fix-${name}`;
+      const value = draft.stamps[name].slice(11, 19);
+      return h("div", { class: "row" },
+        h("label", { for: id }, labels[name]),
+        h("input", { id, type: "time", step: "1", value, onchange: async (event) => {
+          if (!event.target.value) return;
+          draft.stamps[name] = withTime(draft.stamps[name], event.target.value);
+          await save(draft);
+          buttons[STAMPS.indexOf(name)].querySelector(".when").textContent = clock(draft.stamps[name]);
+        } }),
+        h("button", { type: "button", class: "secondary", onclick: async () => {
+          delete draft.stamps[name];
+          await save(draft);
+          buttons[STAMPS.indexOf(name)].setAttribute("aria-pressed", "false");
+          buttons[STAMPS.indexOf(name)].querySelector(".when").textContent = "";
+          refreshCorrections();
+        } }, t("Remove %(what)s", { what: labels[name] })));
+    }));
+  }
+  refreshCorrections();
+  return h("section", { class: "timing" },
+    visitHeader(draft, definition, "timing"),
+    h("h1", {}, t("Timing")),
+    h("p", { class: "muted" }, t("Tap each moment as it happens. Nothing on screen counts time.")),
+    h("div", { class: "stamps" }, buttons),
+    status,
+    h("details", {}, h("summary", {}, t("Correct the times")), corrections),
+    h("p", {}, h("a", { class: "button primary", href: `#/visit/${draft.visit_id}/section/0` },
+                t("Go to the questions"))));
+}
+
+// --- questions ---------------------------------------------------------------------
+
+function radios(name, legend, options, current, onpick) {
+  return h("fieldset", { class: "choices" }, h("legend", {}, legend),
+    options.map(([value, label]) => {
+      const id = `${name}-${String(value).replace(/\W/g, "_")}`;
+      return h("span", { class: "choice" },
+        h("input", { type: "radio", id, name, checked: current === value,
+                     onchange: () => onpick(value) }),
+        h("label", { for: id }, label));
+    }));
+}
+
+const NA = "__na__";
+
+function answerControl(q, draft) {
+  const answer = draft.answers[q.key] || {};
+  const current = answer.na ? NA : answer.value;
+  const pick = (value) => setAnswer(draft, q.key, value === NA ? { na: true, value: undefined }
+                                                            : { value, na: undefined });
+  const naOption = q.na ? [[NA, t("N/A")]] : [];
+  const title = localized(q.text, lang()) + (isRequired(q) ? " *" : "");
+  if (q.type === "yes_no") {
+    return radios(q.key, title, [[true, t("Yes")], [false, t("No")], ...naOption], current, pick);
+  }
+  if (q.type === "scale") {
+    const steps = [];
+    for (let v = q.min; v <= q.max; v += 1) steps.push([v, String(v)]);
+    return radios(q.key, title, [...steps, ...naOption], current, pick);
+  }
+  if (q.type === "choice") {
+    return radios(q.key, title, [...q.options.map((o) => [o.key, localized(o.text, lang())]), ...naOption],
+                  current, pick);
+  }
+  if (q.type === "count_pair") return countPair(q, draft, title);
+  if (q.type === "timed") {
+    const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
+    return h("fieldset", { class: "choices" }, h("legend", {}, title),
+      h("p", {}, seconds === null ? t("Not measured: stamp both moments on the timing screen.")
+                                  : t("Measured from your stamps: %(time)s", { time: duration(seconds) })),
+      q.na ? radios(`${q.key}-na`, t("Not applicable?"), [[NA, t("N/A")], [undefined, t("Use the stamps")]],
+                    answer.na ? NA : undefined, (v) => setAnswer(draft, q.key, { na: v === NA ? true : undefined }))
+           : null);
+  }
+  if (q.type === "number") {
+    return h("div", { class: "field" }, h("label", { for: `n-${q.key}` }, title),
+      h("input", { id: `n-${q.key}`, type: "number", inputmode: "numeric", min: "0",
+                   value: answer.value ?? "",
+                   oninput: (e) => setAnswer(draft, q.key, { value: e.target.value === "" ? undefined : Number(e.target.value) }) }));
+  }
+  if (q.type === "text") {
+    return h("div", { class: "field" }, h("label", { for: `t-${q.key}` }, title),
+      h("textarea", { id: `t-${q.key}`, rows: 3, value: answer.value ?? "",
+                      oninput: (e) => setAnswer(draft, q.key, { value: e.target.value || undefined }) }));
+  }
+  return h("p", { class: "question-title" }, title);
+}
+
+function countPair(q, draft, title) {
+  const value = (draft.answers[q.key] || {}).value || {};
+  const stepper = (part, label) => {
+    const id = `${q.key}-${part}`;
+    const input = h("input", { id, type: "number", inputmode: "numeric", min: "0", max: "1000",
+                               value: value[part] ?? "", oninput: () => store() });
+    const bump = (delta) => {
+      input.value = String(Math.max(0, (Number(input.value) || 0) + delta));
+      store();
+    };
+    return h("div", { class: "stepper" }, h("label", { for: id }, label),
+      h("button", { type: "button", "aria-label": t("%(what)s: one less", { what: label }), onclick: () => bump(-1) }, "−"),
+      input,
+      h("button", { type: "button", "aria-label": t("%(what)s: one more", { what: label }), onclick: () => bump(1) }, "+"));
+  };
+  const open = stepper("open", t("Open"));
+  const total = stepper("total", t("Total"));
+  const warn = h("p", { class: "warn", role: "status" });
+  const inputs = () => [...open.querySelectorAll("input, button"), ...total.querySelectorAll("input, button")];
+  let na = null;
+  if (q.na) {
+    const id = `${q.key}-na`;
+    const isNa = Boolean((draft.answers[q.key] || {}).na);
+    na = h("span", { class: "choice" },
+      h("input", { id, type: "checkbox", checked: isNa, onchange: async (event) => {
+        inputs().forEach((el) => { el.disabled = event.target.checked; });
+        if (event.target.checked) await setAnswer(draft, q.key, { na: true, value: undefined });
+        else await setAnswer(draft, q.key, { na: undefined });
+      } }),
+      h("label", { for: id }, t("N/A")));
+    if (isNa) queueMicrotask(() => inputs().forEach((el) => { el.disabled = true; }));
+  }
+  function store() {
+    const a = open.querySelector("input").value;
+    const b = total.querySelector("input").value;
+    if (a === "" || b === "") return setAnswer(draft, q.key, { value: undefined });
+    const pair = { open: Number(a), total: Number(b) };
+    const ok = pair.total >= 1 && pair.open <= pair.total;
+    warn.textContent = ok ? "" : t("Open cannot be more than the total, and the total is at least 1.");
+    return setAnswer(draft, q.key, { value: ok ? pair : undefined });
+  }
+  return h("fieldset", { class: "choices pair" }, h("legend", {}, title), open, total, na, warn);
+}
+
+function photoControl(q, draft) {
+  const list = h("ul", { class: "photos" });
+  const status = h("p", { role: "status", "aria-live": "polite" });
+  async function show() {
+    const mine = draft.photos.filter((p) => p.question === q.key);
+    const items = [];
+    for (const photo of mine) {
+      const record = await db.get("photos", photo.photo_id);
+      const blob = db.photoBlob(record);
+      items.push(h("li", {},
+        blob ? h("img", { src: URL.createObjectURL(blob), alt: t("Photo for: %(q)s", { q: localized(q.text, lang()) }) })
+             : h("span", {}, t("Sent to the server")),
+        h("button", { type: "button", class: "secondary", onclick: async () => {
+          draft.photos = draft.photos.filter((p) => p.photo_id !== photo.photo_id);
+          await save(draft);
+          if (record && !photo.uploaded) await db.del("photos", photo.photo_id);
+          show();
+        } }, t("Remove photo"))));
+    }
+    list.replaceChildren(...items);
+  }
+  const id = `photo-${q.key}`;
+  const input = h("input", { id, type: "file", accept: "image/*", capture: "environment", multiple: true,
+    onchange: async (event) => {
+      for (const file of event.target.files) {
+        status.textContent = t("Saving photo…");
+        try {
+          const { blob, captured_at } = await shrinkPhoto(file);
+          const photoId = crypto.randomUUID();
+          const record = await db.savePhoto({ photo_id: photoId, visit_id: draft.visit_id, question: q.key }, blob);
+          draft.photos.push({ photo_id: photoId, question: q.key, sha256: record.sha256, bytes: record.bytes,
+                              content_type: record.content_type, captured_at });
+          await save(draft);
+          status.textContent = t("Photo saved on this phone.");
+        } catch (error) {
+          status.textContent = t("This photo could not be saved: %(why)s", { why: error.message });
+        }
+      }
+      event.target.value = "";
+      show();
+    } });
+  show();
+  return h("div", { class: "field" },
+    h("label", { for: id, class: "button secondary" }, t("Take or choose a photo")), input, status, list);
+}
+
+function questionBlock(q, draft) {
+  const wrap = h("div", { class: "question", id: `q-${q.key}` });
+  const parts = [answerControl(q, draft)];
+  if (q.help) parts.push(h("p", { class: "help" }, localized(q.help, lang())));
+  if (q.type === "photo") parts.push(photoControl(q, draft));
+  if (q.type !== "text") {
+    const id = `c-${q.key}`;
+    parts.push(h("details", { class: "comment", open: Boolean((draft.answers[q.key] || {}).comment) },
+      h("summary", {}, t("Comment")),
+      h("label", { for: id, class: "visually-hidden" }, t("Comment")),
+      h("textarea", { id, rows: 2, value: (draft.answers[q.key] || {}).comment || "",
+                      oninput: (e) => setAnswer(draft, q.key, { comment: e.target.value || undefined }) })));
+  }
+  wrap.append(...parts);
+  return wrap;
+}
+
+export function renderSection({ draft, definition }, index) {
+  const sections = definition.sections;
+  const section = sections[index];
+  if (!section) return null;
+  const prev = index > 0 ? `#/visit/${draft.visit_id}/section/${index - 1}` : `#/visit/${draft.visit_id}`;
+  const next = index < sections.length - 1 ? `#/visit/${draft.visit_id}/section/${index + 1}`
+                                           : `#/visit/${draft.visit_id}/review`;
+  return h("section", {},
+    visitHeader(draft, definition, "questions"),
+    h("p", { class: "muted" }, t("Section %(n)s of %(total)s", { n: index + 1, total: sections.length })),
+    h("h1", {}, localized(section.title, lang())),
+    section.help ? h("p", { class: "help" }, localized(section.help, lang())) : null,
+    h("p", { class: "muted" }, t("* required")),
+    section.questions.map((q) => questionBlock(q, draft)),
+    h("nav", { class: "pager", "aria-label": t("Sections") },
+      h("a", { class: "button secondary", href: prev }, t("Back")),
+      h("a", { class: "button primary", href: next }, index < sections.length - 1 ? t("Next section") : t("Review"))));
+}
+
+// --- review and submit ---------------------------------------------------------------
+
+export function buildBody(draft) {
+  const body = {
+    assignment_id: draft.assignment_id, questionnaire: draft.questionnaire, revision: draft.revision,
+    started_at: draft.started_at, ended_at: draft.ended_at || draft.stamps.left || isoLocal(),
+    stamps: draft.stamps, answers: draft.answers, comment: draft.comment || "",
+    photos: draft.photos.map(({ photo_id, question, sha256, bytes, content_type, captured_at }) =>
+      ({ photo_id, question, sha256, bytes, content_type, ...(captured_at ? { captured_at } : {}) })),
+  };
+  if (Date.parse(body.ended_at) < Date.parse(body.started_at)) body.ended_at = body.started_at;
+  if (draft.geo) body.geo = draft.geo;
+  return body;
+}
+
+export function renderReview({ draft, definition }, { onSubmit }) {
+  const todo = missing(draft, definition);
+  const greeting = secondsBetween(draft.stamps.entered, draft.stamps.greeted);
+  const queue = secondsBetween(draft.stamps.joined_queue, draft.stamps.served);
+  const submit = h("button", { type: "button", class: "primary", disabled: todo.length > 0,
+                               onclick: () => onSubmit(draft) }, t("Submit visit"));
+  return h("section", {},
+    visitHeader(draft, definition, "review"),
+    h("h1", {}, t("Review and submit")),
+    draft.review_note ? h("div", { class: "notice", role: "note" },
+      h("strong", {}, t("The reviewer's note:")), " ", draft.review_note) : null,
+    h("dl", { class: "facts" },
+      h("dt", {}, t("Greeting delay")), h("dd", {}, duration(greeting)),
+      h("dt", {}, t("Queue wait")), h("dd", {}, duration(queue),
+        queue !== null && queue > 300 ? h("span", { class: "flag" }, " ", t("over 5 minutes")) : null),
+      h("dt", {}, t("Photos")), h("dd", {}, String(draft.photos.length))),
+    todo.length
+      ? h("div", { class: "missing", role: "alert" },
+          h("h2", {}, t("Still missing")),
+          h("ul", {}, todo.map((m) => h("li", {},
+            h("a", { href: `#/visit/${draft.visit_id}/section/${m.index}` }, m.text)))))
+      : h("p", {}, t("Everything required is answered.")),
+    h("div", { class: "field" },
+      h("label", { for: "visit-comment" }, t("Anything else about this visit")),
+      h("textarea", { id: "visit-comment", rows: 4, value: draft.comment || "",
+                      oninput: (e) => { draft.comment = e.target.value; save(draft); } })),
+    h("p", {}, submit));
+}

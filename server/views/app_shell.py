@@ -1,0 +1,122 @@
+"""The shopper app's shell: files under /app/, its strings, and the service worker.
+
+There is no bundler: the service worker's cache version is a hash of every precached
+file (and of the strings they show), computed here, and the precache list is the shell
+folder's listing. Changing any shell file therefore makes a new version, which the
+browser installs beside the old one and the app offers as "Update ready".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from .. import i18n
+from ..errors import ApiError
+from ..i18n import _
+from ..settings import Settings
+
+SHELL_SUFFIXES = {".html", ".js", ".css", ".webmanifest", ".png", ".svg"}
+
+
+class ShellFiles(StaticFiles):
+    """The shell's files, always revalidated (ETag) so the service worker's install
+    fetches what is on disk now, not an older copy from the HTTP cache."""
+
+    def file_response(self, *args: object, **kwargs: object) -> Response:
+        response = super().file_response(*args, **kwargs)  # type: ignore[arg-type]
+        response.headers["cache-control"] = "no-cache"
+        return response
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.setdefault("cache-control", "no-cache")
+        return response
+
+
+def shell_files(pwa_dir: Path) -> list[str]:
+    """Every file the app needs offline, as URLs."""
+    urls = ["/app/"]
+    for path in sorted(pwa_dir.rglob("*")):
+        if path.is_file() and path.suffix in SHELL_SUFFIXES and path.name != "index.html":
+            urls.append("/app/" + path.relative_to(pwa_dir).as_posix())
+    urls += [f"/app/strings/{lang}.json" for lang in i18n.SUPPORTED]
+    return urls
+
+
+def _signature(paths: list[Path]) -> tuple[tuple[str, float, int], ...]:
+    return tuple((str(p), p.stat().st_mtime, p.stat().st_size) for p in paths)
+
+
+def _watched(settings: Settings) -> list[Path]:
+    files = [
+        p for p in sorted(settings.pwa_dir.rglob("*")) if p.is_file() and p.suffix in SHELL_SUFFIXES
+    ]
+    files.append(settings.service_worker)
+    files += sorted(i18n.LOCALE_DIR.glob("*/LC_MESSAGES/messages.po"))
+    return files
+
+
+@lru_cache(maxsize=8)
+def _version_for(signature: tuple[tuple[str, float, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for name, _mtime, _size in signature:
+        digest.update(name.encode())
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def shell_version(settings: Settings) -> str:
+    return _version_for(_signature(_watched(settings)))
+
+
+@lru_cache(maxsize=8)
+def _messages_for(pwa_dir: str, signature: tuple[tuple[str, float, int], ...]) -> tuple[str, ...]:
+    found = {
+        message if isinstance(message, str) else message[0]
+        for _f, _l, message, _c, _ctx in extract_from_dir(
+            pwa_dir, [("**.js", "javascript")], keywords={"t": None}
+        )
+    }
+    return tuple(sorted(found))
+
+
+def app_messages(pwa_dir: Path) -> tuple[str, ...]:
+    """The msgids the app's modules pass to t(), read from their source."""
+    files = sorted(pwa_dir.rglob("*.js"))
+    return _messages_for(str(pwa_dir), _signature(files))
+
+
+async def strings(request: Request) -> Response:
+    """The app's strings in one language, as {English: translation}."""
+    lang = request.path_params["lang"]
+    if lang not in i18n.SUPPORTED:
+        raise ApiError(404, "not_found", _("That language is not available."))
+    settings: Settings = request.app.state.settings
+    catalog = i18n.translations(lang)
+    table = {m: catalog.gettext(m) for m in app_messages(settings.pwa_dir)}
+    return JSONResponse({"lang": lang, "strings": table}, headers={"cache-control": "no-cache"})
+
+
+async def service_worker(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    source = settings.service_worker.read_text("utf-8")
+    source = source.replace('"__VERSION__"', json.dumps(shell_version(settings)))
+    source = source.replace("__PRECACHE__", json.dumps(shell_files(settings.pwa_dir)))
+    return Response(
+        source,
+        media_type="text/javascript",
+        headers={"cache-control": "no-cache", "service-worker-allowed": "/"},
+    )
+
+
+async def app_root(request: Request) -> Response:
+    return RedirectResponse("/app/", status_code=308)

@@ -1,0 +1,166 @@
+"""The shopper app in real Chromium against a real server: recording, offline, sync."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import BrowserContext, BrowserType, Page, expect
+
+from tests.browser.app_helpers import (
+    add_photos,
+    answer_section,
+    assert_accessible,
+    db_rows,
+    expect_outbox,
+    log_in,
+    next_section,
+    record_visit,
+    stamp_button,
+    start_visit,
+    wait_offline_ready,
+)
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import LiveServer, copy_data
+
+
+@pytest.fixture
+def app_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of its own on a fresh copy of the demo data, for one test."""
+    server = LiveServer(copy_data(demo_template, tmp_path / "data"))
+    yield server
+    server.stop()
+
+
+def visits_on_server(server: LiveServer) -> list[tuple[Any, ...]]:
+    return db_rows(
+        server.data_dir,
+        "SELECT v.visit_uuid, v.state, count(p.id), count(p.received_at) FROM visits v"
+        " LEFT JOIN visit_photos vp ON vp.visit_id = v.id LEFT JOIN photos p"
+        " ON p.id = vp.photo_id JOIN users u ON u.id = v.shopper_id"
+        " WHERE u.email LIKE 'shopper%' AND v.received_at > '2026-11-23'"
+        " GROUP BY v.id ORDER BY v.id",
+    )
+
+
+def test_a_visit_recorded_online_is_sent_and_every_screen_is_accessible(
+    page: Page, app_server: LiveServer
+) -> None:
+    page.goto(app_server.url + "/app/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert_accessible(page, "login")
+    log_in(page, app_server)
+    assert_accessible(page, "home")
+    start_visit(page)
+    assert_accessible(page, "timing")
+    page.get_by_role("link", name="Go to the questions").click()
+    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    for _ in range(5):
+        answer_section(page)
+        assert_accessible(page, page.locator("h1").inner_text())
+        if page.locator("#photo-checkout_photo").count():
+            add_photos(page, 1)
+        next_section(page)
+    expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+    assert_accessible(page, "review")
+    page.get_by_role("button", name="Submit visit").click()
+    expect_outbox(page, "Sent")
+    assert_accessible(page, "outbox")
+    ((_visit, state, listed, received),) = visits_on_server(app_server)
+    assert (state, listed, received) == ("submitted", 1, 1)
+
+
+def test_review_lists_what_is_missing_and_blocks_submit(page: Page, app_server: LiveServer) -> None:
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Review", exact=True).click()
+    missing = page.get_by_role("alert")
+    expect(missing).to_contain_text("Did a member of staff greet you out loud?")
+    expect(missing).to_contain_text("Staffed tills open / total")
+    expect(page.get_by_role("button", name="Submit visit")).to_be_disabled()
+    missing.get_by_role("link", name="Staffed tills open / total").click()
+    expect(page.get_by_role("heading", name="Checkout availability")).to_be_visible()
+
+
+def test_reload_mid_form_keeps_every_answer_and_photo(page: Page, app_server: LiveServer) -> None:
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Questions", exact=True).click()
+    page.get_by_role("group", name="Did a member of staff greet you out loud? *").get_by_text(
+        "No", exact=True
+    ).click()
+    page.get_by_role("group", name="Eye contact and smile *").get_by_text("3", exact=True).click()
+    page.locator("#q-eye_contact summary").click()
+    page.locator("#c-eye_contact").fill("looked at the phone")
+    next_section(page)
+    page.locator("#tills-open").fill("1")
+    page.locator("#tills-total").fill("15")
+    add_photos(page, 2)
+    page.reload()
+    expect(page.locator("#q-checkout_photo .photos img")).to_have_count(2)
+    expect(page.locator("#tills-total")).to_have_value("15")
+    page.get_by_role("link", name="Back").click()
+    expect(page.locator("#greeted_verbally-false")).to_be_checked()
+    expect(page.locator("#eye_contact-3")).to_be_checked()
+    expect(page.locator("#c-eye_contact")).to_have_value("looked at the phone")
+    page.get_by_role("link", name="Timing", exact=True).click()
+    expect(stamp_button(page, "Left")).to_have_attribute("aria-pressed", "true")
+
+
+def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(
+    browser_type: BrowserType, app_server: LiveServer, tmp_path: Path
+) -> None:
+    profile = tmp_path / "profile"
+    args: dict[str, Any] = {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
+    first = browser_type.launch_persistent_context(profile, **args)
+    page = first.new_page()
+    log_in(page, app_server)
+    wait_offline_ready(page)
+    start_visit(page)
+    page.get_by_role("link", name="Questions", exact=True).click()
+    page.get_by_role("group", name="Were you thanked at the end? *").get_by_text(
+        "Yes", exact=True
+    ).click()
+    expect(page.locator("#thanked-true")).to_be_checked()
+    first.close()
+
+    again = browser_type.launch_persistent_context(profile, **args)
+    try:
+        again.set_offline(True)
+        page = again.new_page()
+        page.goto(app_server.url + "/app/")
+        expect(page.get_by_role("heading", name="Visits in progress")).to_be_visible()
+        expect(page.get_by_text("You are offline")).to_be_visible()
+        page.get_by_role("link", name="Continue").click()
+        page.get_by_role("link", name="Questions", exact=True).click()
+        expect(page.locator("#thanked-true")).to_be_checked()
+        # Prove the network really was cut: an address never cached cannot be fetched.
+        outcome = page.evaluate(
+            "fetch('/healthz?uncached=' + Date.now()).then(() => 'fetched', () => 'failed')"
+        )
+        assert outcome == "failed"
+    finally:
+        again.close()
+
+
+def test_logging_out_with_unsent_visits_warns_and_keeps_them(
+    page: Page, context: BrowserContext, app_server: LiveServer
+) -> None:
+    log_in(page, app_server)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    record_visit(page)
+    expect_outbox(page, "Waiting to send")
+    context.set_offline(False)
+    page.route("**/api/v1/visits/**", lambda route: route.abort())  # keep it unsent for now
+    page.goto(app_server.url + "/app/#/")
+    dialogs: list[str] = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert "1 visits are not sent yet" in dialogs[0]
+    page.unroute("**/api/v1/visits/**")
+    log_in(page, app_server)
+    expect_outbox(page, "Sent")
