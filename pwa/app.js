@@ -163,7 +163,7 @@ async function screen(hash) {
     return visit.renderTiming(loaded);
   }
   return views.renderHome({
-    user, online: navigator.onLine,
+    user, online: navigator.onLine, authNeeded: Boolean(await db.kvGet("auth_needed")),
     onStart: async (assignment) => {
       await ensureQuestionnaire(assignment.questionnaire);
       const key = `q:${assignment.questionnaire.id}@${assignment.questionnaire.version}`;
@@ -261,7 +261,8 @@ async function start() {
   await loadLanguage();
   user = await db.kvGet("user");
   window.addEventListener("hashchange", route);
-  window.addEventListener("online", () => { updateStatus(); refreshAssignments().then(() => sync()); });
+  // Back in signal: send at once, whatever backoff the failures while offline set.
+  window.addEventListener("online", () => { updateStatus(); refreshAssignments().then(() => sync({ force: true })); });
   window.addEventListener("offline", updateStatus);
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") {

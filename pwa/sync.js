@@ -14,9 +14,16 @@ import { t } from "./i18n.js";
 const LOCK = "visitscore-sync";
 const LEASE_MS = 5 * 60 * 1000;
 const listeners = new Set();
+// Other tabs and the service worker hear about progress too, so every open screen of
+// the outbox shows the same thing whoever is sending.
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("visitscore-sync") : null;
+if (channel) channel.onmessage = (event) => listeners.forEach((listener) => listener(event.data));
 
 export const onChange = (listener) => listeners.add(listener);
-const changed = (detail) => listeners.forEach((listener) => listener(detail));
+function changed(detail) {
+  listeners.forEach((listener) => listener(detail));
+  if (channel) channel.postMessage(detail ? JSON.parse(JSON.stringify(detail)) : detail);
+}
 
 export function backoffMs(attempts) {
   const base = Math.min(5000 * 2 ** Math.max(0, attempts - 1), 15 * 60 * 1000);

@@ -81,7 +81,7 @@ export async function reopenReturned(returned) {
   return draft;
 }
 
-export async function renderHome({ user, online, onStart, onReopen, onSync, onLogout, onLanguage }) {
+export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage }) {
   const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
   const drafts = (await db.all("drafts")).sort((a, b) => b.updated - a.updated);
   const draftAssignments = new Set(drafts.map((d) => d.assignment_id));
@@ -93,6 +93,9 @@ export async function renderHome({ user, online, onStart, onReopen, onSync, onLo
   return h("section", {},
     h("h1", {}, t("Hello, %(name)s", { name: user.name })),
     online ? null : h("p", { class: "notice", role: "note" }, t("You are offline. Everything you record is kept on this phone and sent later.")),
+    authNeeded ? h("p", { class: "notice", role: "note" },
+      t("Your session ended: visits are kept and sent after you log in again."), " ",
+      h("a", { href: "#/login" }, t("Log in"))) : null,
     await storageLine(),
     h("p", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
