@@ -39,7 +39,7 @@ lint: $(STAMP)
 
 # Re-extract messages after changing user-facing strings, then translate the .po files.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o server/locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k t -o server/locale/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching
 
 bench: $(STAMP)

@@ -26,7 +26,9 @@ function toast(message, action) {
 
 async function updateStatus() {
   const unsynced = (await db.all("outbox")).filter((item) => item.state !== "synced").length;
-  netStatus.textContent = `${navigator.onLine ? t("Online") : t("Offline")} · ${t("Not sent: %(n)s", { n: unsynced })}`;
+  // (No t() inside template literals: the message extractor cannot see them there.)
+  const network = navigator.onLine ? t("Online") : t("Offline");
+  netStatus.textContent = network + " · " + t("Not sent: %(n)s", { n: unsynced });
 }
 
 // --- data from the server -------------------------------------------------------------------
