@@ -262,6 +262,14 @@ async function registerServiceWorker() {
 async function start() {
   await loadLanguage();
   user = await db.kvGet("user");
+  if (!user && navigator.onLine) {
+    // Logged in on the website already? The same session works here.
+    const session = await call("GET", "/api/v1/session");
+    if (session.kind === "ok" && session.data.user.role === "shopper") {
+      user = session.data.user;
+      await db.kvSet("user", user);
+    }
+  }
   window.addEventListener("hashchange", route);
   // Back in signal: send at once, whatever backoff the failures while offline set.
   window.addEventListener("online", () => { updateStatus(); refreshAssignments().then(() => sync({ force: true })); });

@@ -45,6 +45,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/questionnaires/default/versions/99", everyone(404, anonymous=401)),
     ("GET", "/healthz", everyone(200, anonymous=200)),
     ("GET", "/api/v1/openapi.json", everyone(200, anonymous=200)),
+    ("GET", "/app/", everyone(200, anonymous=200)),
+    ("GET", "/app/strings/id.json", everyone(200, anonymous=200)),
+    ("GET", "/service-worker.js", everyone(200, anonymous=200)),
     ("GET", "/api/v1/assignments", only("shopper", 200, others=403)),
     ("PUT", VISIT, only("shopper", 422, others=403)),
     ("GET", VISIT, everyone(404, anonymous=401)),
@@ -166,6 +169,7 @@ def test_home_page_shows_each_role_only_its_own(
     assert manager.count('<th scope="row">') == 12
     shopper = as_role(client, tokens, "shopper").get("/").text
     assert "Your open assignments" in shopper and "Average score" not in shopper
+    assert 'href="/app/"' in shopper
     for page in (owner, manager):
         for name in SHOPPER_NAMES:
             assert name not in page

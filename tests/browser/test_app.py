@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,61 @@ def test_logging_out_with_unsent_visits_warns_and_keeps_them(
     page.unroute("**/api/v1/visits/**")
     log_in(page, app_server)
     expect_outbox(page, "Sent")
+
+
+def test_the_outbox_exports_to_a_file_with_its_photos_while_offline(
+    page: Page, context: BrowserContext, app_server: LiveServer
+) -> None:
+    import base64
+    import hashlib
+    import json
+
+    log_in(page, app_server)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    record_visit(page, photos=2)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export to a file").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["format"] == "visitscore-outbox"
+    (item,) = exported["visits"]
+    assert item["state"] == "waiting" and len(item["body"]["photos"]) == 2
+    assert len(exported["photos"]) == 2
+    for photo in exported["photos"]:
+        data = base64.b64decode(photo["data_base64"])
+        assert hashlib.sha256(data).hexdigest() == photo["sha256"]
+
+
+def test_big_photos_are_made_smaller_on_the_phone_keeping_the_capture_time(
+    page: Page, app_server: LiveServer
+) -> None:
+    from tests.browser.app_helpers import jpeg_file
+
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Questions", exact=True).click()
+    next_section(page)
+    big = jpeg_file(7, size=(4000, 3000))
+    page.locator("#photo-checkout_photo").set_input_files([big])
+    expect(page.locator("#q-checkout_photo .photos img")).to_have_count(1, timeout=20000)
+    stored = page.evaluate("""async () => {
+        const r = indexedDB.open('visitscore'); await new Promise((ok) => r.onsuccess = ok);
+        const tx = r.result.transaction(['drafts']);
+        const q = tx.objectStore('drafts').getAll();
+        await new Promise((ok) => q.onsuccess = ok);
+        return q.result[0].photos[0];
+    }""")
+    assert stored["bytes"] < len(big["buffer"])
+    width, height = page.evaluate(
+        """async (id) => {
+        const r = indexedDB.open('visitscore'); await new Promise((ok) => r.onsuccess = ok);
+        const q = r.result.transaction(['photos']).objectStore('photos').get(id);
+        await new Promise((ok) => q.onsuccess = ok);
+        const bitmap = await createImageBitmap(q.result.blob);
+        return [bitmap.width, bitmap.height];
+    }""",
+        stored["photo_id"],
+    )
+    assert (width, height) == (2048, 1536)
+    assert stored["content_type"] == "image/jpeg"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stored["captured_at"])

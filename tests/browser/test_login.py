@@ -45,6 +45,9 @@ def test_shopper_sees_open_assignments(page: Page, live_server: LiveServer) -> N
     log_in(page, live_server, "shopper2@demo.test")
     expect(page.get_by_role("heading", name="Your open assignments")).to_be_visible()
     expect(page.locator(".assignments li")).to_have_count(4)
+    page.get_by_role("link", name="Open the shopper app").click()
+    # The same session works in the app: no second login.
+    expect(page.get_by_role("heading", name="Your assignments")).to_be_visible()
 
 
 def test_switching_language_translates_the_page(page: Page, live_server: LiveServer) -> None:
