@@ -223,3 +223,69 @@ def test_big_photos_are_made_smaller_on_the_phone_keeping_the_capture_time(
     assert (width, height) == (2048, 1536)
     assert stored["content_type"] == "image/jpeg"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stored["captured_at"])
+
+
+def _return_latest_visit(server: LiveServer, note: str) -> str:
+    """The reviewer returns the shopper's newest visit (issue 6 brings the screen)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.db import Database
+    from server.queries import visits
+
+    async def main() -> str:
+        async with Database(server.data_dir / "visitscore.db") as db:
+            row = await db.fetchone(
+                "SELECT id, visit_uuid FROM visits WHERE state = 'submitted'"
+                " ORDER BY received_at DESC, id DESC LIMIT 1"
+            )
+            reviewer = await db.fetchone("SELECT id FROM users WHERE role = 'reviewer'")
+            assert row is not None and reviewer is not None
+            async with db.transaction() as tx:
+                await visits.return_to_shopper(tx, row["id"], note, reviewer[0])
+            return str(row["visit_uuid"])
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's event loop
+        return pool.submit(asyncio.run, main()).result()
+
+
+def test_a_returned_visit_shows_the_note_and_goes_back_as_a_new_revision(
+    page: Page, app_server: LiveServer
+) -> None:
+    log_in(page, app_server)
+    record_visit(page, photos=1)
+    expect_outbox(page, "Sent")
+    visit_id = _return_latest_visit(app_server, "Please say how many tills were open.")
+    page.goto(app_server.url + "/app/#/")
+    page.reload()
+    expect(page.get_by_role("heading", name="Returned for changes")).to_be_visible()
+    expect(page.get_by_text("Please say how many tills were open.")).to_be_visible()
+    page.get_by_role("button", name="Edit and send again").click()
+    expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Please say how many tills were open.")
+    page.get_by_label("Anything else about this visit").fill("3 of 12 tills were open at 10:12.")
+    page.get_by_role("button", name="Submit visit").click()
+    expect(page.get_by_role("heading", name="Outbox")).to_be_visible()  # the app went there
+    expect(page.locator(".outbox-item")).to_contain_text("revision 2")
+    expect_outbox(page, "Sent")
+    rows = db_rows(
+        app_server.data_dir,
+        "SELECT revision, state, comment FROM visits WHERE visit_uuid = ? ORDER BY revision",
+        (visit_id,),
+    )
+    assert rows == [(1, "returned", ""), (2, "submitted", "3 of 12 tills were open at 10:12.")]
+
+
+def test_the_app_speaks_indonesian_and_french(page: Page, app_server: LiveServer) -> None:
+    log_in(page, app_server)
+    page.get_by_label("Language").select_option("id")
+    expect(page.get_by_role("heading", name="Penugasan Anda")).to_be_visible()
+    expect(page.get_by_role("button", name="Sinkronkan sekarang")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Penugasan Anda")).to_be_visible()
+    page.get_by_label("Bahasa").select_option("fr")
+    expect(page.get_by_role("heading", name="Vos missions")).to_be_visible()
+    page.get_by_role("button", name="Commencer la visite à").first.click()
+    expect(page.get_by_role("heading", name="Chronométrage")).to_be_visible()
+    page.get_by_role("link", name="Questions", exact=True).click()
+    expect(page.get_by_role("heading", name="Accueil")).to_be_visible()  # the section's title
