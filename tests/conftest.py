@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -54,6 +56,15 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo-template") / "data"
     build_demo(data_dir)
     return data_dir
+
+
+def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows from a data directory's database, read directly (tests check what was stored)."""
+    db = sqlite3.connect(data_dir / "visitscore.db")
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
 
 
 def copy_data(template: Path, dest: Path) -> Path:

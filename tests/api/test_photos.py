@@ -14,8 +14,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.settings import Settings
 from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
-from tests.api.test_visits import db_rows
-from tests.conftest import login
+from tests.conftest import db_rows, login
 
 
 def send_visit(

@@ -16,8 +16,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.api.conftest import jpeg_bytes, manifest, new_id, visit_body
-from tests.api.test_visits import db_rows
-from tests.conftest import LiveServer, copy_data
+from tests.conftest import LiveServer, copy_data, db_rows
 
 
 @pytest.fixture(scope="module")

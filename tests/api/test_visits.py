@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +17,7 @@ from server.questionnaire import load_default
 from server.scoring import score_visit
 from server.settings import Settings
 from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
-from tests.conftest import login
-
-
-def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(data_dir / "visitscore.db")
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
+from tests.conftest import db_rows, login
 
 
 def test_a_visit_without_photos_is_complete_and_scored_at_once(

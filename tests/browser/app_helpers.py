@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
@@ -95,6 +93,16 @@ def record_visit(page: Page, photos: int = 0, nth: int = 0) -> None:
     expect(page.get_by_role("heading", name="Outbox")).to_be_visible()
 
 
+def record_offline(
+    page: Page, context: BrowserContext, server: LiveServer, photos: int = 0
+) -> None:
+    """Log in, let the app get ready for offline use, cut the network, record a visit."""
+    log_in(page, server)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    record_visit(page, photos=photos)
+
+
 def outbox_states(page: Page) -> list[str]:
     page.goto(page.url.split("#")[0] + "#/outbox")
     return page.locator(".outbox-item .sync-state").all_inner_texts()
@@ -104,14 +112,6 @@ def expect_outbox(page: Page, *states: str, timeout: float = 20000) -> None:
     if not page.url.endswith("#/outbox"):
         page.goto(page.url.split("#")[0] + "#/outbox")
     expect(page.locator(".outbox-item .sync-state")).to_have_text(list(states), timeout=timeout)
-
-
-def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    db = sqlite3.connect(data_dir / "visitscore.db")
-    try:
-        return db.execute(sql, params).fetchall()
-    finally:
-        db.close()
 
 
 def count_requests(context: BrowserContext, method: str, pattern: str) -> list[int]:

@@ -43,3 +43,11 @@ def live_server(
     server = LiveServer(data)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def app_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of its own on a fresh copy of the demo data, for one test."""
+    server = LiveServer(copy_data(demo_template, tmp_path / "data"))
+    yield server
+    server.stop()

@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import BrowserContext, BrowserType, Page, expect
 
 from tests.browser.app_helpers import (
     add_photos,
     answer_section,
     assert_accessible,
-    db_rows,
     expect_outbox,
     log_in,
     next_section,
+    record_offline,
     record_visit,
     stamp_button,
     start_visit,
     wait_offline_ready,
 )
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import LiveServer, copy_data
-
-
-@pytest.fixture
-def app_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    """A server of its own on a fresh copy of the demo data, for one test."""
-    server = LiveServer(copy_data(demo_template, tmp_path / "data"))
-    yield server
-    server.stop()
+from tests.conftest import LiveServer, db_rows
 
 
 def visits_on_server(server: LiveServer) -> list[tuple[Any, ...]]:
@@ -149,10 +139,7 @@ def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(
 def test_logging_out_with_unsent_visits_warns_and_keeps_them(
     page: Page, context: BrowserContext, app_server: LiveServer
 ) -> None:
-    log_in(page, app_server)
-    wait_offline_ready(page)
-    context.set_offline(True)
-    record_visit(page)
+    record_offline(page, context, app_server)
     expect_outbox(page, "Waiting to send")
     context.set_offline(False)
     page.route("**/api/v1/visits/**", lambda route: route.abort())  # keep it unsent for now
@@ -174,10 +161,7 @@ def test_the_outbox_exports_to_a_file_with_its_photos_while_offline(
     import hashlib
     import json
 
-    log_in(page, app_server)
-    wait_offline_ready(page)
-    context.set_offline(True)
-    record_visit(page, photos=2)
+    record_offline(page, context, app_server, photos=2)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export to a file").click()
     exported = json.loads(Path(download.value.path()).read_text())

@@ -5,34 +5,26 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from server.settings import ROOT
 from tests.browser.app_helpers import (
     PASSWORD,
-    db_rows,
     expect_outbox,
     log_in,
+    record_offline,
     record_visit,
     wait_offline_ready,
 )
 from tests.browser.test_app import visits_on_server
-from tests.conftest import LiveServer, copy_data
+from tests.conftest import LiveServer, copy_data, db_rows
 
 VISIT_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}$")
 PHOTO_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}/photos/[0-9a-f-]{36}$")
-
-
-@pytest.fixture
-def app_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(copy_data(demo_template, tmp_path / "data"))
-    yield server
-    server.stop()
 
 
 def successful_puts(context: BrowserContext) -> dict[str, list[str]]:
@@ -142,10 +134,7 @@ def test_a_server_error_and_a_captive_portal_keep_the_visit_queued(
 def test_a_422_needs_attention_and_the_next_visit_still_goes(
     page: Page, context: BrowserContext, app_server: LiveServer
 ) -> None:
-    log_in(page, app_server)
-    wait_offline_ready(page)
-    context.set_offline(True)
-    record_visit(page)
+    record_offline(page, context, app_server)
     page.goto(app_server.url + "/app/#/")
     record_visit(page)
     expect_outbox(page, "Waiting to send", "Waiting to send")
@@ -194,10 +183,7 @@ def test_a_422_needs_attention_and_the_next_visit_still_goes(
 def test_two_tabs_syncing_at_once_send_each_visit_once(
     page: Page, context: BrowserContext, app_server: LiveServer
 ) -> None:
-    log_in(page, app_server)
-    wait_offline_ready(page)
-    context.set_offline(True)
-    record_visit(page, photos=2)
+    record_offline(page, context, app_server, photos=2)
     second = context.new_page()
     second.goto(app_server.url + "/app/#/outbox")
     expect(second.locator(".outbox-item .sync-state")).to_have_text(["Waiting to send"])
@@ -216,10 +202,7 @@ def test_two_tabs_syncing_at_once_send_each_visit_once(
 def test_a_401_mid_sync_pauses_and_resumes_after_login_with_nothing_lost(
     page: Page, context: BrowserContext, app_server: LiveServer
 ) -> None:
-    log_in(page, app_server)
-    wait_offline_ready(page)
-    context.set_offline(True)
-    record_visit(page, photos=3)
+    record_offline(page, context, app_server, photos=3)
     expired: list[str] = []
 
     def session_expires(route: Route) -> None:
