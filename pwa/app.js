@@ -174,6 +174,7 @@ async function screen(hash) {
         return;
       }
       const draft = await views.startVisit(assignment, key);
+      askForPersistentStorage(); // the first visit saved on this phone: keep it safe
       location.hash = `#/visit/${draft.visit_id}`;
     },
     onReopen: async (returned) => {

@@ -273,3 +273,16 @@ def test_the_app_speaks_indonesian_and_french(page: Page, app_server: LiveServer
     expect(page.get_by_role("heading", name="Chronométrage")).to_be_visible()
     page.get_by_role("link", name="Questions", exact=True).click()
     expect(page.get_by_role("heading", name="Accueil")).to_be_visible()  # the section's title
+
+
+def test_a_stamp_corrected_afterwards_changes_the_measured_delay(
+    page: Page, app_server: LiveServer
+) -> None:
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_text("Correct the times").click()
+    for stamp, time in (("entered", "10:00:00"), ("greeted", "10:00:45")):
+        page.locator(f"#fix-{stamp}").fill(time)
+        page.locator(f"#fix-{stamp}").dispatch_event("change")
+    page.get_by_role("link", name="Review", exact=True).click()
+    expect(page.locator(".facts")).to_contain_text("45 s")
