@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 from . import photos
 from .auth import hash_password
 from .db import Database, utcnow
-from .queries import assignments, audit, chains, questionnaires, users, visits
+from .queries import assignments, audit, chains, questionnaires, summaries, users, visits
 from .questionnaire import Definition
 from .scoring import score_visit
 
@@ -508,6 +508,7 @@ async def create_demo(
                     await audit.record(
                         tx, reviewer_id, "visit.approved", "visit", visit_uuid, {"revision": 1}
                     )
+                    await summaries.count_approval(tx, visit_id)
                 counts["visits"] += 1
 
         # Open assignments for the coming weeks: at least three per shopper.

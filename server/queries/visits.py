@@ -8,7 +8,7 @@ from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..scoring import VisitScore, score_visit
-from . import audit, photos, questionnaires
+from . import audit, photos, questionnaires, summaries
 
 
 async def insert(
@@ -144,6 +144,7 @@ async def complete_if_ready(
         await audit.record(
             tx, None, "visit.approved", "visit", row["visit_uuid"], {**details, "review": "off"}
         )
+        await summaries.count_approval(tx, visit_id)
     return True
 
 

@@ -1,0 +1,84 @@
+"""The per-branch-per-month score summary that comparisons read.
+
+:func:`count_approval` runs inside the transaction that approves a visit, so the summary
+never disagrees with the visits it sums.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..db import Reader, Transaction
+
+_UPSERT = (
+    "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored, score_sum)"
+    " VALUES (?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (branch_id, month, section_key) DO UPDATE SET"
+    " visits = visits + 1, scored = scored + excluded.scored,"
+    " score_sum = score_sum + excluded.score_sum"
+)
+
+
+async def count_approval(tx: Transaction, visit_id: int) -> None:
+    """Add one approved visit (a row of ``visits``) to its branch's month."""
+    row = await tx.fetchone(
+        "SELECT branch_id, started_at, score_total, scores FROM visits WHERE id = ?",
+        (visit_id,),
+    )
+    if row is None or not row["started_at"]:
+        return
+    month = str(row["started_at"])[:7]
+    total = row["score_total"]
+    await tx.execute(_UPSERT, (row["branch_id"], month, "", int(total is not None), total or 0))
+    scores = json.loads(row["scores"]) if row["scores"] else {"sections": []}
+    for section in scores["sections"]:
+        score = section["score"]
+        await tx.execute(
+            _UPSERT,
+            (row["branch_id"], month, section["key"], int(score is not None), score or 0),
+        )
+
+
+async def months(db: Reader) -> list[str]:
+    rows = await db.fetchall("SELECT DISTINCT month FROM branch_month_scores ORDER BY month")
+    return [r[0] for r in rows]
+
+
+async def by_branch(
+    db: Reader, month_from: str, month_to: str, branch_ids: list[int]
+) -> dict[int, dict[str, dict[str, Any]]]:
+    """{branch: {section ('' = total): {visits, scored, mean}}} over a range of months."""
+    if not branch_ids:
+        return {}
+    marks = ",".join("?" * len(branch_ids))
+    rows = await db.fetchall(
+        "SELECT branch_id, section_key, sum(visits) AS visits, sum(scored) AS scored,"
+        " sum(score_sum) AS score_sum FROM branch_month_scores"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({marks})"
+        " GROUP BY branch_id, section_key",
+        (month_from, month_to, *branch_ids),
+    )
+    out: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        mean = r["score_sum"] / r["scored"] if r["scored"] else None
+        out.setdefault(r["branch_id"], {})[r["section_key"]] = {
+            "visits": r["visits"], "scored": r["scored"], "mean": mean}
+    return out
+
+
+async def monthly(
+    db: Reader, branch_ids: list[int], month_from: str, month_to: str, section_key: str = ""
+) -> list[dict[str, Any]]:
+    """Each branch's mean score per month (for trend lines)."""
+    if not branch_ids:
+        return []
+    marks = ",".join("?" * len(branch_ids))
+    rows = await db.fetchall(
+        "SELECT branch_id, month, visits, scored, score_sum FROM branch_month_scores"
+        f" WHERE section_key = ? AND month BETWEEN ? AND ? AND branch_id IN ({marks})"
+        " ORDER BY month",
+        (section_key, month_from, month_to, *branch_ids),
+    )
+    return [{"branch_id": r["branch_id"], "month": r["month"], "visits": r["visits"],
+             "mean": r["score_sum"] / r["scored"] if r["scored"] else None} for r in rows]

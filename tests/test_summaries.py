@@ -1,0 +1,84 @@
+"""The per-branch-per-month summary always agrees with the approved visits it sums."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+from tests.api.conftest import new_id, open_assignments, visit_body
+from tests.conftest import db_rows, login
+
+FROM_VISITS = """
+SELECT branch_id, substr(started_at, 1, 7) AS month, count(*), count(score_total),
+       round(coalesce(sum(score_total), 0), 6)
+FROM visits WHERE state = 'approved' GROUP BY 1, 2 ORDER BY 1, 2"""
+FROM_SUMMARY = """
+SELECT branch_id, month, visits, scored, round(score_sum, 6) FROM branch_month_scores
+WHERE section_key = '' ORDER BY 1, 2"""
+SECTIONS_FROM_VISITS = """
+SELECT v.branch_id, substr(v.started_at, 1, 7), json_extract(s.value, '$.key'),
+       count(json_extract(s.value, '$.score')),
+       round(coalesce(sum(json_extract(s.value, '$.score')), 0), 6)
+FROM visits v, json_each(v.scores, '$.sections') s WHERE v.state = 'approved'
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+SECTIONS_FROM_SUMMARY = """
+SELECT branch_id, month, section_key, scored, round(score_sum, 6) FROM branch_month_scores
+WHERE section_key <> '' ORDER BY 1, 2, 3"""
+
+
+def assert_consistent(data_dir: Path) -> None:
+    assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
+    assert db_rows(data_dir, SECTIONS_FROM_SUMMARY) == db_rows(data_dir, SECTIONS_FROM_VISITS)
+
+
+def test_the_demo_summary_matches_its_visits(demo_template: Path) -> None:
+    assert len(db_rows(demo_template, FROM_SUMMARY)) >= 12 * 5
+    assert_consistent(demo_template)
+
+
+def test_an_approval_updates_the_summary_in_the_same_transaction(demo_dir: Path) -> None:
+    before = db_rows(
+        demo_dir, "SELECT sum(visits) FROM branch_month_scores WHERE section_key = ''"
+    )[0][0]
+    with TestClient(create_app(Settings(data_dir=demo_dir, review_required=False))) as client:
+        login(client, "shopper@demo.test")
+        response = client.put(
+            f"/api/v1/visits/{new_id()}", json=visit_body(open_assignments(client)[0])
+        )
+        assert response.json()["state"] == "approved"
+    after = db_rows(demo_dir, "SELECT sum(visits) FROM branch_month_scores WHERE section_key = ''")[
+        0
+    ][0]
+    assert after == before + 1
+    assert_consistent(demo_dir)
+
+
+def test_a_submitted_visit_is_not_counted(demo_dir: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "shopper@demo.test")
+        client.put(f"/api/v1/visits/{new_id()}", json=visit_body(open_assignments(client)[0]))
+    assert_consistent(demo_dir)
+
+
+def test_the_migration_backfills_data_from_before_it(demo_dir: Path) -> None:
+    """Databases with approved visits before migration 0004 get the same summary."""
+    from server.db import MIGRATIONS_DIR, split_statements
+
+    sql = (MIGRATIONS_DIR / "0004_report_summaries.sql").read_text()
+    backfill = [s for s in split_statements(sql) if "INSERT INTO branch_month_scores" in s]
+    assert len(backfill) == 2
+    expected = db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3")
+    db = sqlite3.connect(demo_dir / "visitscore.db")
+    try:
+        db.execute("DELETE FROM branch_month_scores")
+        for statement in backfill:
+            db.execute(statement)
+        db.commit()
+    finally:
+        db.close()
+    got = db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3")
+    assert [(*r[:5], round(r[5], 6)) for r in got] == [(*r[:5], round(r[5], 6)) for r in expected]
