@@ -78,6 +78,29 @@ ROLE_NAMES = {
 }
 
 
+STATE_NAMES = {
+    "incomplete": N_("waiting for photos"),
+    "submitted": N_("waiting for review"),
+    "approved": N_("approved"),
+    "returned": N_("returned to the shopper"),
+    "rejected": N_("rejected"),
+}
+
+
+def state_name(state: str) -> str:
+    return gettext(STATE_NAMES.get(state, state))
+
+
+def format_duration(seconds: float | None) -> str:
+    """An interval such as "38 s" or "3 min 05 s"."""
+    if seconds is None:
+        return "–"
+    minutes, rest = divmod(round(seconds), 60)
+    if not minutes:
+        return gettext("%(s)s s") % {"s": rest}
+    return gettext("%(m)s min %(s)s s") % {"m": minutes, "s": f"{rest:02d}"}
+
+
 def role_name(role: str) -> str:
     return gettext(ROLE_NAMES.get(role, role))
 

@@ -38,6 +38,8 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.filters["localized"] = lambda texts: i18n.localized(texts, i18n.current_locale())
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_name"] = i18n.role_name
+    env.globals["state_name"] = i18n.state_name
+    env.globals["duration"] = i18n.format_duration
     return Jinja2Templates(env=env)
 
 

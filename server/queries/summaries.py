@@ -63,7 +63,10 @@ async def by_branch(
     for r in rows:
         mean = r["score_sum"] / r["scored"] if r["scored"] else None
         out.setdefault(r["branch_id"], {})[r["section_key"]] = {
-            "visits": r["visits"], "scored": r["scored"], "mean": mean}
+            "visits": r["visits"],
+            "scored": r["scored"],
+            "mean": mean,
+        }
     return out
 
 
@@ -80,5 +83,12 @@ async def monthly(
         " ORDER BY month",
         (section_key, month_from, month_to, *branch_ids),
     )
-    return [{"branch_id": r["branch_id"], "month": r["month"], "visits": r["visits"],
-             "mean": r["score_sum"] / r["scored"] if r["scored"] else None} for r in rows]
+    return [
+        {
+            "branch_id": r["branch_id"],
+            "month": r["month"],
+            "visits": r["visits"],
+            "mean": r["score_sum"] / r["scored"] if r["scored"] else None,
+        }
+        for r in rows
+    ]

@@ -193,3 +193,18 @@ async def returned_for_shopper(db: Reader, shopper_id: int) -> list[sqlite3.Row]
         " ORDER BY v.updated_at",
         (shopper_id,),
     )
+
+
+async def revisions(db: Reader, visit_uuid: str) -> list[sqlite3.Row]:
+    """Every revision of a visit, newest first."""
+    return await db.fetchall(
+        "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC", (visit_uuid,)
+    )
+
+
+async def shopper_name(db: Reader, visit_id: int) -> str | None:
+    row = await db.fetchone(
+        "SELECT u.name FROM visits v JOIN users u ON u.id = v.shopper_id WHERE v.id = ?",
+        (visit_id,),
+    )
+    return str(row[0]) if row else None

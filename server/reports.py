@@ -1,0 +1,141 @@
+"""What report pages compute from stored visits: pure functions, no I/O.
+
+Scores themselves are never recomputed here: they were stored with the visit by
+``server.scoring`` when it was complete. This module turns them into what people read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .i18n import _
+from .questionnaire import Definition, iter_questions, localized
+from .scoring import interval_seconds
+
+QUEUE_LINE_SECONDS = 300  # most customers will not wait more than 5 minutes
+SMALL_SAMPLE = 3  # fewer visits than this: shown, never ranked
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def location_check(
+    visit_geo: dict[str, Any] | None, branch_lat: float | None, branch_lon: float | None
+) -> dict[str, Any] | None:
+    """How far the phone said it was from the branch: a trust hint, never a verdict."""
+    if not visit_geo or visit_geo.get("lat") is None or branch_lat is None or branch_lon is None:
+        return None
+    distance = distance_m(visit_geo["lat"], visit_geo["lon"], branch_lat, branch_lon)
+    accuracy = visit_geo.get("accuracy_m")
+    near = distance <= max(150.0, 2 * (accuracy or 0))
+    return {"distance_m": round(distance), "accuracy_m": accuracy, "near": near}
+
+
+@dataclass(frozen=True)
+class Interval:
+    key: str
+    label: str
+    seconds: float | None
+    over_line: bool
+
+
+def timeline(stamps: dict[str, Any]) -> list[Interval]:
+    """Greeting delay and queue wait, from the shopper's stamps."""
+    greet = interval_seconds(stamps, "entered", "greeted")
+    queue = interval_seconds(stamps, "joined_queue", "served")
+    return [
+        Interval("greeting_delay", _("Greeting delay"), greet, False),
+        Interval(
+            "queue_wait", _("Queue wait"), queue, queue is not None and queue > QUEUE_LINE_SECONDS
+        ),
+    ]
+
+
+def question_texts(definition: Definition, locale: str) -> dict[str, str]:
+    return {q["key"]: localized(q.get("text"), locale) for _s, q in iter_questions(definition)}
+
+
+def section_titles(definition: Definition, locale: str) -> dict[str, str]:
+    return {s["key"]: localized(s.get("title"), locale) for s in definition["sections"]}
+
+
+def answer_text(question: dict[str, Any], answer: dict[str, Any] | None, locale: str) -> str:
+    """An answer as a person would say it."""
+    if not answer:
+        return _("not answered")
+    if answer.get("na"):
+        return _("N/A")
+    if "value" not in answer:
+        return ""
+    value = answer["value"]
+    kind = question["type"]
+    if kind == "yes_no":
+        return _("Yes") if value else _("No")
+    if kind == "scale":
+        return _("%(value)s of %(max)s") % {"value": value, "max": question["max"]}
+    if kind == "choice":
+        for option in question.get("options", []):
+            if option["key"] == value:
+                return localized(option.get("text"), locale)
+    if kind == "count_pair":
+        return _("%(open)s of %(total)s open") % value
+    return str(value)
+
+
+def explain(
+    explanation: list[dict[str, Any]], definition: Definition, locale: str
+) -> list[dict[str, Any]]:
+    """The stored explanation with question and section names in the reader's language."""
+    texts = question_texts(definition, locale)
+    titles = section_titles(definition, locale)
+    out = []
+    for item in explanation:
+        entry = dict(item)
+        if "question" in item:
+            entry["question_text"] = texts.get(item["question"], item["question"])
+        if "section" in item:
+            entry["section_title"] = titles.get(item["section"], item["section"])
+        if "questions" in item:
+            entry["question_texts"] = [texts.get(k, k) for k in item["questions"]]
+        out.append(entry)
+    return out
+
+
+def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
+    """Each key's percentile within the group (share of others it scores at least as high
+    as, 0..100); a single value is at 100."""
+    if not values:
+        return {}
+    ordered = sorted(values.values())
+    n = len(ordered)
+    out = {}
+    for key, value in values.items():
+        below = sum(1 for v in ordered if v < value)
+        equal = sum(1 for v in ordered if v == value) - 1
+        out[key] = 100.0 if n == 1 else (below + equal / 2) / (n - 1) * 100
+    return out
+
+
+def ranks(rows: list[dict[str, Any]]) -> None:
+    """Rank rows with enough visits by their mean (1 = best), in place; small samples
+    and unscored rows get rank None and ``small_sample`` says why."""
+    rankable = [r for r in rows if r["mean"] is not None and r["visits"] >= SMALL_SAMPLE]
+    rankable.sort(key=lambda r: -r["mean"])
+    position = 0
+    previous: float | None = None
+    for index, row in enumerate(rankable, start=1):
+        if row["mean"] != previous:
+            position = index
+            previous = row["mean"]
+        row["rank"] = position
+    for row in rows:
+        row.setdefault("rank", None)
+        row["small_sample"] = row["visits"] < SMALL_SAMPLE

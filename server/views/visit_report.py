@@ -1,0 +1,244 @@
+"""The visit report, ``/visits/{visit_id}``, and its JSON twin ``/visits/{visit_id}.json``.
+
+Look up → 404 → permission → query → response. Owners and managers see the newest
+approved revision of visits at their branches and never the shopper's name; agency
+staff see the newest revision and who made it; a shopper sees their own visits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import auth, reports
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _, current_locale
+from ..models import Branch, User
+from ..queries import chains, questionnaires, visits
+from ..questionnaire import localized
+from ..templating import render
+from ..visit_payload import is_uuid
+
+
+def _no_such_visit() -> ApiError:
+    return ApiError(404, "not_found", _("There is no such visit."))
+
+
+async def _visible_revision(
+    db: Database, user: User, visit_uuid: str
+) -> tuple[sqlite3.Row, Branch] | None:
+    rows = await visits.revisions(db, visit_uuid)
+    if not rows:
+        return None
+    branch = await chains.get_branch(db, rows[0]["branch_id"])
+    assert branch is not None
+    for row in rows:
+        if auth.can_see_visit(
+            user, shopper_id=row["shopper_id"], branch=branch, state=row["state"]
+        ):
+            return row, branch
+    return None
+
+
+async def load(request: Request) -> dict[str, Any]:
+    """Everything a visit report shows, for the page and its JSON twin alike."""
+    user = auth.require_login(await auth.current_user(request))
+    visit_uuid: str = request.path_params["visit_id"]
+    if not is_uuid(visit_uuid):
+        raise _no_such_visit()
+    db: Database = request.app.state.db
+    found = await _visible_revision(db, user, visit_uuid)
+    if found is None:
+        raise _no_such_visit()
+    row, branch = found
+    definition = await questionnaires.get_published(
+        db, row["questionnaire_id"], row["questionnaire_version"]
+    )
+    assert definition is not None
+    locale = current_locale()
+    scores = json.loads(row["scores"]) if row["scores"] else None
+    answers = json.loads(row["answers"])
+    stamps = json.loads(row["stamps"])
+    manifest = await db.fetchall(
+        "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present, p.width,"
+        " p.height, p.captured_at FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+        (row["id"],),
+    )
+    assignment = await db.fetchone(
+        "SELECT scenario FROM assignments WHERE id = ?", (row["assignment_id"],)
+    )
+    section_scores = {s["key"]: s for s in scores["sections"]} if scores else {}
+    question_scores = {q["key"]: q for q in scores["questions"]} if scores else {}
+    sections = []
+    for section in definition["sections"]:
+        items = []
+        for q in section["questions"]:
+            answer = answers.get(q["key"])
+            scored = question_scores.get(q["key"], {})
+            items.append(
+                {
+                    "key": q["key"],
+                    "type": q["type"],
+                    "text": localized(q.get("text"), locale),
+                    "answer": answer,
+                    "answer_text": reports.answer_text(q, answer, locale),
+                    "comment": (answer or {}).get("comment"),
+                    "earned": scored.get("earned"),
+                    "possible": scored.get("possible"),
+                    "status": scored.get("status"),
+                    "seconds": scored.get("seconds"),
+                    "critical_failed": scored.get("critical_failed"),
+                    "photos": [
+                        p["photo_id"]
+                        for p in manifest
+                        if p["question_key"] == q["key"] and p["present"]
+                    ],
+                }
+            )
+        info = section_scores.get(section["key"], {})
+        sections.append(
+            {
+                "key": section["key"],
+                "title": localized(section.get("title"), locale),
+                "score": info.get("score"),
+                "zeroed_by": info.get("zeroed_by", []),
+                "questions": items,
+            }
+        )
+    geo = (
+        {"lat": row["geo_lat"], "lon": row["geo_lon"], "accuracy_m": row["geo_accuracy_m"]}
+        if row["geo_lat"] is not None
+        else None
+    )
+    show_shopper = auth.has(user, "shopper.identity")
+    return {
+        "user": user,
+        "row": row,
+        "branch": branch,
+        "definition": definition,
+        "visit_id": visit_uuid,
+        "revision": row["revision"],
+        "state": row["state"],
+        "questionnaire": {
+            "id": row["questionnaire_id"],
+            "version": row["questionnaire_version"],
+            "title": localized(definition.get("title"), locale),
+        },
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "scenario": assignment["scenario"] if assignment else "",
+        "total": scores["total"] if scores else None,
+        "sections": sections,
+        "zeroed_by": scores["zeroed_by"] if scores else [],
+        "explanation": reports.explain(scores["explanation"], definition, locale) if scores else [],
+        "stamps": stamps,
+        "timeline": reports.timeline(stamps),
+        "answers": answers,
+        "comment": row["comment"],
+        "location": reports.location_check(geo, branch.latitude, branch.longitude),
+        "photos": [
+            {
+                "photo_id": p["photo_id"],
+                "question": p["question_key"],
+                "captured_at": p["captured_at"],
+            }
+            for p in manifest
+            if p["present"]
+        ],
+        "shopper": (await visits.shopper_name(db, row["id"])) if show_shopper else None,
+        "review_note": row["review_note"] if row["state"] == "returned" else None,
+    }
+
+
+def _etag(report: dict[str, Any], kind: str) -> str | None:
+    """Approved visits never change: their report is cacheable by revision and language."""
+    if report["state"] != "approved":
+        return None
+    seed = (
+        f"{report['visit_id']}:{report['revision']}:{current_locale()}:{kind}:"
+        f"{report['shopper'] is not None}"
+    )
+    return '"' + hashlib.sha256(seed.encode()).hexdigest()[:24] + '"'
+
+
+def _not_modified(request: Request, etag: str | None) -> Response | None:
+    if etag and request.headers.get("if-none-match") == etag:
+        return Response(
+            status_code=304, headers={"etag": etag, "cache-control": "private, no-cache"}
+        )
+    return None
+
+
+def to_json(report: dict[str, Any]) -> dict[str, Any]:
+    branch: Branch = report["branch"]
+    return {
+        "visit_id": report["visit_id"],
+        "revision": report["revision"],
+        "state": report["state"],
+        "questionnaire": {k: report["questionnaire"][k] for k in ("id", "version")},
+        "branch": {
+            "id": branch.id,
+            "name": branch.name,
+            "region": branch.region,
+            "timezone": branch.timezone,
+        },
+        "started_at": report["started_at"],
+        "ended_at": report["ended_at"],
+        "scenario": report["scenario"],
+        "stamps": report["stamps"],
+        "answers": report["answers"],
+        "comment": report["comment"],
+        "total": report["total"],
+        "sections": [
+            {"key": s["key"], "score": s["score"], "zeroed_by": s["zeroed_by"]}
+            for s in report["sections"]
+        ],
+        "explanation": [
+            {k: v for k, v in item.items() if not k.endswith(("_text", "_texts", "_title"))}
+            for item in report["explanation"]
+        ],
+        "timeline": [
+            {"key": i.key, "seconds": i.seconds, "over_line": i.over_line}
+            for i in report["timeline"]
+        ],
+        "location": report["location"],
+        "photos": [
+            {
+                **p,
+                "display": f"/api/v1/photos/{p['photo_id']}/display",
+                "thumb": f"/api/v1/photos/{p['photo_id']}/thumb",
+            }
+            for p in report["photos"]
+        ],
+        **({"shopper": report["shopper"]} if report["shopper"] is not None else {}),
+    }
+
+
+async def visit_json(request: Request) -> Response:
+    report = await load(request)
+    etag = _etag(report, "json")
+    if (cached := _not_modified(request, etag)) is not None:
+        return cached
+    headers = {"cache-control": "private, no-cache"}
+    if etag:
+        headers["etag"] = etag
+    return JSONResponse(to_json(report), headers=headers)
+
+
+async def visit_page(request: Request) -> Response:
+    report = await load(request)
+    etag = _etag(report, "html")
+    if (cached := _not_modified(request, etag)) is not None:
+        return cached
+    response = await render(request, "visit.html", {"report": report})
+    response.headers["cache-control"] = "private, no-cache"
+    if etag:
+        response.headers["etag"] = etag
+    return response

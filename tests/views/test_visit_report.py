@@ -1,0 +1,146 @@
+"""The visit report and its JSON twin: the numbers, who may see it, caching."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.questionnaire import load_default
+from server.scoring import score_visit
+from tests.conftest import db_rows, login
+
+SHOPPER_NAMES = ("Sari Shopper", "Sam Shopper", "Siti Shopper", "@demo.test")
+
+
+def a_visit(
+    data: Path, state: str, owner: str = "owner@demo.test", with_photo: bool = False
+) -> dict[str, Any]:
+    """A visit of the given state at one of this owner's branches."""
+    photo = (
+        "AND EXISTS (SELECT 1 FROM visit_photos vp WHERE vp.visit_id = v.id)" if with_photo else ""
+    )
+    row = db_rows(
+        data,
+        "SELECT v.visit_uuid, v.score_total, v.scores, v.answers, v.stamps,"
+        " b.name FROM visits v JOIN branches b ON b.id = v.branch_id"
+        " JOIN branch_owners o ON o.branch_id = b.id JOIN users u"
+        f" ON u.id = o.user_id WHERE u.email = ? AND v.state = ? {photo}"
+        " ORDER BY v.id LIMIT 1",
+        (owner, state),
+    )[0]
+    return {
+        "id": row[0],
+        "total": row[1],
+        "scores": json.loads(row[2]),
+        "answers": json.loads(row[3]),
+        "stamps": json.loads(row[4]),
+        "branch": row[5],
+    }
+
+
+def test_the_report_shows_the_stored_scores_and_can_be_recomputed(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    visit = a_visit(demo_dir, "approved", with_photo=True)
+    login(demo_client, "owner@demo.test")
+    report = demo_client.get(f"/visits/{visit['id']}.json").json()
+    assert report["total"] == pytest.approx(visit["total"])
+    assert [s["score"] for s in report["sections"]] == [
+        s["score"] for s in visit["scores"]["sections"]
+    ]
+    again = score_visit(load_default(), report["answers"], report["stamps"])
+    assert again.total == pytest.approx(report["total"])
+    assert report["photos"] and report["photos"][0]["thumb"].startswith("/api/v1/photos/")
+    assert report["location"]["distance_m"] < 500
+    page = demo_client.get(f"/visits/{visit['id']}")
+    assert page.status_code == 200
+    assert visit["branch"] in page.text
+    assert f"{round(visit['total'])}" in page.text
+    assert "What moved the score" in page.text
+    assert 'src="/api/v1/photos/' in page.text
+
+
+@pytest.mark.parametrize("email", ["owner@demo.test", "manager@demo.test"])
+def test_owners_and_managers_never_see_who_the_shopper_was(
+    demo_client: TestClient, demo_dir: Path, email: str
+) -> None:
+    visit = a_visit(demo_dir, "approved")
+    login(demo_client, email)
+    for path in (f"/visits/{visit['id']}", f"/visits/{visit['id']}.json"):
+        response = demo_client.get(path)
+        assert response.status_code == 200
+        for name in SHOPPER_NAMES:
+            assert name not in response.text, (path, name)
+
+
+def test_agency_staff_see_the_shopper(demo_client: TestClient, demo_dir: Path) -> None:
+    visit = a_visit(demo_dir, "submitted")
+    login(demo_client, "reviewer@demo.test")
+    report = demo_client.get(f"/visits/{visit['id']}.json").json()
+    assert report["state"] == "submitted" and report["shopper"] in SHOPPER_NAMES
+
+
+@pytest.mark.parametrize(
+    ("email", "state", "status"),
+    [
+        ("owner@demo.test", "approved", 200),
+        ("owner2@demo.test", "approved", 404),  # another owner's branch: no hint it exists
+        ("owner@demo.test", "submitted", 404),  # not yet approved
+        ("manager@demo.test", "approved", 200),
+        ("manager@demo.test", "submitted", 404),
+        ("reviewer@demo.test", "submitted", 200),
+        ("admin@demo.test", "submitted", 200),
+    ],
+)
+def test_who_may_see_a_report(
+    demo_client: TestClient, demo_dir: Path, email: str, state: str, status: int
+) -> None:
+    visit = a_visit(demo_dir, state)
+    login(demo_client, email)
+    assert demo_client.get(f"/visits/{visit['id']}").status_code == status
+    assert demo_client.get(f"/visits/{visit['id']}.json").status_code == status
+
+
+def test_a_shopper_sees_only_their_own_visits(demo_client: TestClient, demo_dir: Path) -> None:
+    visit_id, email = db_rows(
+        demo_dir,
+        "SELECT v.visit_uuid, u.email FROM visits v JOIN users u"
+        " ON u.id = v.shopper_id ORDER BY v.id LIMIT 1",
+    )[0]
+    other = "shopper2@demo.test" if email != "shopper2@demo.test" else "shopper3@demo.test"
+    login(demo_client, email)
+    assert demo_client.get(f"/visits/{visit_id}.json").status_code == 200
+    login(demo_client, other)
+    assert demo_client.get(f"/visits/{visit_id}.json").status_code == 404
+
+
+def test_unknown_visits_are_404_pages_in_the_users_language(demo_client: TestClient) -> None:
+    login(demo_client, "owner@demo.test")
+    for path in ("/visits/00000000-0000-4000-8000-000000000000", "/visits/not-a-uuid"):
+        page = demo_client.get(path, headers={"accept-language": "fr"})
+        assert page.status_code == 404
+        assert "Cette visite n'existe pas." in html.unescape(page.text)
+    assert demo_client.get("/visits/not-a-uuid.json").json()["error"]["code"] == "not_found"
+    demo_client.delete("/api/v1/session")
+    assert demo_client.get("/visits/not-a-uuid.json").status_code == 401
+
+
+def test_an_approved_report_is_cached_by_etag(demo_client: TestClient, demo_dir: Path) -> None:
+    visit = a_visit(demo_dir, "approved")
+    login(demo_client, "owner@demo.test")
+    first = demo_client.get(f"/visits/{visit['id']}")
+    etag = first.headers["etag"]
+    again = demo_client.get(f"/visits/{visit['id']}", headers={"if-none-match": etag})
+    assert again.status_code == 304 and not again.content
+    french = demo_client.get(
+        f"/visits/{visit['id']}", headers={"if-none-match": etag, "accept-language": "fr"}
+    )
+    assert french.status_code == 200  # another language is another page
+    login(demo_client, "reviewer@demo.test")
+    pending = a_visit(demo_dir, "submitted")
+    assert "etag" not in demo_client.get(f"/visits/{pending['id']}").headers
