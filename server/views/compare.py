@@ -1,0 +1,377 @@
+"""Comparing a chain's branches: ``/chains/{id}/compare`` (+ ``.json``, ``.csv``) and the
+visits export ``/chains/{id}/visits.csv``.
+
+The comparison reads the per-branch-per-month summary (``queries.summaries``), never the
+visits themselves. Bad filter values are ignored with a visible note.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from .. import auth, charts, reports
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _, current_locale
+from ..models import Branch, Chain, User
+from ..queries import chains, questionnaires, summaries
+from ..questionnaire import Definition, iter_questions, localized
+from ..templating import render
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+SORTS = {"name", "region", "visits", "total", "rank"}
+
+
+def _months_back(month: str, count: int) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + (mon - 1) - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _month_range(first: str, last: str) -> list[str]:
+    out, current = [], first
+    while current <= last and len(out) < 240:
+        out.append(current)
+        current = _months_back(current, -1)
+    return out
+
+
+async def _chain_and_branches(
+    request: Request, permission: str
+) -> tuple[User, Chain, list[Branch]]:
+    user = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    chain = await chains.get_chain(db, int(request.path_params["chain_id"]))
+    everything = await chains.list_branches(db, chain_ids=frozenset({chain.id})) if chain else []
+    if chain is None or not auth.can_see_chain(user, chain.id, everything):
+        raise ApiError(404, "not_found", _("There is no such chain."))
+    auth.require(user, permission)
+    return user, chain, [b for b in everything if auth.can_see_branch(user, b)]
+
+
+async def _definition(db: Database) -> Definition:
+    definition = await questionnaires.latest_published(db, "default")
+    assert definition is not None
+    return definition
+
+
+async def comparison(request: Request, permission: str = "chain.compare") -> dict[str, Any]:
+    """The comparison's numbers, for the page, the JSON and the CSV alike."""
+    user, chain, branches = await _chain_and_branches(request, permission)
+    db: Database = request.app.state.db
+    params = request.query_params
+    notes: list[str] = []
+    known = await summaries.months(db)
+    latest = known[-1] if known else date.today().strftime("%Y-%m")
+    month_to, month_from = latest, _months_back(latest, 5)
+    for name in ("from", "to"):
+        value = params.get(name)
+        if value is None or value == "":
+            continue
+        if MONTH.fullmatch(value):
+            month_from, month_to = (value, month_to) if name == "from" else (month_from, value)
+        else:
+            notes.append(
+                _("Ignored the period filter %(value)r: use a month such as 2026-05.")
+                % {"value": value}
+            )
+    if month_from > month_to:
+        notes.append(_("The period was reversed; showing it the right way round."))
+        month_from, month_to = month_to, month_from
+    regions = sorted({b.region for b in branches})
+    region = params.get("region") or ""
+    if region and region not in regions:
+        notes.append(
+            _("Ignored the region filter %(value)r: no such region here.") % {"value": region}
+        )
+        region = ""
+    shown = [b for b in branches if not region or b.region == region]
+    definition = await _definition(db)
+    locale = current_locale()
+    sections = [
+        {"key": s["key"], "title": localized(s.get("title"), locale)}
+        for s in definition["sections"]
+    ]
+    numbers = await summaries.by_branch(db, month_from, month_to, [b.id for b in shown])
+    rows: list[dict[str, Any]] = []
+    for branch in shown:
+        mine = numbers.get(branch.id, {})
+        total = mine.get("", {"visits": 0, "scored": 0, "mean": None})
+        rows.append(
+            {
+                "id": branch.id,
+                "name": branch.name,
+                "code": branch.code,
+                "region": branch.region,
+                "visits": total["visits"],
+                "total": total["mean"],
+                "sections": {s["key"]: mine.get(s["key"], {}).get("mean") for s in sections},
+            }
+        )
+    ranked = [{**r, "mean": r["total"]} for r in rows]
+    reports.ranks(ranked)
+    percentiles = reports.percentile_ranks(
+        {r["id"]: r["total"] for r in ranked if r["rank"] is not None}
+    )
+    for row, rank_row in zip(rows, ranked, strict=True):
+        row["rank"] = rank_row["rank"]
+        row["small_sample"] = rank_row["small_sample"]
+        row["percentile"] = percentiles.get(row["id"])
+    sort = params.get("sort") or "rank"
+    if sort not in SORTS and sort not in {s["key"] for s in sections}:
+        notes.append(_("Ignored the sort %(value)r.") % {"value": sort})
+        sort = "rank"
+    descending = params.get("dir", "") == "desc"
+    rows.sort(key=lambda r: _sort_key(r, sort), reverse=descending)
+    months = _month_range(month_from, month_to)
+    trend = await summaries.monthly(db, [b.id for b in shown], month_from, month_to)
+    by_region: dict[str, dict[str, list[float]]] = {}
+    region_of = {b.id: b.region for b in shown}
+    for point in trend:
+        if point["mean"] is None:
+            continue
+        sums = by_region.setdefault(region_of[point["branch_id"]], {}).setdefault(
+            point["month"], [0.0, 0.0]
+        )
+        sums[0] += point["mean"] * point["visits"]
+        sums[1] += point["visits"]
+    region_trends = [
+        {
+            "region": name,
+            "months": [
+                {
+                    "month": m,
+                    "mean": (by_region[name][m][0] / by_region[name][m][1])
+                    if m in by_region[name] and by_region[name][m][1]
+                    else None,
+                }
+                for m in months
+            ],
+        }
+        for name in sorted(by_region)
+    ]
+    return {
+        "user": user,
+        "chain": chain,
+        "period": {"from": month_from, "to": month_to},
+        "region": region,
+        "regions": regions,
+        "sections": sections,
+        "branches": rows,
+        "region_trends": region_trends,
+        "months": months,
+        "notes": notes,
+        "sort": sort,
+        "dir": "desc" if descending else "asc",
+        "definition": definition,
+    }
+
+
+def _sort_key(row: dict[str, Any], sort: str) -> tuple[Any, ...]:
+    if sort in ("name", "region"):
+        return (row[sort], row["name"])
+    if sort == "visits":
+        return (row["visits"], row["name"])
+    if sort == "rank":  # unranked (small samples) last
+        return (row["rank"] is None, row["rank"] or 0, row["name"])
+    value = row["total"] if sort == "total" else row["sections"].get(sort)
+    return (value is None, value or 0, row["name"])
+
+
+def to_json(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "chain": data["chain"].to_api(),
+        "period": data["period"],
+        "region": data["region"] or None,
+        "sections": data["sections"],
+        "notes": data["notes"],
+        "branches": [
+            {
+                k: row[k]
+                for k in (
+                    "id",
+                    "name",
+                    "code",
+                    "region",
+                    "visits",
+                    "total",
+                    "sections",
+                    "rank",
+                    "percentile",
+                    "small_sample",
+                )
+            }
+            for row in data["branches"]
+        ],
+        "region_trends": data["region_trends"],
+    }
+
+
+async def compare_json(request: Request) -> Response:
+    return JSONResponse(
+        to_json(await comparison(request)), headers={"cache-control": "private, no-cache"}
+    )
+
+
+async def compare_page(request: Request) -> Response:
+    data = await comparison(request)
+    chart = charts.line_chart(
+        _("Average score by region and month"),
+        _("One line per region: the average visit score (0 to 100) of each month."),
+        data["months"],
+        [
+            charts.Series(t["region"], [m["mean"] for m in t["months"]])
+            for t in data["region_trends"]
+        ],
+    )
+    return await render(
+        request,
+        "compare.html",
+        {
+            "data": data,
+            "chart": chart,
+            "band": charts.band,
+            "can_export": auth.has(data["user"], "report.export"),
+        },
+    )
+
+
+def _csv_response(rows: list[list[Any]], filename: str) -> Response:
+    out = io.StringIO()
+    out.write("\ufeff")  # a BOM, so spreadsheet software reads UTF-8 as UTF-8
+    writer = csv.writer(out)
+    writer.writerows(rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="{filename}"',
+            "cache-control": "private, no-cache",
+        },
+    )
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+async def compare_csv(request: Request) -> Response:
+    data = await comparison(request, permission="report.export")
+    header = [
+        _("Branch"),
+        _("Code"),
+        _("Region"),
+        _("Visits"),
+        _("Average score"),
+        *[s["title"] for s in data["sections"]],
+        _("Rank"),
+        _("Percentile"),
+    ]
+    rows = [header] + [
+        [
+            r["name"],
+            r["code"],
+            r["region"],
+            r["visits"],
+            _number(r["total"]),
+            *[_number(r["sections"][s["key"]]) for s in data["sections"]],
+            r["rank"] if r["rank"] is not None else "",
+            _number(r["percentile"]),
+        ]
+        for r in data["branches"]
+    ]
+    period = data["period"]
+    return _csv_response(rows, f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv")
+
+
+async def visits_csv(request: Request) -> Response:
+    """Every approved visit of the branches the user may see: one row per visit, one column
+    per section and question score, streamed in pages."""
+    _user, chain, branches = await _chain_and_branches(request, "report.export")
+    db: Database = request.app.state.db
+    definition = await _definition(db)
+    locale = current_locale()
+    questions = [
+        q
+        for _s, q in iter_questions(definition)
+        if q.get("type") in ("yes_no", "scale", "choice", "count_pair", "timed")
+    ]
+    header = [
+        _("Visit"),
+        _("Date"),
+        _("Branch"),
+        _("Code"),
+        _("Region"),
+        _("Score"),
+        *[localized(s.get("title"), locale) for s in definition["sections"]],
+        *[q["key"] for q in questions],
+    ]
+    by_id = {b.id: b for b in branches}
+    marks = ",".join("?" * len(by_id)) or "NULL"
+
+    async def lines() -> AsyncIterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        out.write("\ufeff")
+        writer.writerow(header)
+        last_id = 0
+        while True:
+            page = await db.fetchall(
+                f"SELECT id, visit_uuid, branch_id, started_at, score_total, scores FROM visits"
+                f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
+                f" ORDER BY id LIMIT 500",
+                (*by_id, last_id),
+            )
+            if not page:
+                break
+            for row in page:
+                last_id = row["id"]
+                scores = (
+                    json.loads(row["scores"])
+                    if row["scores"]
+                    else {"sections": [], "questions": []}
+                )
+                section_score = {s["key"]: s["score"] for s in scores["sections"]}
+                question_score = {q["key"]: q for q in scores["questions"]}
+                branch = by_id[row["branch_id"]]
+                writer.writerow(
+                    [
+                        row["visit_uuid"],
+                        (row["started_at"] or "")[:10],
+                        branch.name,
+                        branch.code,
+                        branch.region,
+                        _number(row["score_total"]),
+                        *[_number(section_score.get(s["key"])) for s in definition["sections"]],
+                        *[_question_cell(question_score.get(q["key"])) for q in questions],
+                    ]
+                )
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+        yield out.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "content-disposition": f'attachment; filename="visits-{chain.code}.csv"',
+            "cache-control": "private, no-cache",
+        },
+    )
+
+
+def _question_cell(result: dict[str, Any] | None) -> str:
+    """A question's score 0..100, empty when N/A or not answered."""
+    if not result or result.get("status") != "scored" or not result.get("possible"):
+        return ""
+    return f"{result['earned'] / result['possible'] * 100:.1f}"

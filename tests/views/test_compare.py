@@ -1,0 +1,144 @@
+"""Comparing branches: the numbers (checked by hand against the raw visits), filters,
+exports and who may see what."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import db_rows, login
+
+
+def by_hand(data: Path, month_from: str, month_to: str) -> dict[str, dict[str, Any]]:
+    """Each branch's visits and mean score over the months, straight from the visits."""
+    rows = db_rows(
+        data,
+        "SELECT b.name, v.score_total, substr(v.started_at, 1, 7) FROM visits v"
+        " JOIN branches b ON b.id = v.branch_id WHERE v.state = 'approved'",
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for name, score, month in rows:
+        if month_from <= month <= month_to:
+            entry = out.setdefault(name, {"scores": []})
+            entry["scores"].append(score)
+    for entry in out.values():
+        entry["visits"] = len(entry["scores"])
+        entry["mean"] = statistics.fmean(entry["scores"])
+    return out
+
+
+def test_the_comparison_matches_a_hand_computation(demo_client: TestClient, demo_dir: Path) -> None:
+    login(demo_client, "manager@demo.test")
+    data = demo_client.get("/chains/1/compare.json?from=2026-06&to=2026-11").json()
+    expected = by_hand(demo_dir, "2026-06", "2026-11")
+    assert {b["name"] for b in data["branches"]} == set(expected)
+    for branch in data["branches"]:
+        assert branch["visits"] == expected[branch["name"]]["visits"]
+        assert branch["total"] == pytest.approx(expected[branch["name"]]["mean"])
+    order = sorted(expected, key=lambda name: -expected[name]["mean"])
+    assert [b["name"] for b in data["branches"]] == order  # ranked, best first
+    assert [b["rank"] for b in data["branches"]] == list(range(1, 13))
+    assert data["branches"][0]["percentile"] == 100 and data["branches"][-1]["percentile"] == 0
+
+
+def test_small_samples_are_shown_but_not_ranked(demo_client: TestClient, demo_dir: Path) -> None:
+    login(demo_client, "manager@demo.test")
+    data = demo_client.get("/chains/1/compare.json?from=2026-09&to=2026-09").json()
+    expected = by_hand(demo_dir, "2026-09", "2026-09")
+    small = [b for b in data["branches"] if b["visits"] < 3]
+    assert small, "a one-month period gives some branches fewer than 3 visits"
+    for branch in small:
+        assert branch["rank"] is None and branch["small_sample"] is True
+        assert branch["percentile"] is None
+        if branch["visits"]:
+            assert branch["total"] == pytest.approx(expected[branch["name"]]["mean"])
+    ranked = [b for b in data["branches"] if b["rank"] is not None]
+    assert all(b["visits"] >= 3 for b in ranked)
+    page = demo_client.get("/chains/1/compare?from=2026-09&to=2026-09")
+    assert page.text.count("small sample") >= len(small)
+
+
+def test_region_filter_and_bad_filters(demo_client: TestClient) -> None:
+    login(demo_client, "manager@demo.test")
+    bali = demo_client.get("/chains/1/compare.json?region=Bali").json()
+    assert {b["region"] for b in bali["branches"]} == {"Bali"} and len(bali["branches"]) == 4
+    assert [t["region"] for t in bali["region_trends"]] == ["Bali"]
+    odd = demo_client.get("/chains/1/compare.json?from=June&to=2026-13&region=Mars&sort=x")
+    assert odd.status_code == 200
+    assert len(odd.json()["notes"]) == 4 and len(odd.json()["branches"]) == 12
+    page = demo_client.get("/chains/1/compare?from=June")
+    assert page.status_code == 200 and 'role="note"' in page.text
+
+
+def test_the_csv_exports_open_as_spreadsheets(demo_client: TestClient, demo_dir: Path) -> None:
+    login(demo_client, "manager@demo.test")
+    table = demo_client.get("/chains/1/compare.csv?from=2026-06&to=2026-11")
+    assert table.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "attachment" in table.headers["content-disposition"]
+    assert table.content.startswith(b"\xef\xbb\xbf")  # BOM: spreadsheets read UTF-8
+    rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["Branch", "Code", "Region", "Visits", "Average score"]
+    assert len(rows) == 13
+    expected = by_hand(demo_dir, "2026-06", "2026-11")
+    for row in rows[1:]:
+        assert float(row[4]) == pytest.approx(expected[row[0]]["mean"], abs=0.05)
+    visits = demo_client.get("/chains/1/visits.csv")
+    lines = list(csv.reader(io.StringIO(visits.content.decode("utf-8-sig"))))
+    approved = db_rows(demo_dir, "SELECT count(*) FROM visits WHERE state = 'approved'")[0][0]
+    assert len(lines) == approved + 1
+    header = lines[0]
+    assert header[:6] == ["Visit", "Date", "Branch", "Code", "Region", "Score"]
+    assert "greeted_verbally" in header and "tills" in header
+    first = dict(zip(header, lines[1], strict=True))
+    (stored,) = db_rows(
+        demo_dir, "SELECT score_total FROM visits WHERE visit_uuid = ?", (first["Visit"],)
+    )
+    assert float(first["Score"]) == pytest.approx(stored[0], abs=0.05)
+    french = demo_client.get("/chains/1/compare.csv", headers={"accept-language": "fr"})
+    assert french.content.decode("utf-8-sig").startswith("Succursale,")
+
+
+@pytest.mark.parametrize(
+    ("email", "status", "branches"),
+    [
+        ("manager@demo.test", 200, 12),
+        ("owner@demo.test", 200, 4),
+        ("owner2@demo.test", 200, 4),
+        ("admin@demo.test", 200, 12),
+        ("reviewer@demo.test", 200, 12),
+        ("shopper@demo.test", 404, 0),
+    ],
+)
+def test_who_sees_which_branches(
+    demo_client: TestClient, email: str, status: int, branches: int
+) -> None:
+    login(demo_client, email)
+    response = demo_client.get("/chains/1/compare.json")
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.json()["branches"]) == branches
+    assert demo_client.get("/chains/99/compare").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("manager@demo.test", 200),
+        ("admin@demo.test", 200),
+        ("owner@demo.test", 403),
+        ("reviewer@demo.test", 403),
+        ("shopper@demo.test", 404),
+    ],
+)
+def test_only_managers_and_the_agency_export(
+    demo_client: TestClient, email: str, status: int
+) -> None:
+    login(demo_client, email)
+    assert demo_client.get("/chains/1/compare.csv").status_code == status
+    assert demo_client.get("/chains/1/visits.csv").status_code == status
