@@ -4,6 +4,7 @@ a description, and every value also in a table beside the chart)."""
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -53,14 +54,16 @@ def line_chart(
             f'<text x="{left - 6}" y="{y(level) + 4:.1f}" text-anchor="end"'
             f' font-size="11" fill="#4a5361">{level}</text>'
         )
-    every = max(1, len(x_labels) // 8)
-    for i, label in enumerate(x_labels):
-        if i % every == 0 or i == len(x_labels) - 1:
-            anchor = "end" if i == len(x_labels) - 1 and i else "middle"
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}"'
-                f' font-size="11" fill="#4a5361">{escape(label)}</text>'
-            )
+    every = max(1, math.ceil(len(x_labels) / 7))
+    shown = list(range(0, len(x_labels), every))
+    if shown and len(x_labels) - 1 - shown[-1] >= every / 2 + 0.5:
+        shown.append(len(x_labels) - 1)
+    for i in shown:
+        anchor = "end" if i == len(x_labels) - 1 and i else "middle"
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}"'
+            f' font-size="11" fill="#4a5361">{escape(x_labels[i])}</text>'
+        )
     for n, s in enumerate(series):
         colour, dash = COLOURS[n % len(COLOURS)], DASHES[n % len(DASHES)]
         runs: list[list[str]] = [[]]

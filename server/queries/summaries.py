@@ -92,3 +92,49 @@ async def monthly(
         }
         for r in rows
     ]
+
+
+async def self_assessment(db: Reader, branch_id: int) -> dict[str, Any] | None:
+    """The branch's newest self-assessment: its total and section scores."""
+    row = await db.fetchone(
+        "SELECT score_total, scores, created_at FROM self_assessments WHERE branch_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (branch_id,),
+    )
+    if row is None:
+        return None
+    scores = json.loads(row["scores"]) if row["scores"] else {"sections": []}
+    return {
+        "total": row["score_total"],
+        "created_at": row["created_at"],
+        "sections": {s["key"]: s["score"] for s in scores["sections"]},
+    }
+
+
+async def recent_visits(db: Reader, branch_id: int, limit: int = 10) -> list[dict[str, Any]]:
+    rows = await db.fetchall(
+        "SELECT visit_uuid, started_at, score_total FROM visits WHERE branch_id = ?"
+        " AND state = 'approved' ORDER BY started_utc DESC LIMIT ?",
+        (branch_id, limit),
+    )
+    return [
+        {"visit_id": r["visit_uuid"], "started_at": r["started_at"], "total": r["score_total"]}
+        for r in rows
+    ]
+
+
+async def question_means(
+    db: Reader, branch_id: int, month_from: str, month_to: str
+) -> dict[str, dict[str, float]]:
+    """Per question over the period: the share of its possible points earned (0..100)."""
+    rows = await db.fetchall(
+        "SELECT json_extract(q.value, '$.key') AS key, sum(json_extract(q.value, '$.earned'))"
+        " AS earned, sum(json_extract(q.value, '$.possible')) AS possible, count(*) AS n"
+        " FROM visits v, json_each(v.scores, '$.questions') q"
+        " WHERE v.branch_id = ? AND v.state = 'approved'"
+        " AND substr(v.started_at, 1, 7) BETWEEN ? AND ?"
+        " AND json_extract(q.value, '$.status') = 'scored'"
+        " AND json_extract(q.value, '$.possible') > 0 GROUP BY key",
+        (branch_id, month_from, month_to),
+    )
+    return {r["key"]: {"score": r["earned"] / r["possible"] * 100, "visits": r["n"]} for r in rows}

@@ -10,9 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 from starlette.requests import Request
@@ -26,23 +24,9 @@ from ..models import Branch, Chain, User
 from ..queries import chains, questionnaires, summaries
 from ..questionnaire import Definition, iter_questions, localized
 from ..templating import render
+from . import filters
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 SORTS = {"name", "region", "visits", "total", "rank"}
-
-
-def _months_back(month: str, count: int) -> str:
-    year, mon = int(month[:4]), int(month[5:7])
-    index = year * 12 + (mon - 1) - count
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def _month_range(first: str, last: str) -> list[str]:
-    out, current = [], first
-    while current <= last and len(out) < 240:
-        out.append(current)
-        current = _months_back(current, -1)
-    return out
 
 
 async def _chain_and_branches(
@@ -69,24 +53,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     user, chain, branches = await _chain_and_branches(request, permission)
     db: Database = request.app.state.db
     params = request.query_params
-    notes: list[str] = []
-    known = await summaries.months(db)
-    latest = known[-1] if known else date.today().strftime("%Y-%m")
-    month_to, month_from = latest, _months_back(latest, 5)
-    for name in ("from", "to"):
-        value = params.get(name)
-        if value is None or value == "":
-            continue
-        if MONTH.fullmatch(value):
-            month_from, month_to = (value, month_to) if name == "from" else (month_from, value)
-        else:
-            notes.append(
-                _("Ignored the period filter %(value)r: use a month such as 2026-05.")
-                % {"value": value}
-            )
-    if month_from > month_to:
-        notes.append(_("The period was reversed; showing it the right way round."))
-        month_from, month_to = month_to, month_from
+    month_from, month_to, notes = filters.period(params, await summaries.months(db))
     regions = sorted({b.region for b in branches})
     region = params.get("region") or ""
     if region and region not in regions:
@@ -132,7 +99,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         sort = "rank"
     descending = params.get("dir", "") == "desc"
     rows.sort(key=lambda r: _sort_key(r, sort), reverse=descending)
-    months = _month_range(month_from, month_to)
+    months = filters.month_range(month_from, month_to)
     trend = await summaries.monthly(db, [b.id for b in shown], month_from, month_to)
     by_region: dict[str, dict[str, list[float]]] = {}
     region_of = {b.id: b.region for b in shown}

@@ -49,4 +49,6 @@ async def home(request: Request) -> Response:
         context["visit_counts"] = await visits.count_by_state(db)
         context["user_counts"] = await users.count_by_role(db)
         context["branch_rows"] = await _branch_rows(db, user)
+    rows = context.get("branch_rows") or []
+    context["chain_id"] = rows[0]["branch"].chain_id if rows else 1
     return await render(request, "home.html", context)

@@ -1,0 +1,120 @@
+"""A branch's dashboard, ``/branches/{id}`` and ``/branches/{id}.json``: latest visits,
+the monthly trend, section scores over a period, the weakest questions, and the
+perception gap between the owner's self-assessment and what shoppers found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import auth, charts
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _, current_locale
+from ..queries import chains, questionnaires, summaries
+from ..questionnaire import iter_questions, localized
+from ..templating import render
+from . import filters
+
+WEAKEST = 5
+
+
+async def dashboard(request: Request) -> dict[str, Any]:
+    user = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
+    if branch is None or not auth.can_see_branch(user, branch):
+        raise ApiError(404, "not_found", _("There is no such branch."))
+    auth.require(user, "report.read")
+    month_from, month_to, notes = filters.period(request.query_params, await summaries.months(db))
+    definition = await questionnaires.latest_published(db, "default")
+    assert definition is not None
+    locale = current_locale()
+    numbers = (await summaries.by_branch(db, month_from, month_to, [branch.id])).get(branch.id, {})
+    own = await summaries.self_assessment(db, branch.id)
+    sections = []
+    for section in definition["sections"]:
+        shoppers = numbers.get(section["key"], {}).get("mean")
+        owner = own["sections"].get(section["key"]) if own else None
+        sections.append(
+            {
+                "key": section["key"],
+                "title": localized(section.get("title"), locale),
+                "shoppers": shoppers,
+                "owner": owner,
+                "gap": owner - shoppers if owner is not None and shoppers is not None else None,
+            }
+        )
+    texts = {q["key"]: localized(q.get("text"), locale) for _s, q in iter_questions(definition)}
+    per_question = await summaries.question_means(db, branch.id, month_from, month_to)
+    weakest = sorted(
+        ({"key": k, "text": texts.get(k, k), **v} for k, v in per_question.items()),
+        key=lambda q: (q["score"], q["key"]),
+    )[:WEAKEST]
+    trend_to = month_to
+    trend_months = filters.month_range(filters.months_back(trend_to, 11), trend_to)
+    trend = {
+        p["month"]: p for p in await summaries.monthly(db, [branch.id], trend_months[0], trend_to)
+    }
+    total = numbers.get("", {"visits": 0, "mean": None})
+    return {
+        "user": user,
+        "branch": branch,
+        "period": {"from": month_from, "to": month_to},
+        "notes": notes,
+        "visits": total["visits"],
+        "total": total["mean"],
+        "self_assessment": own,
+        "sections": sections,
+        "weakest": weakest,
+        "trend": [
+            {
+                "month": m,
+                "mean": trend[m]["mean"] if m in trend else None,
+                "visits": trend[m]["visits"] if m in trend else 0,
+            }
+            for m in trend_months
+        ],
+        "latest": await summaries.recent_visits(db, branch.id),
+    }
+
+
+def to_json(data: dict[str, Any]) -> dict[str, Any]:
+    own = data["self_assessment"]
+    return {
+        "branch": data["branch"].to_api(),
+        "period": data["period"],
+        "notes": data["notes"],
+        "visits": data["visits"],
+        "total": data["total"],
+        "self_assessment": {"total": own["total"], "created_at": own["created_at"]}
+        if own
+        else None,
+        "sections": [
+            {k: s[k] for k in ("key", "shoppers", "owner", "gap")} for s in data["sections"]
+        ],
+        "weakest_questions": [
+            {k: q[k] for k in ("key", "score", "visits")} for q in data["weakest"]
+        ],
+        "trend": data["trend"],
+        "latest_visits": data["latest"],
+    }
+
+
+async def branch_json(request: Request) -> Response:
+    return JSONResponse(
+        to_json(await dashboard(request)), headers={"cache-control": "private, no-cache"}
+    )
+
+
+async def branch_page(request: Request) -> Response:
+    data = await dashboard(request)
+    chart = charts.line_chart(
+        _("Average score by month"),
+        _("The branch's average visit score (0 to 100) in each of the last 12 months."),
+        [p["month"] for p in data["trend"]],
+        [charts.Series(data["branch"].name, [p["mean"] for p in data["trend"]])],
+    )
+    return await render(request, "branch.html", {"d": data, "chart": chart, "band": charts.band})

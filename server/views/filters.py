@@ -1,0 +1,51 @@
+"""Report filters from the query string. Bad values are ignored with a note to show."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from starlette.datastructures import QueryParams
+
+from ..i18n import _
+
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def months_back(month: str, count: int) -> str:
+    """The month ``count`` months before ``month`` (negative: after)."""
+    year, mon = int(month[:4]), int(month[5:7])
+    index = year * 12 + (mon - 1) - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def month_range(first: str, last: str) -> list[str]:
+    out, current = [], first
+    while current <= last and len(out) < 240:
+        out.append(current)
+        current = months_back(current, -1)
+    return out
+
+
+def period(
+    params: QueryParams, known_months: list[str], span: int = 6
+) -> tuple[str, str, list[str]]:
+    """(from, to, notes): the asked months, or the last ``span`` months with data."""
+    notes: list[str] = []
+    latest = known_months[-1] if known_months else date.today().strftime("%Y-%m")
+    month_to, month_from = latest, months_back(latest, span - 1)
+    for name in ("from", "to"):
+        value = params.get(name)
+        if not value:
+            continue
+        if MONTH.fullmatch(value):
+            month_from, month_to = (value, month_to) if name == "from" else (month_from, value)
+        else:
+            notes.append(
+                _("Ignored the period filter %(value)r: use a month such as 2026-05.")
+                % {"value": value}
+            )
+    if month_from > month_to:
+        notes.append(_("The period was reversed; showing it the right way round."))
+        month_from, month_to = month_to, month_from
+    return month_from, month_to, notes

@@ -1,0 +1,65 @@
+"""Report pages in a real browser: readable without JavaScript, and no WCAG A/AA issue."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.app_helpers import assert_accessible
+from tests.conftest import LiveServer, db_rows
+
+
+def sign_in(page: Page, server: LiveServer, email: str) -> None:
+    page.goto(server.url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill("visitscore-demo")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "admin@demo.test",
+        "reviewer@demo.test",
+        "manager@demo.test",
+        "owner@demo.test",
+        "shopper@demo.test",
+    ],
+)
+def test_every_start_page_is_accessible(page: Page, live_server: LiveServer, email: str) -> None:
+    sign_in(page, live_server, email)
+    assert_accessible(page, f"home of {email}")
+
+
+def test_report_dashboard_and_comparison_are_accessible_and_work_without_js(
+    browser: object, live_server: LiveServer
+) -> None:
+    visit_id = db_rows(
+        live_server.data_dir,
+        "SELECT v.visit_uuid FROM visits v JOIN visit_photos vp"
+        " ON vp.visit_id = v.id WHERE v.state = 'approved' LIMIT 1",
+    )[0][0]
+    branch = db_rows(live_server.data_dir, "SELECT id FROM branches WHERE code = 'JKT-KMG'")[0][0]
+    for javascript in (True, False):
+        context = browser.new_context(java_script_enabled=javascript)  # type: ignore[attr-defined]
+        page = context.new_page()
+        try:
+            sign_in(page, live_server, "manager@demo.test")
+            for path, heading in (
+                (f"/visits/{visit_id}", "Visit report"),
+                (f"/branches/{branch}", "Toko Contoh Kemang"),
+                ("/chains/1/compare", "Compare branches"),
+            ):
+                page.goto(live_server.url + path)
+                expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+                if javascript:
+                    assert_accessible(page, path)
+                else:
+                    expect(page.locator("svg.chart, .big-score").first).to_be_visible()
+            page.goto(live_server.url + "/chains/1/compare")
+            page.get_by_label("Region", exact=True).select_option("Bali")
+            page.get_by_role("button", name="Show").click()
+            expect(page.locator("table.heat tbody tr")).to_have_count(4)
+        finally:
+            context.close()
