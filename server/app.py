@@ -29,7 +29,7 @@ from .migrate import migrate_all
 from .photos import PhotoStore
 from .settings import ROOT, Settings
 from .templating import make_templates
-from .views import app_shell, branch, compare, home, login, visit_report
+from .views import app_shell, branch, compare, home, login, self_assessment, visit_report
 
 log = logging.getLogger("visitscore")
 
@@ -50,6 +50,14 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/healthz", health, methods=["GET"]),
         Route("/branches/{branch_id:int}.json", branch.branch_json, methods=["GET"]),
         Route("/branches/{branch_id:int}", branch.branch_page, methods=["GET"]),
+        Route(
+            "/branches/{branch_id:int}/self-assessment", self_assessment.form_page, methods=["GET"]
+        ),
+        Route(
+            "/branches/{branch_id:int}/self-assessment",
+            self_assessment.form_submit,
+            methods=["POST"],
+        ),
         Route("/chains/{chain_id:int}/compare.json", compare.compare_json, methods=["GET"]),
         Route("/chains/{chain_id:int}/compare.csv", compare.compare_csv, methods=["GET"]),
         Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),

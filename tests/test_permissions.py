@@ -79,6 +79,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/branches/1", {**everyone(200, anonymous=401), "shopper": 404}),
     ("GET", "/branches/12.json", {**everyone(200, anonymous=401), "owner": 404, "shopper": 404}),
     ("GET", "/branches/99", everyone(404, anonymous=401)),
+    (
+        "GET",
+        "/branches/1/self-assessment",
+        {
+            "anonymous": 401,
+            "admin": 403,
+            "reviewer": 403,
+            "manager": 403,
+            "owner": 200,
+            "shopper": 404,
+        },
+    ),
     ("GET", "/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11", everyone(404, anonymous=401)),
     ("GET", "/api/v1/assignments", only("shopper", 200, others=403)),
     ("PUT", VISIT, only("shopper", 422, others=403)),

@@ -78,6 +78,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
             for m in trend_months
         ],
         "latest": await summaries.recent_visits(db, branch.id),
+        "can_self_assess": auth.has(user, "selfassessment.write"),
     }
 
 

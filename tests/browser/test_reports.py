@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -63,3 +65,21 @@ def test_report_dashboard_and_comparison_are_accessible_and_work_without_js(
             expect(page.locator("table.heat tbody tr")).to_have_count(4)
         finally:
             context.close()
+
+
+def test_the_self_assessment_form_is_accessible_and_updates_the_gap(
+    page: Page, live_server: LiveServer
+) -> None:
+    branch = db_rows(live_server.data_dir, "SELECT id FROM branches WHERE code = 'JKT-PLT'")[0][0]
+    sign_in(page, live_server, "owner@demo.test")
+    page.goto(f"{live_server.url}/branches/{branch}")
+    page.get_by_role("link", name="Update your self-assessment").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Self-assessment")
+    assert_accessible(page, "self-assessment")
+    page.get_by_role("group", name="Was your problem solved during the visit?").get_by_label(
+        "Passed on, not resolved"
+    ).check()
+    page.get_by_role("button", name="Save my self-assessment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Toko Contoh Pluit")
+    problem = page.get_by_role("row", name=re.compile("^Problem handling"))
+    expect(problem.locator("td").nth(1)).to_have_text("0")  # a failed critical question

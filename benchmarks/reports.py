@@ -1,0 +1,454 @@
+"""Reports at chain scale, each figure beside a baseline measured in the same run.
+
+    .venv/bin/python benchmarks/reports.py [--branches 500] [--visits 1000000] [--months 24]
+
+1. Builds a synthetic chain (default 500 branches, 1,000,000 approved visits over 24
+   months) in a temp folder with the real schema, and its monthly summary.
+2. The comparison's numbers from the summary against the same numbers computed from the
+   stored per-visit scores (SQL over every visit) and from the raw answers (re-scoring;
+   measured on a sample, scaled up). Target: ≥ 20× faster than the raw computation.
+3. The comparison page for all branches, rendered warm. Target: < 100 ms.
+4. A visit report with 20 photos, rendered warm. Target: < 50 ms.
+5. With `wrk` installed: requests/s of a fresh report page with 2 workers, beside a bare
+   Starlette + Jinja2 page of the same size served the same way (the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.auth import hash_password  # noqa: E402
+from server.db import MIGRATIONS_DIR, Database, split_statements  # noqa: E402
+from server.demo import PROFILES, draw_answers, draw_stamps  # noqa: E402
+from server.migrate import migrate_all  # noqa: E402
+from server.queries import summaries  # noqa: E402
+from server.questionnaire import load_default  # noqa: E402
+from server.scoring import score_visit  # noqa: E402
+
+PASSWORD = "benchmark-password"
+
+
+def month_list(count: int) -> list[str]:
+    out, year, month = [], 2024, 12
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    return out
+
+
+def build(data: Path, branches: int, visits: int, months: int) -> dict[str, Any]:
+    """The synthetic chain, written with plain sqlite3 in big transactions."""
+    import sqlite3
+
+    async def migrate() -> None:
+        async with Database(data / "visitscore.db") as db:
+            await migrate_all(db)
+
+    asyncio.run(migrate())
+    definition = load_default()
+    rng = random.Random(7)
+    samples = []
+    for i in range(300):
+        profile = rng.choice(list(PROFILES.values()))
+        answers, waits = draw_answers(rng, profile, definition, has_scenario=i % 2 == 0)
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        start = datetime(2025, 6, 1, 10, tzinfo=ZoneInfo("Asia/Jakarta"))
+        stamps = draw_stamps(
+            start,
+            answers["greeted_verbally"]["value"],
+            waits["greeting_delay"],
+            waits["queue_wait"],
+            rng,
+        )
+        score = score_visit(definition, answers, stamps)
+        samples.append(
+            (json.dumps(answers), json.dumps(stamps), score.total, json.dumps(score.to_json()))
+        )
+    db = sqlite3.connect(data / "visitscore.db")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    now = "2026-11-23T00:00:00+00:00"
+    db.execute(
+        "INSERT INTO chains (id, code, name, created_at) VALUES (1, 'BIG', 'Big', ?)", (now,)
+    )
+    regions = [f"Region {i + 1}" for i in range(10)]
+    db.executemany(
+        "INSERT INTO branches (id, chain_id, code, name, region, city, latitude, longitude,"
+        " timezone, created_at) VALUES (?, 1, ?, ?, ?, 'City', -6.2, 106.8, 'Asia/Jakarta', ?)",
+        [(b, f"B{b:04d}", f"Branch {b:04d}", regions[b % 10], now) for b in range(1, branches + 1)],
+    )
+    hashed = hash_password(PASSWORD)
+    db.execute(
+        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES"
+        " (1, 'manager@bench.test', 'Manager', 'manager', ?, ?)",
+        (hashed, now),
+    )
+    db.execute(
+        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES"
+        " (2, 'shopper@bench.test', 'Shopper', 'shopper', ?, ?)",
+        (hashed, now),
+    )
+    db.execute("INSERT INTO chain_managers (user_id, chain_id) VALUES (1, 1)")
+    month_names = month_list(months)
+    batch: list[tuple[Any, ...]] = []
+    assignments: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        db.executemany(
+            "INSERT INTO assignments (id, branch_id, shopper_id, questionnaire_id,"
+            " questionnaire_version, window_start, window_end, state, created_at, updated_at)"
+            " VALUES (?, ?, 2, 'default', 1, ?, ?, 'done', ?, ?)",
+            assignments,
+        )
+        db.executemany(
+            "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
+            " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
+            " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment,"
+            " score_total, scores, updated_at) VALUES (?, 1, ?, ?, 2, 'default', 1, 'approved',"
+            " 'x', '{}', ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
+            batch,
+        )
+        batch.clear()
+        assignments.clear()
+
+    for n in range(1, visits + 1):
+        branch = rng.randint(1, branches)
+        month = month_names[rng.randrange(months)]
+        day = f"{month}-{rng.randint(1, 28):02d}"
+        started = f"{day}T{rng.randint(9, 19):02d}:{rng.randint(0, 59):02d}:00+07:00"
+        answers, stamps, total, scores = samples[rng.randrange(len(samples))]
+        assignments.append((n, branch, day, day, now, now))
+        batch.append(
+            (
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                n,
+                branch,
+                started,
+                started,
+                started,
+                now,
+                now,
+                stamps,
+                answers,
+                total,
+                scores,
+                now,
+            )
+        )
+        if len(batch) >= 20000:
+            flush()
+    flush()
+    # The summary, as migration 0004 backfills it (in service each approval updates it).
+    sql = (MIGRATIONS_DIR / "0004_report_summaries.sql").read_text()
+    db.execute("DELETE FROM branch_month_scores")
+    for statement in split_statements(sql):
+        if statement.startswith("INSERT"):
+            db.execute(statement)
+    db.commit()
+    db.close()
+    return {"months": month_names}
+
+
+def timed(work: Any, rounds: int) -> float:
+    work()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure_queries(data: Path, period: tuple[str, str], branches: int) -> dict[str, float]:
+    ids = list(range(1, branches + 1))
+    db = Database(data / "visitscore.db", read_connections=1)
+
+    async def summary_query() -> None:
+        await summaries.by_branch(db, period[0], period[1], ids)
+
+    async def raw_sql() -> None:
+        await db.fetchall(
+            "SELECT v.branch_id, json_extract(s.value, '$.key'), count(*),"
+            " avg(json_extract(s.value, '$.score')) FROM visits v,"
+            " json_each(v.scores, '$.sections') s WHERE v.state = 'approved'"
+            " AND substr(v.started_at, 1, 7) BETWEEN ? AND ? GROUP BY 1, 2",
+            period,
+        )
+
+    async def main() -> dict[str, float]:
+        await db.connect()
+        try:
+            loop = asyncio.get_running_loop()
+            out = {}
+            for name, work, rounds in (("summary", summary_query, 15), ("raw_sql", raw_sql, 3)):
+                await work()
+                times = []
+                for _ in range(rounds):
+                    start = loop.time()
+                    await work()
+                    times.append((loop.time() - start) * 1000)
+                out[name] = statistics.median(times)
+            rows = await db.fetchall(
+                "SELECT answers, stamps FROM visits WHERE substr(started_at, 1, 7)"
+                " BETWEEN ? AND ? AND id % 20 = 0",
+                period,
+            )
+            count = await db.fetchone(
+                "SELECT count(*) FROM visits WHERE substr(started_at, 1, 7) BETWEEN ? AND ?", period
+            )
+            definition = load_default()
+            start = time.perf_counter()
+            for row in rows:
+                score_visit(definition, json.loads(row[0]), json.loads(row[1]))
+            sample_ms = (time.perf_counter() - start) * 1000
+            out["raw_rescore"] = out["raw_sql"] + sample_ms * (count[0] / max(1, len(rows)))
+            out["visits_in_period"] = count[0]
+            return out
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def measure_pages(data: Path, period: tuple[str, str]) -> dict[str, Any]:
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    visit_id = add_report_visit(data)
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        client.post("/api/v1/session", json={"email": "manager@bench.test", "password": PASSWORD})
+        compare = f"/chains/1/compare?from={period[0]}&to={period[1]}"
+        assert client.get(compare).status_code == 200
+        compare_ms = timed(lambda: client.get(compare), 10)
+        report = f"/visits/{visit_id}"
+        page = client.get(report)
+        assert page.status_code == 200 and page.text.count("/thumb") == 20, page.status_code
+        report_ms = timed(lambda: client.get(report), 30)
+        return {
+            "compare_ms": compare_ms,
+            "report_ms": report_ms,
+            "visit_id": visit_id,
+            "report_bytes": len(page.content),
+            "cookie": client.cookies["vs_session"],
+        }
+
+
+def add_report_visit(data: Path) -> str:
+    """The newest visit gets 20 photos listed (the report's thumbnails)."""
+    import sqlite3
+
+    db = sqlite3.connect(data / "visitscore.db")
+    visit_id, visit_uuid = db.execute(
+        "SELECT id, visit_uuid FROM visits ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    for n in range(20):
+        photo = str(uuid.UUID(int=n + 1, version=4))
+        sha = hashlib.sha256(str(n).encode()).hexdigest()
+        db.execute(
+            "INSERT INTO photos (id, visit_uuid, sha256, bytes, content_type, received_at,"
+            " blob_key, created_at) VALUES (?, ?, ?, 1000, 'image/jpeg', 'now', ?, 'now')",
+            (photo, visit_uuid, sha, sha),
+        )
+        db.execute(
+            "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES (?, ?,"
+            " 'checkout_photo')",
+            (visit_id, photo),
+        )
+    db.commit()
+    db.close()
+    return str(visit_uuid)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+def wrk(url: str, cookie: str | None = None) -> float:
+    command = ["wrk", "-t2", "-c32", "-d8s", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: vs_session={cookie}"]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{non2xx.group(1)} failed responses from {url}")
+    return float(match.group(1)) if match else float("nan")
+
+
+CEILING_APP = """
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+import jinja2
+env = jinja2.Environment(loader=jinja2.DictLoader({"page.html": %r}), autoescape=True)
+templates = Jinja2Templates(env=env)
+ROWS = list(range(%d))
+async def page(request):
+    return templates.TemplateResponse(request, "page.html", {"rows": ROWS})
+app = Starlette(routes=[Route("/", page)])
+"""
+
+
+def throughput(data: Path, visit_id: str, cookie: str, size: int) -> dict[str, float] | None:
+    if not shutil.which("wrk"):
+        print("  wrk not installed (apt-get install wrk): throughput skipped")
+        return None
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/healthz")
+        ours = wrk(f"http://127.0.0.1:{port}/visits/{visit_id}", cookie)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    template = "<html><body>{% for r in rows %}<p>row {{ r }} " + "x" * 60 + "</p>{% endfor %}"
+    rows = max(1, size // 80)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "ceiling.py").write_text(textwrap.dedent(CEILING_APP % (template, rows)))
+        port = free_port()
+        bare = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ceiling:app",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_up(f"http://127.0.0.1:{port}/")
+            ceiling = wrk(f"http://127.0.0.1:{port}/")
+        finally:
+            bare.terminate()
+            bare.wait(timeout=20)
+    return {"ours": ours, "ceiling": ceiling}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--branches", type=int, default=500)
+    parser.add_argument("--visits", type=int, default=1_000_000)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp()) if args.keep is None else args.keep
+    data = tmp / "data"
+    try:
+        start = time.perf_counter()
+        months = build(data, args.branches, args.visits, args.months)["months"]
+        print(
+            f"built {args.branches} branches, {args.visits:,} visits over {args.months} months"
+            f" in {time.perf_counter() - start:.0f} s"
+            f" ({(data / 'visitscore.db').stat().st_size / 1e6:.0f} MB)"
+        )
+        period = (months[-6], months[-1])
+        q = measure_queries(data, period, args.branches)
+        print(
+            f"comparison numbers for {period[0]}..{period[1]} ({q['visits_in_period']:,} visits):"
+        )
+        print(f"  from the monthly summary          {q['summary']:9.1f} ms")
+        print(
+            f"  from stored per-visit scores (SQL) {q['raw_sql']:8.1f} ms"
+            f"   {q['raw_sql'] / q['summary']:7.0f}× slower"
+        )
+        print(
+            f"  from raw answers (re-scored)       {q['raw_rescore']:8.1f} ms"
+            f"   {q['raw_rescore'] / q['summary']:7.0f}× slower  (target ≥ 20×)"
+        )
+        pages = measure_pages(data, period)
+        print(
+            f"comparison page, {args.branches} branches, warm  {pages['compare_ms']:6.1f} ms"
+            "   (target < 100 ms)"
+        )
+        print(
+            f"visit report with 20 photos, warm       {pages['report_ms']:6.1f} ms"
+            f"   (target < 50 ms; {pages['report_bytes'] / 1000:.0f} kB)"
+        )
+        rates = throughput(data, pages["visit_id"], pages["cookie"], pages["report_bytes"])
+        if rates:
+            print(
+                f"report page, 2 workers: {rates['ours']:7.0f} requests/s;"
+                f" bare Starlette + Jinja2 page of the same size: {rates['ceiling']:7.0f}"
+                f" ({rates['ours'] / rates['ceiling']:.0%} of the ceiling)"
+            )
+        ok = (
+            q["raw_rescore"] / q["summary"] >= 20
+            and pages["compare_ms"] < 100
+            and pages["report_ms"] < 50
+        )
+        print("targets met" if ok else "TARGETS MISSED")
+        return 0 if ok else 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
