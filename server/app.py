@@ -29,7 +29,16 @@ from .migrate import migrate_all
 from .photos import PhotoStore
 from .settings import ROOT, Settings
 from .templating import make_templates
-from .views import app_shell, branch, compare, home, login, self_assessment, visit_report
+from .views import (
+    action_plans,
+    app_shell,
+    branch,
+    compare,
+    home,
+    login,
+    self_assessment,
+    visit_report,
+)
 
 log = logging.getLogger("visitscore")
 
@@ -50,6 +59,12 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/healthz", health, methods=["GET"]),
         Route("/branches/{branch_id:int}.json", branch.branch_json, methods=["GET"]),
         Route("/branches/{branch_id:int}", branch.branch_page, methods=["GET"]),
+        Route("/branches/{branch_id:int}/action-plans", action_plans.create, methods=["POST"]),
+        Route(
+            "/branches/{branch_id:int}/action-plans/{plan_id:int}/done",
+            action_plans.done,
+            methods=["POST"],
+        ),
         Route(
             "/branches/{branch_id:int}/self-assessment", self_assessment.form_page, methods=["GET"]
         ),

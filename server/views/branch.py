@@ -13,7 +13,7 @@ from .. import auth, charts
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
-from ..queries import chains, questionnaires, summaries
+from ..queries import action_plans, chains, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
@@ -79,6 +79,11 @@ async def dashboard(request: Request) -> dict[str, Any]:
         ],
         "latest": await summaries.recent_visits(db, branch.id),
         "can_self_assess": auth.has(user, "selfassessment.write"),
+        "can_plan": auth.has(user, "actionplan.write"),
+        "section_titles": {s["key"]: s["title"] for s in sections},
+        "plans": await action_plans.for_branches(db, [branch.id]),
+        "visit_ref": request.query_params.get("visit", ""),
+        "section_ref": request.query_params.get("section", ""),
     }
 
 
@@ -101,6 +106,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         ],
         "trend": data["trend"],
         "latest_visits": data["latest"],
+        "action_plans": data["plans"],
     }
 
 

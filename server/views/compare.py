@@ -21,7 +21,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, Chain, User
-from ..queries import chains, questionnaires, summaries
+from ..queries import action_plans, chains, questionnaires, summaries
 from ..questionnaire import Definition, iter_questions, localized
 from ..templating import render
 from . import filters
@@ -126,9 +126,14 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         }
         for name in sorted(by_region)
     ]
+    plans = await action_plans.for_branches(db, [b.id for b in shown], only_open=True)
+    names = {b.id: b.name for b in shown}
+    for plan in plans:
+        plan["branch_name"] = names[plan["branch_id"]]
     return {
         "user": user,
         "chain": chain,
+        "plans": plans,
         "period": {"from": month_from, "to": month_to},
         "region": region,
         "regions": regions,
@@ -180,6 +185,10 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
             for row in data["branches"]
         ],
         "region_trends": data["region_trends"],
+        "open_action_plans": [
+            {k: p[k] for k in ("id", "branch_id", "section_key", "text", "due_date", "overdue")}
+            for p in data["plans"]
+        ],
     }
 
 

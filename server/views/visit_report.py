@@ -237,7 +237,15 @@ async def visit_page(request: Request) -> Response:
     etag = _etag(report, "html")
     if (cached := _not_modified(request, etag)) is not None:
         return cached
-    response = await render(request, "visit.html", {"report": report})
+    response = await render(
+        request,
+        "visit.html",
+        {
+            "report": report,
+            "can_plan": auth.has(report["user"], "actionplan.write")
+            and auth.can_see_branch(report["user"], report["branch"]),
+        },
+    )
     response.headers["cache-control"] = "private, no-cache"
     if etag:
         response.headers["etag"] = etag

@@ -1,0 +1,110 @@
+"""Action plans: what an owner will change at a branch, and whether it helped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..db import Reader, Transaction, utcnow
+from . import audit
+
+
+async def create(
+    tx: Transaction,
+    *,
+    branch_id: int,
+    author_id: int,
+    text: str,
+    responsible: str,
+    due_date: str | None,
+    section_key: str | None,
+    visit_id: int | None,
+) -> int:
+    now = utcnow()
+    plan_id = await tx.execute(
+        "INSERT INTO action_plans (branch_id, visit_id, section_key, text, responsible,"
+        " due_date, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (branch_id, visit_id, section_key, text, responsible, due_date, author_id, now, now),
+    )
+    await audit.record(
+        tx,
+        author_id,
+        "actionplan.created",
+        "action_plan",
+        plan_id,
+        {"branch_id": branch_id, "section": section_key},
+    )
+    return plan_id
+
+
+async def set_done(tx: Transaction, plan_id: int, branch_id: int, actor_id: int) -> bool:
+    changed = await tx.execute(
+        "UPDATE action_plans SET state = 'done', updated_at = ? WHERE id = ? AND branch_id = ?"
+        " AND state = 'open'",
+        (utcnow(), plan_id, branch_id),
+    )
+    if changed:
+        await audit.record(tx, actor_id, "actionplan.done", "action_plan", plan_id)
+    return changed > 0
+
+
+async def for_branches(
+    db: Reader, branch_ids: list[int], only_open: bool = False
+) -> list[dict[str, Any]]:
+    """Plans of some branches, open first, soonest due first, each with the section's
+    average score before the plan and since (from approved visits)."""
+    if not branch_ids:
+        return []
+    marks = ",".join("?" * len(branch_ids))
+    rows = await db.fetchall(
+        "SELECT p.*, v.visit_uuid FROM action_plans p LEFT JOIN visits v ON v.id = p.visit_id"
+        f" WHERE p.branch_id IN ({marks}) AND p.state <> 'cancelled'"
+        + (" AND p.state = 'open'" if only_open else "")
+        + " ORDER BY p.state = 'done', coalesce(p.due_date, '9999'), p.id",
+        branch_ids,
+    )
+    today = utcnow()[:10]
+    plans = []
+    for r in rows:
+        plan = {
+            "id": r["id"],
+            "branch_id": r["branch_id"],
+            "section_key": r["section_key"],
+            "visit_id": r["visit_uuid"],
+            "text": r["text"],
+            "responsible": r["responsible"],
+            "due_date": r["due_date"],
+            "state": r["state"],
+            "created_at": r["created_at"],
+            "overdue": r["state"] == "open" and bool(r["due_date"]) and r["due_date"] < today,
+            "before": None,
+            "since": None,
+        }
+        if r["section_key"]:
+            plan["before"], plan["since"] = await _progress(
+                db, r["branch_id"], r["section_key"], r["created_at"]
+            )
+        plans.append(plan)
+    return plans
+
+
+async def _progress(
+    db: Reader, branch_id: int, section: str, since: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The section's mean over the 5 approved visits before the plan, and over all since."""
+    sql = (
+        "SELECT avg(score), count(score) FROM (SELECT json_extract(s.value, '$.score') AS score"
+        " FROM visits v, json_each(v.scores, '$.sections') s WHERE v.branch_id = ?"
+        " AND v.state = 'approved' AND json_extract(s.value, '$.key') = ?"
+        " AND v.started_utc {op} ? ORDER BY v.started_utc {order} LIMIT {limit})"
+    )
+    before = await db.fetchone(
+        sql.format(op="<", order="DESC", limit=5), (branch_id, section, since)
+    )
+    after = await db.fetchone(
+        sql.format(op=">=", order="ASC", limit=-1), (branch_id, section, since)
+    )
+
+    def pack(row: Any) -> dict[str, Any] | None:
+        return {"mean": row[0], "visits": row[1]} if row and row[1] else None
+
+    return pack(before), pack(after)

@@ -1,0 +1,91 @@
+"""Writing action plans (``POST /branches/{id}/action-plans``) and closing them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import auth
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
+from ..models import Branch, User
+from ..queries import action_plans, chains, questionnaires, visits
+from ..visit_payload import is_uuid
+
+MAX_TEXT = 2000
+
+
+async def _branch(request: Request) -> tuple[User, Branch]:
+    user = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
+    if branch is None or not auth.can_see_branch(user, branch):
+        raise ApiError(404, "not_found", _("There is no such branch."))
+    auth.require(user, "actionplan.write")
+    return user, branch
+
+
+async def create(request: Request) -> Response:
+    user, branch = await _branch(request)
+    form = await auth.checked_form(request)
+    db: Database = request.app.state.db
+    text = form.get("text", "").strip()
+    responsible = form.get("responsible", "").strip()[:200]
+    due = form.get("due_date", "").strip() or None
+    section = form.get("section") or None
+    problems = []
+    if not text or len(text) > MAX_TEXT:
+        problems.append(_("Write what will change (at most %(n)d characters).") % {"n": MAX_TEXT})
+    if due is not None:
+        try:
+            due = (
+                date.fromisoformat(due).isoformat()
+                if re.fullmatch(r"\d{4}-\d\d-\d\d", due)
+                else None
+            )
+        except ValueError:
+            due = None
+        if due is None:
+            problems.append(_("The due date must be a date."))
+    definition = await questionnaires.latest_published(db, "default")
+    assert definition is not None
+    if section is not None and section not in {s["key"] for s in definition["sections"]}:
+        problems.append(_("Choose one of the questionnaire's sections."))
+    visit_row_id = None
+    visit_ref = form.get("visit") or ""
+    if visit_ref:
+        row = await visits.latest(db, visit_ref) if is_uuid(visit_ref) else None
+        if row is None or row["branch_id"] != branch.id:
+            problems.append(_("That visit is not one of this branch's."))
+        else:
+            visit_row_id = row["id"]
+    if problems:
+        raise ApiError(422, "invalid", " ".join(problems))
+    async with db.transaction() as tx:
+        await action_plans.create(
+            tx,
+            branch_id=branch.id,
+            author_id=user.id,
+            text=text,
+            responsible=responsible,
+            due_date=due,
+            section_key=section,
+            visit_id=visit_row_id,
+        )
+    return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)
+
+
+async def done(request: Request) -> Response:
+    user, branch = await _branch(request)
+    await auth.checked_form(request)
+    db: Database = request.app.state.db
+    async with db.transaction() as tx:
+        if not await action_plans.set_done(
+            tx, int(request.path_params["plan_id"]), branch.id, user.id
+        ):
+            raise ApiError(404, "not_found", _("There is no such open action plan."))
+    return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)

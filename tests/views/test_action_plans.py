@@ -1,0 +1,134 @@
+"""Action plans: owners write them, managers see what is open and overdue, and each plan
+shows whether its section improved in later visits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.conftest import db_rows, login
+
+
+def token(client: TestClient, path: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert match
+    return match.group(1)
+
+
+def branch_of(data: Path, code: str) -> int:
+    return int(db_rows(data, "SELECT id FROM branches WHERE code = ?", (code,))[0][0])
+
+
+def test_an_owner_writes_a_plan_managers_see_it_and_it_can_be_closed(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    login(demo_client, "owner@demo.test")
+    csrf = token(demo_client, f"/branches/{branch}")
+    response = demo_client.post(
+        f"/branches/{branch}/action-plans",
+        follow_redirects=False,
+        data={
+            "csrf_token": csrf,
+            "text": "Greet every customer",
+            "section": "greeting",
+            "responsible": "Floor lead",
+            "due_date": "2026-01-10",
+        },
+    )
+    assert response.status_code == 303
+    (plan,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["text"] == "Greet every customer"
+    ]
+    assert plan["overdue"] is True and plan["state"] == "open"
+    assert plan["before"]["visits"] == 5 and plan["since"] is None
+    login(demo_client, "manager@demo.test")
+    open_plans = demo_client.get("/chains/1/compare.json").json()["open_action_plans"]
+    assert any(p["id"] == plan["id"] and p["overdue"] for p in open_plans)
+    assert "overdue" in demo_client.get("/chains/1/compare").text
+    login(demo_client, "owner@demo.test")
+    csrf = token(demo_client, f"/branches/{branch}")
+    closed = demo_client.post(
+        f"/branches/{branch}/action-plans/{plan['id']}/done",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303
+    login(demo_client, "manager@demo.test")
+    assert all(
+        p["id"] != plan["id"]
+        for p in demo_client.get("/chains/1/compare.json").json()["open_action_plans"]
+    )
+    assert db_rows(
+        demo_dir,
+        "SELECT action FROM audit_log WHERE entity = 'action_plan' AND entity_id = ? ORDER BY id",
+        (str(plan["id"]),),
+    ) == [("actionplan.created",), ("actionplan.done",)]
+
+
+def test_a_plan_shows_whether_its_section_improved(demo_client: TestClient, demo_dir: Path) -> None:
+    """The demo's plan for Kemang's checkout was written after all its visits: "before"
+    is the mean of the last five, as the visits themselves give it."""
+    branch = branch_of(demo_dir, "JKT-KMG")
+    login(demo_client, "owner@demo.test")
+    (plan,) = demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+    scores = [
+        r[0]
+        for r in db_rows(
+            demo_dir,
+            "SELECT json_extract(s.value, '$.score') FROM visits v,"
+            " json_each(v.scores, '$.sections') s WHERE v.branch_id = ? AND"
+            " v.state = 'approved' AND json_extract(s.value, '$.key') = 'checkout'"
+            " ORDER BY v.started_utc DESC LIMIT 5",
+            (branch,),
+        )
+    ]
+    assert plan["before"]["mean"] == pytest.approx(sum(scores) / len(scores))
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"text": ""}, "Write what will change"),
+        ({"text": "x", "due_date": "next week"}, "must be a date"),
+        ({"text": "x", "section": "parking"}, "Choose one of the questionnaire"),
+        ({"text": "x", "visit": "00000000-0000-4000-8000-000000000000"}, "not one of this branch"),
+    ],
+)
+def test_bad_plans_are_refused_clearly(
+    demo_client: TestClient, demo_dir: Path, form: dict[str, str], message: str
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    login(demo_client, "owner@demo.test")
+    before = db_rows(demo_dir, "SELECT count(*) FROM action_plans")
+    response = demo_client.post(
+        f"/branches/{branch}/action-plans",
+        data={"csrf_token": token(demo_client, f"/branches/{branch}"), **form},
+    )
+    assert response.status_code == 422 and message in response.text
+    assert db_rows(demo_dir, "SELECT count(*) FROM action_plans") == before
+
+
+@pytest.mark.parametrize(
+    ("email", "status"),
+    [
+        ("owner2@demo.test", 404),
+        ("manager@demo.test", 403),
+        ("shopper@demo.test", 404),
+    ],
+)
+def test_only_the_owner_or_the_agency_writes_plans(
+    demo_client: TestClient, demo_dir: Path, email: str, status: int
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    login(demo_client, email)
+    response = demo_client.post(
+        f"/branches/{branch}/action-plans",
+        data={"csrf_token": token(demo_client, "/login"), "text": "x"},
+    )
+    assert response.status_code == status
