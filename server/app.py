@@ -77,6 +77,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/chains/{chain_id:int}/compare.csv", compare.compare_csv, methods=["GET"]),
         Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.csv", compare.visits_csv, methods=["GET"]),
+        Route("/chains/{chain_id:int}/visits.json", compare.visits_json, methods=["GET"]),
         Route("/visits/{visit_id}.json", visit_report.visit_json, methods=["GET"]),
         Route("/visits/{visit_id}", visit_report.visit_page, methods=["GET"]),
         Route("/api/v1/session", api_session.read_session, methods=["GET"]),

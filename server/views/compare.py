@@ -22,7 +22,7 @@ from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, Chain, User
 from ..queries import action_plans, chains, questionnaires, summaries
-from ..questionnaire import Definition, iter_questions, localized
+from ..questionnaire import Definition, Question, is_scored, iter_questions, localized
 from ..templating import render
 from . import filters
 
@@ -269,18 +269,60 @@ async def compare_csv(request: Request) -> Response:
     return _csv_response(rows, f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv")
 
 
-async def visits_csv(request: Request) -> Response:
-    """Every approved visit of the branches the user may see: one row per visit, one column
-    per section and question score, streamed in pages."""
+async def _approved_visits(
+    request: Request,
+) -> tuple[Chain, Definition, list[Question], AsyncIterator[dict[str, Any]]]:
+    """Every approved visit of the branches the user may see, read in pages of 500, each
+    with its branch and its section and question scores (0..100, None when N/A)."""
     _user, chain, branches = await _chain_and_branches(request, "report.export")
     db: Database = request.app.state.db
     definition = await _definition(db)
+    questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
+    by_id = {b.id: b for b in branches}
+    marks = ",".join("?" * len(by_id)) or "NULL"
+
+    async def rows() -> AsyncIterator[dict[str, Any]]:
+        last_id = 0
+        while True:
+            page = await db.fetchall(
+                f"SELECT id, visit_uuid, branch_id, started_at, score_total, scores FROM visits"
+                f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
+                f" ORDER BY id LIMIT 500",
+                (*by_id, last_id),
+            )
+            if not page:
+                return
+            for row in page:
+                last_id = row["id"]
+                scores = json.loads(row["scores"]) if row["scores"] else {}
+                section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
+                question_score = {q["key"]: q for q in scores.get("questions", [])}
+                branch = by_id[row["branch_id"]]
+                yield {
+                    "visit_id": row["visit_uuid"],
+                    "date": (row["started_at"] or "")[:10],
+                    "branch": {
+                        "id": branch.id,
+                        "name": branch.name,
+                        "code": branch.code,
+                        "region": branch.region,
+                    },
+                    "total": row["score_total"],
+                    "sections": {
+                        s["key"]: section_score.get(s["key"]) for s in definition["sections"]
+                    },
+                    "questions": {
+                        q["key"]: _question_score(question_score.get(q["key"])) for q in questions
+                    },
+                }
+
+    return chain, definition, questions, rows()
+
+
+async def visits_csv(request: Request) -> Response:
+    """The approved visits, one row per visit, one column per section and question score."""
+    chain, definition, questions, rows = await _approved_visits(request)
     locale = current_locale()
-    questions = [
-        q
-        for _s, q in iter_questions(definition)
-        if q.get("type") in ("yes_no", "scale", "choice", "count_pair", "timed")
-    ]
     header = [
         _("Visit"),
         _("Date"),
@@ -291,49 +333,31 @@ async def visits_csv(request: Request) -> Response:
         *[localized(s.get("title"), locale) for s in definition["sections"]],
         *[q["key"] for q in questions],
     ]
-    by_id = {b.id: b for b in branches}
-    marks = ",".join("?" * len(by_id)) or "NULL"
 
     async def lines() -> AsyncIterator[str]:
         out = io.StringIO()
         writer = csv.writer(out)
         out.write("\ufeff")
         writer.writerow(header)
-        last_id = 0
-        while True:
-            page = await db.fetchall(
-                f"SELECT id, visit_uuid, branch_id, started_at, score_total, scores FROM visits"
-                f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
-                f" ORDER BY id LIMIT 500",
-                (*by_id, last_id),
+        count = 0
+        async for visit in rows:
+            writer.writerow(
+                [
+                    visit["visit_id"],
+                    visit["date"],
+                    visit["branch"]["name"],
+                    visit["branch"]["code"],
+                    visit["branch"]["region"],
+                    _number(visit["total"]),
+                    *[_number(v) for v in visit["sections"].values()],
+                    *[_number(v) for v in visit["questions"].values()],
+                ]
             )
-            if not page:
-                break
-            for row in page:
-                last_id = row["id"]
-                scores = (
-                    json.loads(row["scores"])
-                    if row["scores"]
-                    else {"sections": [], "questions": []}
-                )
-                section_score = {s["key"]: s["score"] for s in scores["sections"]}
-                question_score = {q["key"]: q for q in scores["questions"]}
-                branch = by_id[row["branch_id"]]
-                writer.writerow(
-                    [
-                        row["visit_uuid"],
-                        (row["started_at"] or "")[:10],
-                        branch.name,
-                        branch.code,
-                        branch.region,
-                        _number(row["score_total"]),
-                        *[_number(section_score.get(s["key"])) for s in definition["sections"]],
-                        *[_question_cell(question_score.get(q["key"])) for q in questions],
-                    ]
-                )
-            yield out.getvalue()
-            out.seek(0)
-            out.truncate()
+            count += 1
+            if count % 500 == 0:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
         yield out.getvalue()
 
     return StreamingResponse(
@@ -346,8 +370,25 @@ async def visits_csv(request: Request) -> Response:
     )
 
 
-def _question_cell(result: dict[str, Any] | None) -> str:
-    """A question's score 0..100, empty when N/A or not answered."""
+async def visits_json(request: Request) -> Response:
+    """The same visits as JSON: ``{"chain", "visits": [...]}``, streamed."""
+    chain, _definition, _questions, rows = await _approved_visits(request)
+
+    async def chunks() -> AsyncIterator[str]:
+        yield '{"chain": ' + json.dumps(chain.to_api()) + ', "visits": ['
+        first = True
+        async for visit in rows:
+            yield ("" if first else ",") + json.dumps(visit)
+            first = False
+        yield "]}"
+
+    return StreamingResponse(
+        chunks(), media_type="application/json", headers={"cache-control": "private, no-cache"}
+    )
+
+
+def _question_score(result: dict[str, Any] | None) -> float | None:
+    """A question's score 0..100; None when N/A, not answered or not scored."""
     if not result or result.get("status") != "scored" or not result.get("possible"):
-        return ""
-    return f"{result['earned'] / result['possible'] * 100:.1f}"
+        return None
+    return float(result["earned"] / result["possible"] * 100)

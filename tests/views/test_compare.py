@@ -100,6 +100,11 @@ def test_the_csv_exports_open_as_spreadsheets(demo_client: TestClient, demo_dir:
         demo_dir, "SELECT score_total FROM visits WHERE visit_uuid = ?", (first["Visit"],)
     )
     assert float(first["Score"]) == pytest.approx(stored[0], abs=0.05)
+    as_json = demo_client.get("/chains/1/visits.json").json()
+    assert len(as_json["visits"]) == approved
+    same = next(v for v in as_json["visits"] if v["visit_id"] == first["Visit"])
+    assert same["total"] == pytest.approx(stored[0])
+    assert same["questions"]["tills"] == pytest.approx(float(first["tills"]), abs=0.05)
     french = demo_client.get("/chains/1/compare.csv", headers={"accept-language": "fr"})
     assert french.content.decode("utf-8-sig").startswith("Succursale,")
 
@@ -142,3 +147,4 @@ def test_only_managers_and_the_agency_export(
     login(demo_client, email)
     assert demo_client.get("/chains/1/compare.csv").status_code == status
     assert demo_client.get("/chains/1/visits.csv").status_code == status
+    assert demo_client.get("/chains/1/visits.json").status_code == status
