@@ -13,20 +13,15 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import Branch, User
-from ..queries import action_plans, chains, questionnaires, visits
+from ..queries import action_plans, questionnaires, visits
 from ..visit_payload import is_uuid
+from .lookups import visible_branch
 
 MAX_TEXT = 2000
 
 
 async def _branch(request: Request) -> tuple[User, Branch]:
-    user = auth.require_login(await auth.current_user(request))
-    db: Database = request.app.state.db
-    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
-    if branch is None or not auth.can_see_branch(user, branch):
-        raise ApiError(404, "not_found", _("There is no such branch."))
-    auth.require(user, "actionplan.write")
-    return user, branch
+    return await visible_branch(request, "actionplan.write")
 
 
 async def create(request: Request) -> Response:

@@ -11,23 +11,19 @@ from starlette.responses import JSONResponse, Response
 
 from .. import auth, charts
 from ..db import Database
-from ..errors import ApiError
 from ..i18n import _, current_locale
-from ..queries import action_plans, chains, questionnaires, summaries
+from ..queries import action_plans, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
+from .lookups import visible_branch
 
 WEAKEST = 5
 
 
 async def dashboard(request: Request) -> dict[str, Any]:
-    user = auth.require_login(await auth.current_user(request))
+    user, branch = await visible_branch(request, "report.read")
     db: Database = request.app.state.db
-    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
-    if branch is None or not auth.can_see_branch(user, branch):
-        raise ApiError(404, "not_found", _("There is no such branch."))
-    auth.require(user, "report.read")
     month_from, month_to, notes = filters.period(request.query_params, await summaries.months(db))
     definition = await questionnaires.latest_published(db, "default")
     assert definition is not None

@@ -20,22 +20,17 @@ from ..db import Database, utcnow
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import audit, chains, questionnaires
+from ..queries import audit, questionnaires
 from ..questionnaire import Definition, Question, is_scored, localized
 from ..scoring import score_visit
 from ..templating import render
+from .lookups import visible_branch
 
 LONGER = "longer"
 
 
 async def _branch(request: Request) -> tuple[User, Branch]:
-    user = auth.require_login(await auth.current_user(request))
-    db: Database = request.app.state.db
-    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
-    if branch is None or not auth.can_see_branch(user, branch):
-        raise ApiError(404, "not_found", _("There is no such branch."))
-    auth.require(user, "selfassessment.write")
-    return user, branch
+    return await visible_branch(request, "selfassessment.write")
 
 
 def _choices(q: Question, locale: str) -> list[tuple[str, str]]:

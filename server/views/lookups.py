@@ -1,0 +1,27 @@
+"""Finding what a page is about, the same way everywhere: look up → 404 → permission.
+
+Something the user may not see is a 404 (no hint that it exists); something they may
+see but not act on is a 403.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from .. import auth
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
+from ..models import Branch, User
+from ..queries import chains
+
+
+async def visible_branch(request: Request, permission: str) -> tuple[User, Branch]:
+    """The branch named by ``{branch_id}``, if the user may see it and holds the permission."""
+    user = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    branch = await chains.get_branch(db, int(request.path_params["branch_id"]))
+    if branch is None or not auth.can_see_branch(user, branch):
+        raise ApiError(404, "not_found", _("There is no such branch."))
+    auth.require(user, permission)
+    return user, branch
