@@ -124,17 +124,17 @@ def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
     return out
 
 
-def ranks(rows: list[dict[str, Any]]) -> None:
-    """Rank rows with enough visits by their mean (1 = best), in place; small samples
+def ranks(rows: list[dict[str, Any]], key: str = "mean") -> None:
+    """Rank rows with enough visits by ``row[key]`` (1 = best), in place; small samples
     and unscored rows get rank None and ``small_sample`` says why."""
-    rankable = [r for r in rows if r["mean"] is not None and r["visits"] >= SMALL_SAMPLE]
-    rankable.sort(key=lambda r: -r["mean"])
+    rankable = [r for r in rows if r[key] is not None and r["visits"] >= SMALL_SAMPLE]
+    rankable.sort(key=lambda r: -r[key])
     position = 0
     previous: float | None = None
     for index, row in enumerate(rankable, start=1):
-        if row["mean"] != previous:
+        if row[key] != previous:
             position = index
-            previous = row["mean"]
+            previous = row[key]
         row["rank"] = position
     for row in rows:
         row.setdefault("rank", None)

@@ -84,14 +84,11 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
                 "sections": {s["key"]: mine.get(s["key"], {}).get("mean") for s in sections},
             }
         )
-    ranked = [{**r, "mean": r["total"]} for r in rows]
-    reports.ranks(ranked)
+    reports.ranks(rows, key="total")
     percentiles = reports.percentile_ranks(
-        {r["id"]: r["total"] for r in ranked if r["rank"] is not None}
+        {r["id"]: r["total"] for r in rows if r["rank"] is not None}
     )
-    for row, rank_row in zip(rows, ranked, strict=True):
-        row["rank"] = rank_row["rank"]
-        row["small_sample"] = rank_row["small_sample"]
+    for row in rows:
         row["percentile"] = percentiles.get(row["id"])
     sort = params.get("sort") or "rank"
     if sort not in SORTS and sort not in {s["key"] for s in sections}:
