@@ -36,6 +36,7 @@ from .views import (
     compare,
     home,
     login,
+    review,
     self_assessment,
     visit_report,
 )
@@ -78,6 +79,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.csv", compare.visits_csv, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.json", compare.visits_json, methods=["GET"]),
+        Route("/review", review.queue_page, methods=["GET"]),
+        Route("/review/{visit_id}/{decision}", review.decide, methods=["POST"]),
         Route("/visits/{visit_id}.json", visit_report.visit_json, methods=["GET"]),
         Route("/visits/{visit_id}", visit_report.visit_page, methods=["GET"]),
         Route("/api/v1/session", api_session.read_session, methods=["GET"]),

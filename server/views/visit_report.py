@@ -20,7 +20,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import chains, questionnaires, visits
+from ..queries import chains, questionnaires, review, visits
 from ..questionnaire import localized
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -242,6 +242,7 @@ async def visit_page(request: Request) -> Response:
         "visit.html",
         {
             "report": report,
+            "staff": await _staff_view(request, report),
             "can_plan": auth.has(report["user"], "actionplan.write")
             and auth.can_see_branch(report["user"], report["branch"]),
         },
@@ -250,3 +251,30 @@ async def visit_page(request: Request) -> Response:
     if etag:
         response.headers["etag"] = etag
     return response
+
+
+async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any] | None:
+    """For agency staff: warnings, the decisions they may take, and the visit's history."""
+    user = report["user"]
+    if not auth.has(user, "visit.review"):
+        return None
+    db: Database = request.app.state.db
+    rows = await db.fetchall(
+        "SELECT a.at, a.action, a.details, u.name FROM audit_log a LEFT JOIN users u"
+        " ON u.id = a.actor_id WHERE a.entity = 'visit' AND a.entity_id = ? ORDER BY a.id",
+        (report["visit_id"],),
+    )
+    history = [
+        {
+            "at": r["at"],
+            "action": r["action"],
+            "who": r["name"],
+            "details": json.loads(r["details"]),
+        }
+        for r in rows
+    ]
+    return {
+        "warnings": await review.warnings(db, report["row"]),
+        "history": history,
+        "can_decide": report["state"] == "submitted",
+    }
