@@ -306,7 +306,8 @@ def set_csrf_cookie(request: Request, response: Response) -> None:
 async def checked_form(request: Request) -> dict[str, str]:
     """The posted form, after checking its CSRF token against the cookie (403 if wrong).
 
-    Every handler of a form POST reads its form through here.
+    Every handler of a form POST reads its form through here, first of all, so a forged
+    request learns nothing (not even whether the user may act) before it is refused.
     """
     form = await request.form()
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""

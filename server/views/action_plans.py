@@ -25,8 +25,8 @@ async def _branch(request: Request) -> tuple[User, Branch]:
 
 
 async def create(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
     user, branch = await _branch(request)
-    form = await auth.checked_form(request)
     db: Database = request.app.state.db
     text = form.get("text", "").strip()
     responsible = form.get("responsible", "").strip()[:200]
@@ -75,8 +75,8 @@ async def create(request: Request) -> Response:
 
 
 async def done(request: Request) -> Response:
+    await auth.checked_form(request)  # forms check their token before anything else
     user, branch = await _branch(request)
-    await auth.checked_form(request)
     db: Database = request.app.state.db
     async with db.transaction() as tx:
         if not await action_plans.set_done(

@@ -27,8 +27,8 @@ async def queue_page(request: Request) -> Response:
 
 
 async def decide(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
     user = auth.require(await auth.current_user(request), "visit.review")
-    form = await auth.checked_form(request)
     visit_uuid: str = request.path_params["visit_id"]
     decision: str = request.path_params["decision"]
     db: Database = request.app.state.db

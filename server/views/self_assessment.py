@@ -143,8 +143,8 @@ async def form_page(request: Request) -> Response:
 
 
 async def form_submit(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
     user, branch = await _branch(request)
-    form = await auth.checked_form(request)
     db: Database = request.app.state.db
     definition = await questionnaires.latest_published(db, "default")
     assert definition is not None

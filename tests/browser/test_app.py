@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, BrowserType, Page, expect
+from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, expect
 
 from tests.browser.app_helpers import (
     add_photos,
@@ -209,37 +209,40 @@ def test_big_photos_are_made_smaller_on_the_phone_keeping_the_capture_time(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stored["captured_at"])
 
 
-def _return_latest_visit(server: LiveServer, note: str) -> str:
-    """The reviewer returns the shopper's newest visit (issue 6 brings the screen)."""
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
+def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: str = "") -> str:
+    """A reviewer, in a browser of their own, takes the oldest visit in the queue."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/login")
+        page.get_by_label("Email").fill("reviewer@demo.test")
+        page.get_by_label("Password").fill("visitscore-demo")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Review queue").click()
+        newest = page.locator(".queue li a").last  # the shopper's visit was sent last
+        visit_id = (newest.get_attribute("href") or "").rsplit("/", 1)[1]
+        newest.click()
+        assert_accessible(page, "visit under review")
+        if decision == "return":
+            page.get_by_label("Note for the shopper").fill(note)
+            page.get_by_role("button", name="Return to the shopper").click()
+        else:
+            page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+        return visit_id
+    finally:
+        context.close()
 
-    from server.db import Database
-    from server.queries import visits
 
-    async def main() -> str:
-        async with Database(server.data_dir / "visitscore.db") as db:
-            row = await db.fetchone(
-                "SELECT id, visit_uuid FROM visits WHERE state = 'submitted'"
-                " ORDER BY received_at DESC, id DESC LIMIT 1"
-            )
-            reviewer = await db.fetchone("SELECT id FROM users WHERE role = 'reviewer'")
-            assert row is not None and reviewer is not None
-            async with db.transaction() as tx:
-                await visits.return_to_shopper(tx, row["id"], note, reviewer[0])
-            return str(row["visit_uuid"])
-
-    with ThreadPoolExecutor(1) as pool:  # Playwright holds this thread's event loop
-        return pool.submit(asyncio.run, main()).result()
-
-
-def test_a_returned_visit_shows_the_note_and_goes_back_as_a_new_revision(
-    page: Page, app_server: LiveServer
+def test_review_round_trip_return_resubmit_approve_and_the_owner_reads_it(
+    page: Page, browser: Browser, app_server: LiveServer
 ) -> None:
     log_in(page, app_server)
     record_visit(page, photos=1)
     expect_outbox(page, "Sent")
-    visit_id = _return_latest_visit(app_server, "Please say how many tills were open.")
+    visit_id = reviewer_decides(
+        browser, app_server, "return", "Please say how many tills were open."
+    )
     page.goto(app_server.url + "/app/#/")
     page.reload()
     expect(page.get_by_role("heading", name="Returned for changes")).to_be_visible()
@@ -252,12 +255,25 @@ def test_a_returned_visit_shows_the_note_and_goes_back_as_a_new_revision(
     expect(page.get_by_role("heading", name="Outbox")).to_be_visible()  # the app went there
     expect(page.locator(".outbox-item")).to_contain_text("revision 2")
     expect_outbox(page, "Sent")
+    assert reviewer_decides(browser, app_server, "approve") == visit_id
     rows = db_rows(
         app_server.data_dir,
         "SELECT revision, state, comment FROM visits WHERE visit_uuid = ? ORDER BY revision",
         (visit_id,),
     )
-    assert rows == [(1, "returned", ""), (2, "submitted", "3 of 12 tills were open at 10:12.")]
+    assert rows == [(1, "returned", ""), (2, "approved", "3 of 12 tills were open at 10:12.")]
+    owner = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        owner_page = owner.new_page()
+        owner_page.goto(app_server.url + "/login")
+        owner_page.get_by_label("Email").fill("owner@demo.test")
+        owner_page.get_by_label("Password").fill("visitscore-demo")
+        owner_page.get_by_role("button", name="Log in").click()
+        owner_page.goto(f"{app_server.url}/visits/{visit_id}")
+        expect(owner_page.get_by_text("3 of 12 tills were open at 10:12.")).to_be_visible()
+        expect(owner_page.get_by_text("Sari Shopper")).to_have_count(0)
+    finally:
+        owner.close()
 
 
 def test_the_app_speaks_indonesian_and_french(page: Page, app_server: LiveServer) -> None:
