@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import sqlite3
@@ -18,7 +19,8 @@ from .auth import hash_password, password_problem
 from .db import Database, backup_database
 from .migrate import migrate_all
 from .models import ROLES
-from .queries import chains, users
+from .queries import chains, questionnaires, users
+from .questionnaire import export_document, parse_document
 from .settings import Settings, from_env
 
 T = TypeVar("T")
@@ -254,3 +256,75 @@ def backup(dest: Path, data_dir: Path | None) -> None:
     if settings.secret_path.exists():
         shutil.copy2(settings.secret_path, dest / settings.secret_path.name)
     click.echo(f"Backed up {settings.db_path} and {copied} photo files to {dest}")
+
+
+@main.command("export-questionnaire")
+@click.argument("questionnaire_id")
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(1),
+    default=None,
+    help="This version [default: the newest, draft or published].",
+)
+@data_dir_option
+def export_questionnaire(questionnaire_id: str, version: int | None, data_dir: Path | None) -> None:
+    """Print a questionnaire version as JSON (docs/questionnaire-format.md)."""
+    settings = _settings(data_dir)
+
+    async def work(db: Database) -> dict[str, Any] | None:
+        if version is None:
+            return await questionnaires.latest_version(db, questionnaire_id)
+        row = await db.fetchone(
+            "SELECT definition, version, published_at FROM questionnaire_versions"
+            " WHERE questionnaire_id = ? AND version = ?",
+            (questionnaire_id, version),
+        )
+        return (
+            {
+                "definition": json.loads(row["definition"]),
+                "version": row["version"],
+                "published_at": row["published_at"],
+            }
+            if row
+            else None
+        )
+
+    found = _run(settings, work)
+    if found is None:
+        raise click.ClickException(
+            f"no questionnaire {questionnaire_id!r}" + (f" version {version}" if version else "")
+        )
+    document = export_document(found["definition"], found["published_at"] is not None)
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@main.command("import-questionnaire")
+@click.argument("file", type=click.File("rb"))
+@click.option("--publish", is_flag=True, help="Publish it at once (otherwise: a draft).")
+@data_dir_option
+def import_questionnaire(file: Any, publish: bool, data_dir: Path | None) -> None:
+    """Check a questionnaire file and store it as a draft (or publish it). Every problem
+    is listed with its path; nothing is stored when there is any."""
+    settings = _settings(data_dir)
+    try:
+        document = json.loads(file.read())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
+    definition, problems = parse_document(document)
+    if definition is None:
+        for problem in problems:
+            click.echo(f"{problem.path or '(top)'}: {problem.message}", err=True)
+        raise click.ClickException(
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file.name};"
+            " nothing was stored"
+        )
+
+    async def work(db: Database) -> tuple[int, bool]:
+        async with db.transaction() as tx:
+            return await questionnaires.store_version(tx, definition, publish=publish)
+
+    stored, published = _run(settings, work)
+    click.echo(
+        f"{'Published' if published else 'Stored as a draft:'} {definition['id']} version {stored}"
+    )

@@ -7,6 +7,7 @@ plain dicts because it travels as JSON to the app, the database and back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +192,9 @@ def validate_definition(definition: object) -> list[Problem]:
     problems: list[Problem] = []
     if not isinstance(definition, dict):
         return [Problem("", "a questionnaire must be a JSON object")]
+    qid = definition.get("id")
+    if not isinstance(qid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", qid):
+        problems.append(Problem("id", "must be 1 to 64 lower-case letters, digits, - or _"))
     _check_texts(definition.get("title"), "title", problems, required=True)
     sections = definition.get("sections")
     if not isinstance(sections, list) or not sections:
@@ -213,3 +217,43 @@ def validate_definition(definition: object) -> list[Problem]:
         for q_index, question in enumerate(questions):
             _check_question(question, f"{spath}.questions[{q_index}]", question_keys, problems)
     return problems
+
+
+# --- the exchange format (docs/questionnaire-format.md) ---------------------------------
+
+FORMAT = "visitscore-questionnaire"
+FORMAT_VERSION = 1
+
+
+def export_document(definition: Definition, published: bool) -> dict[str, Any]:
+    """A questionnaire version as a file another Visitscore (or any tool) can import."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "published": published,
+        "questionnaire": definition,
+    }
+
+
+def parse_document(document: object) -> tuple[Definition | None, list[Problem]]:
+    """The definition inside an exchange document, or every problem with its path. A bare
+    definition (no envelope) is accepted too."""
+    if isinstance(document, dict) and "questionnaire" in document:
+        problems = []
+        if document.get("format") != FORMAT:
+            problems.append(Problem("format", f'must be "{FORMAT}"'))
+        if document.get("format_version") != FORMAT_VERSION:
+            problems.append(Problem("format_version", f"must be {FORMAT_VERSION}"))
+        inner = [
+            Problem(f"questionnaire.{p.path}" if p.path else "questionnaire", p.message)
+            for p in validate_definition(document["questionnaire"])
+        ]
+        problems += inner
+        definition = document["questionnaire"]
+    else:
+        problems = validate_definition(document)
+        definition = document
+    if problems:
+        return None, problems
+    assert isinstance(definition, dict)
+    return definition, []

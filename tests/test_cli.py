@@ -15,7 +15,18 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", ["serve", "migrate", "demo", "create-user", "backup"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "serve",
+        "migrate",
+        "demo",
+        "create-user",
+        "backup",
+        "export-questionnaire",
+        "import-questionnaire",
+    ],
+)
 def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0

@@ -61,4 +61,9 @@ def test_validation_reports_every_problem_with_its_path() -> None:
 
 def test_validation_of_nonsense() -> None:
     assert validate_definition([]) != []
-    assert validate_definition({"title": {"en": "x"}, "sections": []})[0].path == "sections"
+    assert (
+        validate_definition({"id": "x", "title": {"en": "x"}, "sections": []})[0].path == "sections"
+    )
+    assert (
+        validate_definition({"id": "Bad Id!", "title": {"en": "x"}, "sections": []})[0].path == "id"
+    )
