@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 
 import click
 
+from . import branch_import
 from . import demo as demo_module
 from .auth import hash_password, password_problem
 from .db import Database, backup_database
 from .migrate import migrate_all
 from .models import ROLES
-from .queries import chains, questionnaires, users
+from .queries import audit, chains, questionnaires, users
 from .questionnaire import export_document, parse_document
 from .settings import Settings, from_env
 
@@ -328,3 +329,73 @@ def import_questionnaire(file: Any, publish: bool, data_dir: Path | None) -> Non
     click.echo(
         f"{'Published' if published else 'Stored as a draft:'} {definition['id']} version {stored}"
     )
+
+
+@main.command("import-branches")
+@click.argument("file", type=click.File("rb"))
+@click.option("--chain", "chain_ref", required=True, help="Chain id or code.")
+@click.option(
+    "--new-chain-name",
+    default=None,
+    help="Create the chain with this name when no chain has that code.",
+)
+@data_dir_option
+def import_branches(
+    file: Any, chain_ref: str, new_chain_name: str | None, data_dir: Path | None
+) -> None:
+    """Add a chain's branches from a CSV file: all rows, or none and every bad row listed.
+
+    Columns: name, code, region, city, address, latitude, longitude, timezone."""
+    settings = _settings(data_dir)
+    data = file.read()
+
+    async def work(db: Database) -> int:
+        chain = await chains.find_chain(db, chain_ref)
+        if chain is None and not new_chain_name:
+            raise click.ClickException(
+                f"no chain with id or code {chain_ref!r} (give --new-chain-name to create it)"
+            )
+        existing = (
+            {b.code for b in await chains.list_branches(db, chain_ids=frozenset({chain.id}))}
+            if chain
+            else set()
+        )
+        rows, problems = branch_import.parse(data, existing)
+        if problems:
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(
+                f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file.name};"
+                " no branch was added"
+            )
+        async with db.transaction() as tx:
+            chain_id = (
+                chain.id
+                if chain
+                else await chains.create_chain(tx, chain_ref, new_chain_name or chain_ref)
+            )
+            for row in rows:
+                await chains.create_branch(
+                    tx,
+                    chain_id=chain_id,
+                    code=row.code,
+                    name=row.name,
+                    region=row.region,
+                    city=row.city,
+                    address=row.address,
+                    latitude=row.latitude,
+                    longitude=row.longitude,
+                    timezone=row.timezone,
+                )
+            await audit.record(
+                tx,
+                None,
+                "branches.imported",
+                "chain",
+                chain_id,
+                {"branches": len(rows), "file": file.name},
+            )
+        return len(rows)
+
+    added = _run(settings, work)
+    click.echo(f"Added {added} branch{'es' if added != 1 else ''} to {chain_ref}.")

@@ -77,3 +77,9 @@ async def list_branches(
         if (chain_ids is None or r["chain_id"] in chain_ids)
         and (branch_ids is None or r["id"] in branch_ids)
     ]
+
+
+async def branch_codes(db: Reader, chain_id: int) -> set[str]:
+    """Every branch code of a chain, deactivated branches included (codes stay unique)."""
+    rows = await db.fetchall("SELECT code FROM branches WHERE chain_id = ?", (chain_id,))
+    return {r[0] for r in rows}
