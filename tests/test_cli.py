@@ -25,6 +25,7 @@ def runner() -> CliRunner:
         "backup",
         "export-questionnaire",
         "import-questionnaire",
+        "import-branches",
     ],
 )
 def test_every_command_has_help(runner: CliRunner, command: str) -> None:
