@@ -144,7 +144,7 @@ async def _store(
             newest = await visits.latest(tx, visit_uuid)
             if newest is not None:
                 await visits.complete_if_ready(
-                    tx, newest["id"], review_required=settings.review_required, actor_id=user_id
+                    tx, newest["id"], review_default=settings.review_required, actor_id=user_id
                 )
     return ok({"photo_id": photo_id, "stored": True}, status_code=201 if stored_now else 200)
 

@@ -167,7 +167,7 @@ async def _store(
         {"revision": payload.revision, "photos": len(payload.photos)},
     )
     await visits.complete_if_ready(
-        tx, visit_id, review_required=settings.review_required, actor_id=user.id
+        tx, visit_id, review_default=settings.review_required, actor_id=user.id
     )
     return True
 

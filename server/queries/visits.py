@@ -8,7 +8,7 @@ from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..scoring import VisitScore, score_visit
-from . import audit, photos, questionnaires, summaries
+from . import audit, photos, programme, questionnaires, summaries
 
 
 async def insert(
@@ -112,10 +112,11 @@ async def revision(db: Reader, visit_uuid: str, number: int) -> sqlite3.Row | No
 
 
 async def complete_if_ready(
-    tx: Transaction, visit_id: int, *, review_required: bool, actor_id: int | None
+    tx: Transaction, visit_id: int, *, review_default: bool, actor_id: int | None
 ) -> bool:
     """When a revision has all its photos, score it and move it on: submitted, or
-    approved when the programme has review turned off. Answers whether it moved."""
+    approved when the programme has review turned off (the admin's programme setting,
+    else the server's default). Answers whether it moved."""
     row = await tx.fetchone("SELECT * FROM visits WHERE id = ?", (visit_id,))
     if row is None or row["state"] != "incomplete":
         return False
@@ -131,7 +132,8 @@ async def complete_if_ready(
     )
     assert definition is not None, "a visit's questionnaire version is always published"
     score = score_visit(definition, json.loads(row["answers"]), json.loads(row["stamps"]))
-    state = "submitted" if review_required else "approved"
+    review = await programme.review_required(tx, review_default)
+    state = "submitted" if review else "approved"
     now = utcnow()
     await tx.execute(
         "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
