@@ -39,6 +39,7 @@ from .views import (
     programme,
     review,
     self_assessment,
+    users_admin,
     visit_report,
 )
 
@@ -80,6 +81,11 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.csv", compare.visits_csv, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.json", compare.visits_json, methods=["GET"]),
+        Route("/admin/users", users_admin.users_page, methods=["GET"]),
+        Route("/admin/users", users_admin.create, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/deactivate", users_admin.deactivate, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/activate", users_admin.activate, methods=["POST"]),
+        Route("/admin/users/{user_id:int}/password", users_admin.reset_password, methods=["POST"]),
         Route("/admin/programme", programme.settings_page, methods=["GET"]),
         Route("/admin/programme", programme.settings_submit, methods=["POST"]),
         Route("/review", review.queue_page, methods=["GET"]),

@@ -81,6 +81,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/branches/99", everyone(404, anonymous=401)),
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),
     ("GET", "/admin/programme", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/users", {**everyone(403, anonymous=401), "admin": 200}),
     (
         "GET",
         "/branches/1/self-assessment",

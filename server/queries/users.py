@@ -72,3 +72,35 @@ async def set_locale(tx: Transaction, user_id: int, locale: str | None) -> None:
 async def count_by_role(db: Reader) -> dict[str, int]:
     rows = await db.fetchall("SELECT role, count(*) FROM users WHERE active GROUP BY role")
     return {r[0]: r[1] for r in rows}
+
+
+async def list_all(db: Reader) -> list[User]:
+    rows = await db.fetchall("SELECT id FROM users ORDER BY role, name")
+    out = []
+    for row in rows:
+        user = await get(db, row[0])
+        assert user is not None
+        out.append(user)
+    return out
+
+
+async def active_admins(db: Reader) -> int:
+    row = await db.fetchone("SELECT count(*) FROM users WHERE role = 'admin' AND active")
+    return int(row[0]) if row else 0
+
+
+async def set_active(tx: Transaction, user_id: int, active: bool, actor_id: int) -> None:
+    """Deactivated users keep their past visits; their sessions end with their access."""
+    await tx.execute("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+    if not active:
+        await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    await audit.record(
+        tx, actor_id, "user.activated" if active else "user.deactivated", "user", user_id
+    )
+
+
+async def set_password(tx: Transaction, user_id: int, password_hash: str, actor_id: int) -> None:
+    """A new password ends every session the user had."""
+    await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+    await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    await audit.record(tx, actor_id, "user.password_reset", "user", user_id)

@@ -83,3 +83,15 @@ def test_the_self_assessment_form_is_accessible_and_updates_the_gap(
     expect(page.get_by_role("heading", level=1)).to_have_text("Toko Contoh Pluit")
     problem = page.get_by_role("row", name=re.compile("^Problem handling"))
     expect(problem.locator("td").nth(1)).to_have_text("0")  # a failed critical question
+
+
+def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -> None:
+    sign_in(page, live_server, "admin@demo.test")
+    for path, heading in (
+        ("/admin/users", "People"),
+        ("/admin/programme", "Programme settings"),
+        ("/review", "Review queue"),
+    ):
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+        assert_accessible(page, path)

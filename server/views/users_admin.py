@@ -1,0 +1,125 @@
+"""``/admin/users``: people and their roles. Create, deactivate, reactivate, reset a
+password. The last active admin cannot be deactivated."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import auth
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
+from ..models import ROLES
+from ..queries import chains, users
+from ..templating import render
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+async def users_page(request: Request) -> Response:
+    auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    return await render(
+        request,
+        "users.html",
+        {
+            "people": await users.list_all(db),
+            "roles": ROLES,
+            "branches": await chains.list_branches(db),
+            "chains": await chains.list_chains(db),
+        },
+    )
+
+
+async def create(request: Request) -> Response:
+    form = await request.form()  # multi-valued fields (branches, chains)
+    await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    email = str(form.get("email", "")).strip()
+    name = str(form.get("name", "")).strip()
+    role = str(form.get("role", ""))
+    password = str(form.get("password", ""))
+    branch_ids = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
+    chain_ids = [int(v) for v in form.getlist("chains") if str(v).isdigit()]
+    problems = []
+    if not EMAIL.fullmatch(email):
+        problems.append(_("Give a valid email address."))
+    elif await users.email_taken(db, email):
+        problems.append(_("Someone already has that email address."))
+    if not name:
+        problems.append(_("Give a name."))
+    if role not in ROLES:
+        problems.append(_("Choose a role."))
+    if (problem := auth.password_problem(password)) is not None:
+        problems.append(problem)
+    known_branches = {b.id for b in await chains.list_branches(db)}
+    known_chains = {c.id for c in await chains.list_chains(db)}
+    if role == "owner" and not branch_ids:
+        problems.append(_("An owner needs at least one branch."))
+    if role == "manager" and not chain_ids:
+        problems.append(_("A manager needs at least one chain."))
+    if not set(branch_ids) <= known_branches or not set(chain_ids) <= known_chains:
+        problems.append(_("Choose branches and chains from the lists."))
+    if problems:
+        raise ApiError(422, "invalid", " ".join(problems))
+    password_hash = await asyncio.to_thread(auth.hash_password, password)
+    async with db.transaction() as tx:
+        await users.create(
+            tx,
+            email=email,
+            name=name,
+            role=role,  # type: ignore[arg-type]
+            password_hash=password_hash,
+            actor_id=actor.id,
+            branch_ids=branch_ids if role == "owner" else [],
+            chain_ids=chain_ids if role == "manager" else [],
+        )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def _target(request: Request) -> tuple[int, int]:
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    target = await users.get(db, int(request.path_params["user_id"]))
+    if target is None:
+        raise ApiError(404, "not_found", _("There is no such user."))
+    request.state.form = form
+    return actor.id, target.id
+
+
+async def deactivate(request: Request) -> Response:
+    actor_id, user_id = await _target(request)
+    db: Database = request.app.state.db
+    async with db.transaction() as tx:
+        target = await users.get(tx, user_id)
+        assert target is not None
+        if target.role == "admin" and target.active and await users.active_admins(tx) <= 1:
+            raise ApiError(
+                409, "last_admin", _("This is the last admin: make another admin first.")
+            )
+        await users.set_active(tx, user_id, False, actor_id)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def activate(request: Request) -> Response:
+    actor_id, user_id = await _target(request)
+    async with request.app.state.db.transaction() as tx:
+        await users.set_active(tx, user_id, True, actor_id)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def reset_password(request: Request) -> Response:
+    actor_id, user_id = await _target(request)
+    password = request.state.form.get("password", "")
+    if (problem := auth.password_problem(password)) is not None:
+        raise ApiError(422, "invalid", problem)
+    password_hash = await asyncio.to_thread(auth.hash_password, password)
+    async with request.app.state.db.transaction() as tx:
+        await users.set_password(tx, user_id, password_hash, actor_id)
+    return RedirectResponse("/admin/users", status_code=303)
