@@ -32,6 +32,7 @@ from .templating import make_templates
 from .views import (
     action_plans,
     app_shell,
+    assignments_admin,
     branch,
     compare,
     home,
@@ -81,6 +82,18 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.csv", compare.visits_csv, methods=["GET"]),
         Route("/chains/{chain_id:int}/visits.json", compare.visits_json, methods=["GET"]),
+        Route("/admin/assignments", assignments_admin.page, methods=["GET"]),
+        Route("/admin/assignments", assignments_admin.create, methods=["POST"]),
+        Route(
+            "/admin/assignments/{assignment_id:int}/cancel",
+            assignments_admin.cancel,
+            methods=["POST"],
+        ),
+        Route(
+            "/admin/assignments/{assignment_id:int}/window",
+            assignments_admin.move,
+            methods=["POST"],
+        ),
         Route("/admin/users", users_admin.users_page, methods=["GET"]),
         Route("/admin/users", users_admin.create, methods=["POST"]),
         Route("/admin/users/{user_id:int}/deactivate", users_admin.deactivate, methods=["POST"]),

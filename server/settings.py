@@ -43,6 +43,8 @@ class Settings:
     review_required: bool = True
     keep_originals: bool = False
     max_photo_bytes: int = 15 * 1024 * 1024
+    # A shopper is not sent back to a branch within this many days (staff would know them).
+    repeat_days: int = 60
     # Photos decoded at once: bounds memory when many uploads arrive together.
     photo_workers: int = 2
     # Sessions and login protection.
@@ -102,6 +104,7 @@ class Settings:
             "VISITSCORE_REVIEW_REQUIRED": "1" if self.review_required else "0",
             "VISITSCORE_KEEP_ORIGINALS": "1" if self.keep_originals else "0",
             "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
+            "VISITSCORE_REPEAT_DAYS": str(self.repeat_days),
             "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
             "VISITSCORE_PWA_DIR": str(self.pwa_dir),
             "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
@@ -118,6 +121,7 @@ def from_env() -> Settings:
         review_required=_env_bool("VISITSCORE_REVIEW_REQUIRED", True),
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
+        repeat_days=_env_int("VISITSCORE_REPEAT_DAYS", 60),
         pwa_dir=Path(os.environ.get("VISITSCORE_PWA_DIR") or ROOT / "pwa"),
         service_worker=Path(
             os.environ.get("VISITSCORE_SERVICE_WORKER") or ROOT / "service-worker.js"

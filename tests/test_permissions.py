@@ -82,6 +82,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),
     ("GET", "/admin/programme", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/users", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/assignments", {**everyone(403, anonymous=401), "admin": 200}),
     (
         "GET",
         "/branches/1/self-assessment",

@@ -79,3 +79,63 @@ async def mark_done(tx: Transaction, assignment_id: int) -> None:
         "UPDATE assignments SET state = 'done', updated_at = ? WHERE id = ? AND state = 'open'",
         (utcnow(), assignment_id),
     )
+
+
+async def recent_for(
+    db: Reader, shopper_id: int, branch_id: int, since: str, until: str
+) -> list[Assignment]:
+    """The shopper's other assignments at this branch whose window overlaps [since, until]."""
+    rows = await db.fetchall(
+        "SELECT * FROM assignments WHERE shopper_id = ? AND branch_id = ?"
+        " AND state <> 'cancelled' AND window_end >= ? AND window_start <= ?",
+        (shopper_id, branch_id, since, until),
+    )
+    return [Assignment.from_row(r) for r in rows]
+
+
+async def upcoming(db: Reader) -> list[dict[str, Any]]:
+    """Open assignments, soonest first, with branch and shopper names (for the agency)."""
+    rows = await db.fetchall(
+        "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name"
+        " FROM assignments a JOIN branches b ON b.id = a.branch_id"
+        " LEFT JOIN users u ON u.id = a.shopper_id WHERE a.state = 'open'"
+        " ORDER BY a.window_start, b.name LIMIT 500"
+    )
+    return [
+        {
+            **Assignment.from_row(r).to_api(),
+            "branch_name": r["branch_name"],
+            "timezone": r["timezone"],
+            "shopper_name": r["shopper_name"],
+        }
+        for r in rows
+    ]
+
+
+async def cancel(tx: Transaction, assignment_id: int, actor_id: int) -> bool:
+    changed = await tx.execute(
+        "UPDATE assignments SET state = 'cancelled', updated_at = ? WHERE id = ?"
+        " AND state = 'open'",
+        (utcnow(), assignment_id),
+    )
+    if changed:
+        await audit.record(tx, actor_id, "assignment.cancelled", "assignment", assignment_id)
+    return changed > 0
+
+
+async def move(tx: Transaction, assignment_id: int, start: str, end: str, actor_id: int) -> bool:
+    changed = await tx.execute(
+        "UPDATE assignments SET window_start = ?, window_end = ?, updated_at = ? WHERE id = ?"
+        " AND state = 'open'",
+        (start, end, utcnow(), assignment_id),
+    )
+    if changed:
+        await audit.record(
+            tx,
+            actor_id,
+            "assignment.moved",
+            "assignment",
+            assignment_id,
+            {"start": start, "end": end},
+        )
+    return changed > 0

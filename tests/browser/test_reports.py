@@ -90,6 +90,7 @@ def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -
     for path, heading in (
         ("/admin/users", "People"),
         ("/admin/programme", "Programme settings"),
+        ("/admin/assignments", "Assignments"),
         ("/review", "Review queue"),
     ):
         page.goto(live_server.url + path)

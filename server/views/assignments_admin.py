@@ -1,0 +1,144 @@
+"""``/admin/assignments``: who visits which branch, when, with which scenario.
+
+Created one at a time or in bulk (chosen branches, or every branch of a region); all of
+a bulk request or none. A shopper is not sent to a branch they visited (or were sent to)
+within ``repeat_days``. Windows are dates in each branch's own time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import auth
+from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
+from ..queries import assignments, chains, questionnaires, users
+from ..settings import Settings
+from ..templating import render
+
+MAX_BULK = 500
+
+
+def _day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def page(request: Request) -> Response:
+    auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    branches = await chains.list_branches(db)
+    people = [u for u in await users.list_all(db) if u.role == "shopper" and u.active]
+    return await render(
+        request,
+        "assignments.html",
+        {
+            "upcoming": await assignments.upcoming(db),
+            "branches": branches,
+            "shoppers": people,
+            "regions": sorted({b.region for b in branches}),
+            "repeat_days": request.app.state.settings.repeat_days,
+        },
+    )
+
+
+async def create(request: Request) -> Response:
+    form = await request.form()
+    await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    everything = {b.id: b for b in await chains.list_branches(db)}
+    region = str(form.get("region") or "")
+    chosen = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
+    targets = (
+        [b for b in everything.values() if b.region == region]
+        if region
+        else [everything[i] for i in chosen if i in everything]
+    )
+    start, end = _day(str(form.get("start", ""))), _day(str(form.get("end", "")))
+    shopper_ref = str(form.get("shopper") or "")
+    shopper = await users.get(db, int(shopper_ref)) if shopper_ref.isdigit() else None
+    definition = await questionnaires.latest_published(db, "default")
+    assert definition is not None
+    problems = []
+    if not targets:
+        problems.append(_("Choose a region or at least one branch."))
+    if len(targets) > MAX_BULK:
+        problems.append(_("At most %(n)d assignments at once.") % {"n": MAX_BULK})
+    if start is None or end is None or end < start:
+        problems.append(_("Give a window: a start date and an end date on or after it."))
+    if shopper is None or shopper.role != "shopper" or not shopper.active:
+        problems.append(_("Choose an active shopper."))
+    if not problems:
+        assert start is not None and end is not None and shopper is not None
+        gap = timedelta(days=settings.repeat_days)
+        for branch in targets:
+            clash = await assignments.recent_for(
+                db, shopper.id, branch.id, (start - gap).isoformat(), (end + gap).isoformat()
+            )
+            if clash:
+                problems.append(
+                    _(
+                        "%(shopper)s already has %(branch)s on %(date)s: less than %(days)s days"
+                        " apart, staff might recognise them."
+                    )
+                    % {
+                        "shopper": shopper.name,
+                        "branch": branch.name,
+                        "date": clash[0].window_start,
+                        "days": settings.repeat_days,
+                    }
+                )
+    if problems:
+        raise ApiError(422, "invalid", " ".join(problems))
+    assert start is not None and end is not None and shopper is not None
+    async with db.transaction() as tx:
+        for branch in targets:
+            await assignments.create(
+                tx,
+                branch_id=branch.id,
+                shopper_id=shopper.id,
+                questionnaire_id=definition["id"],
+                questionnaire_version=definition["version"],
+                window_start=start.isoformat(),
+                window_end=end.isoformat(),
+                scenario=str(form.get("scenario") or "").strip()[:1000],
+                created_by=actor.id,
+            )
+    return RedirectResponse("/admin/assignments", status_code=303)
+
+
+async def cancel(request: Request) -> Response:
+    await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    async with request.app.state.db.transaction() as tx:
+        if not await assignments.cancel(tx, int(request.path_params["assignment_id"]), actor.id):
+            raise ApiError(409, "conflict", _("Only an open assignment can be cancelled."))
+    return RedirectResponse("/admin/assignments", status_code=303)
+
+
+async def move(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    start, end = _day(form.get("start", "")), _day(form.get("end", ""))
+    if start is None or end is None or end < start:
+        raise ApiError(
+            422, "invalid", _("Give a window: a start date and an end date on or after it.")
+        )
+    async with request.app.state.db.transaction() as tx:
+        if not await assignments.move(
+            tx,
+            int(request.path_params["assignment_id"]),
+            start.isoformat(),
+            end.isoformat(),
+            actor.id,
+        ):
+            raise ApiError(409, "conflict", _("Only an open assignment can be moved."))
+    return RedirectResponse("/admin/assignments", status_code=303)
