@@ -17,13 +17,11 @@ import asyncio
 import hashlib
 import io
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,8 @@ from PIL import Image, ImageFilter, ImageOps
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from local_server import free_port, wait_up  # noqa: E402
 
 from server import photos  # noqa: E402
 
@@ -115,12 +115,6 @@ def speed(rounds: int) -> bool:
         return ok
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -138,7 +132,7 @@ def memory(uploads: int = 20) -> bool:
             check=True,
             capture_output=True,
         )
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -155,12 +149,7 @@ def memory(uploads: int = 20) -> bool:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_up(url + "/healthz")
             blobs = [photo_like_jpeg(quality=98, orientation=1 + i % 8) for i in range(uploads)]
             idle = _peak_rss_mb(server.pid)
 

@@ -22,20 +22,20 @@ import json
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from local_server import free_port, wait_up  # noqa: E402
 
 from server.auth import hash_password  # noqa: E402
 from server.db import MIGRATIONS_DIR, Database, split_statements  # noqa: E402
@@ -283,22 +283,6 @@ def add_report_visit(data: Path) -> str:
     db.commit()
     db.close()
     return str(visit_uuid)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_up(url: str) -> None:
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not start")
 
 
 def wrk(url: str, cookie: str | None = None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -151,6 +152,18 @@ def demo_client(demo_dir: Path) -> Iterator[TestClient]:
     """An app on a private copy of the demo data."""
     with TestClient(create_app(Settings(data_dir=demo_dir))) as c:
         yield c
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def csrf_token(client: TestClient, path: str = "/login") -> str:
+    """This browser's CSRF token, read from a page's form."""
+    return csrf_from(client.get(path).text)
 
 
 def login(client: TestClient, email: str, password: str = PASSWORD) -> None:

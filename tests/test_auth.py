@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.auth import hash_password, verify_password
 from server.settings import Settings
+from tests.conftest import csrf_from as _csrf
 from tests.conftest import login
 
 
@@ -108,12 +109,6 @@ def test_login_is_rate_limited_per_address(demo_dir: Path) -> None:
             "/api/v1/session", json={"email": "admin@demo.test", "password": "visitscore-demo"}
         )
         assert blocked.status_code == 429
-
-
-def _csrf(page_html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page_html)
-    assert match, "form has no CSRF token"
-    return match.group(1)
 
 
 def test_login_form_needs_its_csrf_token(demo_client: TestClient) -> None:

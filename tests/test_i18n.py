@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from server.i18n import LOCALE_DIR, SUPPORTED, negotiate
 from server.settings import ROOT
+from tests.conftest import csrf_from as _csrf
 from tests.conftest import login
 
 METHOD_MAP = [
@@ -95,12 +96,6 @@ def test_pages_and_api_errors_follow_accept_language(client: TestClient) -> None
     assert page.headers["content-language"] == "fr"
     error = client.get("/api/v1/session", headers={"accept-language": "id"})
     assert error.json()["error"]["message"] == "Silakan masuk."
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match
-    return match.group(1)
 
 
 def test_language_switch_is_remembered_by_cookie_and_for_the_user(

@@ -60,18 +60,20 @@ async def get(db: Reader, assignment_id: int) -> Assignment | None:
 async def open_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
     """The shopper's open assignments, soonest window first, each with its branch."""
     rows = await db.fetchall(
-        "SELECT a.*, b.id AS b_id FROM assignments a JOIN branches b ON b.id = a.branch_id"
-        " WHERE a.shopper_id = ? AND a.state = 'open' ORDER BY a.window_start, a.id",
+        "SELECT * FROM assignments WHERE shopper_id = ? AND state = 'open'"
+        " ORDER BY window_start, id",
         (shopper_id,),
     )
-    result: list[dict[str, Any]] = []
-    for row in rows:
-        branch_row = await db.fetchone("SELECT * FROM branches WHERE id = ?", (row["b_id"],))
-        assert branch_row is not None
-        result.append(
-            {**Assignment.from_row(row).to_api(), "branch": Branch.from_row(branch_row).to_api()}
-        )
-    return result
+    ids = sorted({row["branch_id"] for row in rows})
+    marks = ",".join("?" * len(ids)) or "NULL"
+    branches = {
+        r["id"]: Branch.from_row(r)
+        for r in await db.fetchall(f"SELECT * FROM branches WHERE id IN ({marks})", ids)
+    }
+    return [
+        {**Assignment.from_row(row).to_api(), "branch": branches[row["branch_id"]].to_api()}
+        for row in rows
+    ]
 
 
 async def mark_done(tx: Transaction, assignment_id: int) -> None:

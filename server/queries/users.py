@@ -75,13 +75,18 @@ async def count_by_role(db: Reader) -> dict[str, int]:
 
 
 async def list_all(db: Reader) -> list[User]:
-    rows = await db.fetchall("SELECT id FROM users ORDER BY role, name")
-    out = []
-    for row in rows:
-        user = await get(db, row[0])
-        assert user is not None
-        out.append(user)
-    return out
+    """Everyone, with their memberships (three queries, whatever the number of users)."""
+    owned: dict[int, set[int]] = {}
+    for r in await db.fetchall("SELECT user_id, branch_id FROM branch_owners"):
+        owned.setdefault(r[0], set()).add(r[1])
+    managed: dict[int, set[int]] = {}
+    for r in await db.fetchall("SELECT user_id, chain_id FROM chain_managers"):
+        managed.setdefault(r[0], set()).add(r[1])
+    rows = await db.fetchall("SELECT * FROM users ORDER BY role, name")
+    return [
+        User.from_row(r, frozenset(owned.get(r["id"], ())), frozenset(managed.get(r["id"], ())))
+        for r in rows
+    ]
 
 
 async def active_admins(db: Reader) -> int:

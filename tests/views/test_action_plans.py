@@ -3,19 +3,13 @@ shows whether its section improved in later visits."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, login
-
-
-def token(client: TestClient, path: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
-    assert match
-    return match.group(1)
 
 
 def branch_of(data: Path, code: str) -> int:

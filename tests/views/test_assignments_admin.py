@@ -3,20 +3,14 @@ moved and cancelled; the shopper's app sees the change at its next sync."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, login
-
-
-def token(client: TestClient) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
-    assert match
-    return match.group(1)
 
 
 def shopper_id(data: Path, email: str) -> str:

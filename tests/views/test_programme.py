@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,16 +10,13 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.settings import Settings
 from tests.api.conftest import new_id, open_assignments, visit_body
-from tests.conftest import db_rows, login
+from tests.conftest import csrf_token, db_rows, login
 
 
 def switch(client: TestClient, value: str) -> int:
-    page = client.get("/admin/programme")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match
     return client.post(
         "/admin/programme",
-        data={"csrf_token": match.group(1), "review_required": value},
+        data={"csrf_token": csrf_token(client, "/admin/programme"), "review_required": value},
         follow_redirects=False,
     ).status_code
 
@@ -67,10 +63,8 @@ def test_only_admins_change_programme_settings(demo_client: TestClient, email: s
 
 
 def switch_without_page(client: TestClient) -> int:
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
-    assert token
     return client.post(
-        "/admin/programme", data={"csrf_token": token.group(1), "review_required": "off"}
+        "/admin/programme", data={"csrf_token": csrf_token(client), "review_required": "off"}
     ).status_code
 
 

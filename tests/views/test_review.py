@@ -10,14 +10,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api.conftest import new_id, open_assignments, visit_body
+from tests.conftest import csrf_token as csrf
 from tests.conftest import db_rows, login
 from tests.test_summaries import assert_consistent
-
-
-def csrf(client: TestClient) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
-    assert match
-    return match.group(1)
 
 
 def submitted(data: Path) -> list[str]:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.questionnaire import is_scored, iter_questions, load_default
-from tests.conftest import db_rows, login
+from tests.conftest import csrf_from, db_rows, login
 
 
 def csrf(client: TestClient, path: str) -> str:
     page = client.get(path)
     assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
+    return csrf_from(page.text)
 
 
 def best_answers() -> dict[str, str]:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, login
-
-
-def token(client: TestClient) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
-    assert match
-    return match.group(1)
 
 
 def user_id(data: Path, email: str) -> int:
