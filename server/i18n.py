@@ -91,6 +91,36 @@ def state_name(state: str) -> str:
     return gettext(STATE_NAMES.get(state, state))
 
 
+QUESTION_TYPE_NAMES = {
+    "yes_no": N_("Yes or no"),
+    "scale": N_("Scale"),
+    "choice": N_("Choice"),
+    "count_pair": N_("Count: open of total"),
+    "timed": N_("Time between two stamps"),
+    "number": N_("Number (not scored)"),
+    "text": N_("Text (not scored)"),
+    "photo": N_("Photo"),
+}
+
+# The same words as the shopper's stamp buttons in the app.
+STAMP_NAMES = {
+    "entered": N_("Entered"),
+    "greeted": N_("Greeted"),
+    "joined_queue": N_("Joined queue"),
+    "served": N_("Served"),
+    "paid": N_("Paid"),
+    "left": N_("Left"),
+}
+
+
+def question_type_name(kind: str) -> str:
+    return gettext(QUESTION_TYPE_NAMES.get(kind, kind))
+
+
+def stamp_name(stamp: str) -> str:
+    return gettext(STAMP_NAMES.get(stamp, stamp))
+
+
 def format_duration(seconds: float | None) -> str:
     """An interval such as "38 s" or "3 min 05 s"."""
     if seconds is None:
@@ -145,6 +175,13 @@ def format_score(value: float | None) -> str:
 def format_number(value: float, digits: int = 0) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current_locale())
+
+
+def format_points(value: float | None) -> str:
+    """Points such as 12 or 7.5: at most two decimals, none when whole."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="#,##0.##", locale=current_locale())
 
 
 def format_day(value: date | str | None, timezone: str | None = None) -> str:

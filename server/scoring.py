@@ -138,6 +138,20 @@ def answer_value(question: Question, answer: object) -> float:
     raise ValueError(f"{question['key']}: a {kind} question takes no scored answer")
 
 
+def possible_points(question: Question) -> float:
+    """The most a question can earn: its weight times its best answer's value."""
+    return weight(question) * best_value(question) if is_scored(question) else 0.0
+
+
+def section_maxima(definition: Definition) -> list[tuple[dict[str, Any], float]]:
+    """Each section with the most it can add to a visit (before N/A answers take any
+    out), so an editor can check the weights before publishing."""
+    return [
+        (section, sum(possible_points(q) for q in section.get("questions", [])))
+        for section in definition.get("sections", [])
+    ]
+
+
 def _critical_scope(question: Question) -> Literal["section", "visit"] | None:
     critical = question.get("critical", False)
     if critical == "visit":
@@ -172,7 +186,7 @@ def _score_question(
         "scored",
         value,
         earned=w * value,
-        possible=w * best_value(question),
+        possible=possible_points(question),
         critical=critical,
         critical_failed=critical is not None and value == 0,
         seconds=seconds,

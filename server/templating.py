@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from . import auth, i18n
+from .questionnaire import localized
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -34,12 +35,15 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.filters["score"] = i18n.format_score
     env.filters["number"] = i18n.format_number
     env.filters["day"] = i18n.format_day
+    env.filters["points"] = i18n.format_points
     env.filters["moment"] = i18n.format_moment
-    env.filters["localized"] = lambda texts: i18n.localized(texts, i18n.current_locale())
+    env.filters["localized"] = lambda texts: localized(texts, i18n.current_locale())
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_name"] = i18n.role_name
     env.globals["state_name"] = i18n.state_name
     env.globals["duration"] = i18n.format_duration
+    env.globals["question_type_name"] = i18n.question_type_name
+    env.globals["stamp_name"] = i18n.stamp_name
     return Jinja2Templates(env=env)
 
 

@@ -116,3 +116,114 @@ async def store_version(
     action = "questionnaire.published" if publish else "questionnaire.draft_saved"
     await audit.record(tx, actor_id, action, "questionnaire", f"{qid}@{version}")
     return version, publish
+
+
+async def list_all(db: Reader) -> list[dict[str, Any]]:
+    """Every questionnaire with its newest title, newest published version, any draft and
+    how many visits were made with it."""
+    rows = await db.fetchall(
+        "SELECT q.id,"
+        " (SELECT definition FROM questionnaire_versions v WHERE v.questionnaire_id = q.id"
+        "  ORDER BY version DESC LIMIT 1) AS definition,"
+        " (SELECT max(version) FROM questionnaire_versions v WHERE v.questionnaire_id = q.id"
+        "  AND published_at IS NOT NULL) AS published,"
+        " (SELECT max(version) FROM questionnaire_versions v WHERE v.questionnaire_id = q.id"
+        "  AND published_at IS NULL) AS draft,"
+        " (SELECT count(*) FROM visits WHERE questionnaire_id = q.id) AS visits"
+        " FROM questionnaires q ORDER BY q.id"
+    )
+    return [
+        {
+            "id": r["id"],
+            "title": json.loads(r["definition"]).get("title", {}) if r["definition"] else {},
+            "published": r["published"],
+            "draft": r["draft"],
+            "visits": r["visits"],
+        }
+        for r in rows
+    ]
+
+
+async def published_choices(db: Reader) -> list[dict[str, Any]]:
+    """The newest published version of each questionnaire: what new assignments use."""
+    rows = await db.fetchall(
+        "SELECT v.questionnaire_id, v.version, v.definition FROM questionnaire_versions v"
+        " WHERE v.published_at IS NOT NULL AND v.version = (SELECT max(version)"
+        "  FROM questionnaire_versions w WHERE w.questionnaire_id = v.questionnaire_id"
+        "  AND w.published_at IS NOT NULL) ORDER BY v.questionnaire_id"
+    )
+    return [
+        {
+            "id": r["questionnaire_id"],
+            "version": r["version"],
+            "title": json.loads(r["definition"]).get("title", {}),
+        }
+        for r in rows
+    ]
+
+
+async def versions(db: Reader, questionnaire_id: str) -> list[dict[str, Any]]:
+    """Every version, newest first, with the number of visits made with it."""
+    rows = await db.fetchall(
+        "SELECT v.version, v.created_at, v.published_at,"
+        " (SELECT count(*) FROM visits x WHERE x.questionnaire_id = v.questionnaire_id"
+        "  AND x.questionnaire_version = v.version) AS visits"
+        " FROM questionnaire_versions v WHERE v.questionnaire_id = ? ORDER BY v.version DESC",
+        (questionnaire_id,),
+    )
+    return [dict(r) for r in rows]
+
+
+async def get_draft(db: Reader, questionnaire_id: str) -> dict[str, Any] | None:
+    """The unpublished draft, if there is one: {definition, version}."""
+    row = await db.fetchone(
+        "SELECT definition, version FROM questionnaire_versions WHERE questionnaire_id = ?"
+        " AND published_at IS NULL ORDER BY version DESC LIMIT 1",
+        (questionnaire_id,),
+    )
+    return {"definition": json.loads(row[0]), "version": row[1]} if row else None
+
+
+async def exists(db: Reader, questionnaire_id: str) -> bool:
+    row = await db.fetchone("SELECT 1 FROM questionnaires WHERE id = ?", (questionnaire_id,))
+    return row is not None
+
+
+async def publish_draft(
+    tx: Transaction, questionnaire_id: str, version: int, actor_id: int
+) -> None:
+    """Make a draft a published version: from now on it never changes."""
+    await tx.execute(
+        "UPDATE questionnaire_versions SET published_at = ?"
+        " WHERE questionnaire_id = ? AND version = ? AND published_at IS NULL",
+        (utcnow(), questionnaire_id, version),
+    )
+    await audit.record(
+        tx, actor_id, "questionnaire.published", "questionnaire", f"{questionnaire_id}@{version}"
+    )
+
+
+async def discard_draft(tx: Transaction, questionnaire_id: str, actor_id: int) -> bool:
+    """Throw a draft away. A questionnaire that never had a published version goes with it.
+    Answers whether anything of it is left."""
+    draft = await get_draft(tx, questionnaire_id)
+    if draft is None:
+        return True
+    await tx.execute(
+        "DELETE FROM questionnaire_versions WHERE questionnaire_id = ? AND version = ?",
+        (questionnaire_id, draft["version"]),
+    )
+    await audit.record(
+        tx,
+        actor_id,
+        "questionnaire.draft_discarded",
+        "questionnaire",
+        f"{questionnaire_id}@{draft['version']}",
+    )
+    left = await tx.fetchone(
+        "SELECT 1 FROM questionnaire_versions WHERE questionnaire_id = ?", (questionnaire_id,)
+    )
+    if left is None:
+        await tx.execute("DELETE FROM questionnaires WHERE id = ?", (questionnaire_id,))
+        return False
+    return True
