@@ -14,6 +14,8 @@ import io
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import _
+
 COLUMNS = ("name", "code", "region", "city", "address", "latitude", "longitude", "timezone")
 REQUIRED = ("name", "code", "region")
 MAX_ROWS = 10_000
@@ -38,7 +40,7 @@ class RowProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
+        return _("line %(line)d: %(message)s") % {"line": self.line, "message": self.message}
 
 
 def _coordinate(text: str, low: float, high: float) -> float | None:
@@ -48,73 +50,96 @@ def _coordinate(text: str, low: float, high: float) -> float | None:
     return value
 
 
+def check(
+    record: dict[str, str], existing_codes: set[str], line: int = 0
+) -> tuple[BranchRow, list[str]]:
+    """One branch's fields (from a CSV row or the form), and what is wrong with them."""
+    problems = []
+    missing = [name for name in REQUIRED if not record.get(name)]
+    if missing:
+        problems.append(_("%(fields)s is required") % {"fields": ", ".join(missing)})
+    code = record.get("code", "")
+    if code in existing_codes:
+        problems.append(_("code %(code)r is already a branch of this chain") % {"code": code})
+    coordinates: list[float | None] = []
+    for name, low, high in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
+        value = record.get(name, "").replace(",", ".")
+        try:
+            coordinates.append(_coordinate(value, low, high) if value else None)
+        except ValueError:
+            problems.append(
+                _("%(field)s must be a number from %(low)g to %(high)g")
+                % {"field": name, "low": low, "high": high}
+            )
+            coordinates.append(float("nan"))  # bad, already reported
+    if (coordinates[0] is None) != (coordinates[1] is None):
+        problems.append(_("give both latitude and longitude, or neither"))
+    coordinates = [None if c is not None and c != c else c for c in coordinates]
+    zone = record.get("timezone") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(_("%(zone)r is not a time zone (e.g. Asia/Jakarta)") % {"zone": zone})
+    row = BranchRow(
+        line,
+        record.get("name", ""),
+        code,
+        record.get("region", ""),
+        record.get("city", ""),
+        record.get("address", ""),
+        coordinates[0],
+        coordinates[1],
+        zone,
+    )
+    return row, problems
+
+
 def parse(data: bytes, existing_codes: set[str]) -> tuple[list[BranchRow], list[RowProblem]]:
     """All rows, or every problem (line numbers count the header as line 1)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], [RowProblem(1, "the file is not UTF-8 text")]
+        return [], [RowProblem(1, _("the file is not UTF-8 text"))]
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip().lower() for h in reader.fieldnames or []]
     problems = [
-        RowProblem(1, f"missing column {name!r}") for name in REQUIRED if name not in header
+        RowProblem(1, _("missing column %(name)r") % {"name": name})
+        for name in REQUIRED
+        if name not in header
     ]
     unknown = [h for h in header if h not in COLUMNS]
     if unknown:
-        problems.append(RowProblem(1, f"unknown column(s): {', '.join(unknown)}"))
+        problems.append(
+            RowProblem(1, _("unknown column(s): %(names)s") % {"names": ", ".join(unknown)})
+        )
     if problems:
         return [], problems
     rows: list[BranchRow] = []
     seen: dict[str, int] = {}
     for line, raw in enumerate(reader, start=2):
         if line > MAX_ROWS + 1:
-            problems.append(RowProblem(line, f"more than {MAX_ROWS} rows"))
+            problems.append(RowProblem(line, _("more than %(n)d rows") % {"n": MAX_ROWS}))
             break
         record = {
             (k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None
         }
         if None in raw:
-            problems.append(RowProblem(line, "more values than columns"))
+            problems.append(RowProblem(line, _("more values than columns")))
             continue
         if not any(record.values()):
             continue  # a blank line
-        missing = [name for name in REQUIRED if not record.get(name)]
-        if missing:
-            problems.append(RowProblem(line, f"{', '.join(missing)} is required"))
-        code = record.get("code", "")
-        if code in existing_codes:
-            problems.append(RowProblem(line, f"code {code!r} is already a branch of this chain"))
-        elif code and code in seen:
-            problems.append(RowProblem(line, f"code {code!r} is also on line {seen[code]}"))
-        seen.setdefault(code, line)
-        coordinates: list[float | None] = []
-        for name, low, high in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
-            value = record.get(name, "")
-            try:
-                coordinates.append(_coordinate(value, low, high) if value else None)
-            except ValueError:
-                problems.append(
-                    RowProblem(line, f"{name} must be a number from {low:g} to {high:g}")
+        row, row_problems = check(record, existing_codes, line)
+        problems.extend(RowProblem(line, message) for message in row_problems)
+        if row.code and row.code in seen and row.code not in existing_codes:
+            problems.append(
+                RowProblem(
+                    line,
+                    _("code %(code)r is also on line %(line)d")
+                    % {"code": row.code, "line": seen[row.code]},
                 )
-                coordinates.append(None)
-        zone = record.get("timezone") or "UTC"
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(RowProblem(line, f"{zone!r} is not a time zone (e.g. Asia/Jakarta)"))
-        rows.append(
-            BranchRow(
-                line,
-                record.get("name", ""),
-                code,
-                record.get("region", ""),
-                record.get("city", ""),
-                record.get("address", ""),
-                coordinates[0],
-                coordinates[1],
-                zone,
             )
-        )
+        seen.setdefault(row.code, line)
+        rows.append(row)
     if not rows and not problems:
-        problems.append(RowProblem(2, "the file has no branches"))
+        problems.append(RowProblem(2, _("the file has no branches")))
     return rows, problems

@@ -20,7 +20,7 @@ from .auth import hash_password, password_problem
 from .db import Database, backup_database
 from .migrate import migrate_all
 from .models import ROLES
-from .queries import audit, chains, questionnaires, users
+from .queries import chains, questionnaires, users
 from .questionnaire import export_document, parse_document
 from .settings import Settings, from_env
 
@@ -355,11 +355,7 @@ def import_branches(
             raise click.ClickException(
                 f"no chain with id or code {chain_ref!r} (give --new-chain-name to create it)"
             )
-        existing = (
-            {b.code for b in await chains.list_branches(db, chain_ids=frozenset({chain.id}))}
-            if chain
-            else set()
-        )
+        existing = await chains.branch_codes(db, chain.id) if chain else set()
         rows, problems = branch_import.parse(data, existing)
         if problems:
             for problem in problems:
@@ -374,27 +370,7 @@ def import_branches(
                 if chain
                 else await chains.create_chain(tx, chain_ref, new_chain_name or chain_ref)
             )
-            for row in rows:
-                await chains.create_branch(
-                    tx,
-                    chain_id=chain_id,
-                    code=row.code,
-                    name=row.name,
-                    region=row.region,
-                    city=row.city,
-                    address=row.address,
-                    latitude=row.latitude,
-                    longitude=row.longitude,
-                    timezone=row.timezone,
-                )
-            await audit.record(
-                tx,
-                None,
-                "branches.imported",
-                "chain",
-                chain_id,
-                {"branches": len(rows), "file": file.name},
-            )
+            await chains.add_branches(tx, chain_id, rows, None, file.name)
         return len(rows)
 
     added = _run(settings, work)

@@ -83,6 +83,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/admin/programme", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/users", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/assignments", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/branches", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires/default", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires/nope", everyone(404, anonymous=401)),

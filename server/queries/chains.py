@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from ..branch_import import BranchRow
 from ..db import Reader, Transaction, utcnow
 from ..models import Branch, Chain
+from . import audit
 
 
-async def create_chain(tx: Transaction, code: str, name: str) -> int:
-    return await tx.execute(
+async def create_chain(tx: Transaction, code: str, name: str, actor_id: int | None = None) -> int:
+    chain_id = await tx.execute(
         "INSERT INTO chains (code, name, created_at) VALUES (?, ?, ?)", (code, name, utcnow())
     )
+    await audit.record(tx, actor_id, "chain.created", "chain", chain_id, {"code": code})
+    return chain_id
 
 
 async def create_branch(
@@ -83,3 +87,30 @@ async def branch_codes(db: Reader, chain_id: int) -> set[str]:
     """Every branch code of a chain, deactivated branches included (codes stay unique)."""
     rows = await db.fetchall("SELECT code FROM branches WHERE chain_id = ?", (chain_id,))
     return {r[0] for r in rows}
+
+
+async def add_branches(
+    tx: Transaction, chain_id: int, rows: list[BranchRow], actor_id: int | None, source: str
+) -> None:
+    """Store checked branches (a CSV file or one form) and audit them, in one transaction."""
+    for row in rows:
+        await create_branch(
+            tx,
+            chain_id=chain_id,
+            code=row.code,
+            name=row.name,
+            region=row.region,
+            city=row.city,
+            address=row.address,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            timezone=row.timezone,
+        )
+    await audit.record(
+        tx, actor_id, "branches.added", "chain", chain_id, {"branches": len(rows), "from": source}
+    )
+
+
+async def branch_counts(db: Reader) -> dict[int, int]:
+    rows = await db.fetchall("SELECT chain_id, count(*) FROM branches GROUP BY chain_id")
+    return {r[0]: r[1] for r in rows}

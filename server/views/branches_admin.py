@@ -1,0 +1,118 @@
+"""``/admin/branches``: chains and their branches, made by form or from a CSV file.
+
+The form and the CSV import check a branch with the same rules (``branch_import.check``);
+an import stores every row or none, and names each bad row by its line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import auth, branch_import
+from ..db import Database
+from ..i18n import _
+from ..queries import chains
+from ..templating import render
+
+CHAIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+MAX_UPLOAD = 5 * 1024 * 1024
+FIELDS = ("name", "code", "region", "city", "address", "latitude", "longitude", "timezone")
+
+
+def _added(request: Request) -> int | None:
+    value = request.query_params.get("added", "")
+    return int(value) if value.isdigit() else None
+
+
+async def page(
+    request: Request,
+    problems: list[str] | None = None,
+    values: dict[str, str] | None = None,
+    added: int | None = None,
+) -> Response:
+    auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    all_chains = await chains.list_chains(db)
+    return await render(
+        request,
+        "branches.html",
+        {
+            "chains": all_chains,
+            "chain_names": {c.id: c.name for c in all_chains},
+            "counts": await chains.branch_counts(db),
+            "branches": await chains.list_branches(db),
+            "problems": problems or [],
+            "values": values or {},
+            "added": added if added is not None else _added(request),
+            "columns": branch_import.COLUMNS,
+        },
+        status_code=422 if problems else 200,
+    )
+
+
+async def create_chain(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    code, name = form.get("code", "").strip(), form.get("name", "").strip()
+    problems = []
+    if not CHAIN_CODE.fullmatch(code):
+        problems.append(_("A chain code is 1 to 32 letters, digits, - or _."))
+    elif await chains.find_chain(db, code) is not None:
+        problems.append(_("There is already a chain with the code %(code)s.") % {"code": code})
+    if not name:
+        problems.append(_("Give the chain a name."))
+    if problems:
+        return await page(request, problems, {f"chain_{k}": v for k, v in form.items()})
+    async with db.transaction() as tx:
+        await chains.create_chain(tx, code, name[:200], actor.id)
+    return RedirectResponse("/admin/branches", status_code=303)
+
+
+async def _chain(db: Database, form: dict[str, str]) -> int | None:
+    ref = form.get("chain", "")
+    return int(ref) if ref.isdigit() and await chains.get_chain(db, int(ref)) else None
+
+
+async def create_branch(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    chain_id = await _chain(db, form)
+    if chain_id is None:
+        return await page(request, [_("Choose a chain.")], form)
+    record = {name: form.get(name, "").strip() for name in FIELDS}
+    row, problems = branch_import.check(record, await chains.branch_codes(db, chain_id))
+    if problems:
+        return await page(request, problems, form)
+    async with db.transaction() as tx:
+        await chains.add_branches(tx, chain_id, [row], actor.id, "form")
+    return RedirectResponse("/admin/branches", status_code=303)
+
+
+async def import_csv(request: Request) -> Response:
+    form = await request.form(max_files=1, max_part_size=MAX_UPLOAD)
+    await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    chain_id = await _chain(db, fields)
+    upload = form.get("file")
+    if chain_id is None:
+        return await page(request, [_("Choose a chain.")])
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await page(request, [_("Choose a CSV file of branches.")])
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return await page(request, [_("The file is larger than 5 MB.")])
+    rows, problems = branch_import.parse(data, await chains.branch_codes(db, chain_id))
+    if problems:
+        header = _("No branch was added. Fix these rows in the file and import it again:")
+        return await page(request, [header, *(str(p) for p in problems)])
+    async with db.transaction() as tx:
+        await chains.add_branches(tx, chain_id, rows, actor.id, upload.filename)
+    return RedirectResponse(f"/admin/branches?added={len(rows)}", status_code=303)
