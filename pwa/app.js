@@ -59,6 +59,11 @@ async function sync({ force = false } = {}) {
   if (result === "auth") {
     toast(t("Log in again to send your visits. Nothing was deleted."));
     if (!location.hash.startsWith("#/login")) location.hash = "#/login";
+  } else if (navigator.onLine) {
+    // Each sync also fetches the assignments: new, moved, cancelled or open to claim.
+    const before = JSON.stringify(await db.kvGet("assignments"));
+    await refreshAssignments();
+    if (before !== JSON.stringify(await db.kvGet("assignments")) && showsSyncState()) route();
   }
   clearTimeout(retryTimer);
   const next = await nextRetry();
@@ -187,6 +192,20 @@ async function screen(hash) {
       location.hash = `#/visit/${draft.visit_id}/review`;
     },
     onSync: () => sync({ force: true }),
+    onClaim: async (assignment, button) => {
+      button.disabled = true;
+      const result = await call("POST", `/api/v1/assignments/${assignment.id}/claim`, { json: {} });
+      if (result.kind === "ok") {
+        toast(t("The visit to %(branch)s is yours.", { branch: assignment.branch.name }));
+        await ensureQuestionnaire(assignment.questionnaire);
+      } else if (result.kind === "network") {
+        toast(t("No connection: claim it again when you have signal."));
+      } else {
+        toast(result.message || t("This visit could not be claimed."));
+      }
+      await refreshAssignments();
+      route();
+    },
     onLogout: logout,
     onLanguage: async (code) => {
       await loadLanguage(code);

@@ -58,3 +58,13 @@ export function day(isoDate, language) {
   const [y, m, d] = isoDate.split("-").map(Number);
   return new Date(y, m - 1, d).toLocaleDateString(language, { day: "numeric", month: "short", year: "numeric" });
 }
+
+/** A time zone's name in the app's language ("Western Indonesia Time"), else its IANA id. */
+export function zoneName(timeZone, language) {
+  try {
+    const parts = new Intl.DateTimeFormat(language, { timeZone, timeZoneName: "long" }).formatToParts(new Date());
+    return parts.find((p) => p.type === "timeZoneName").value;
+  } catch {
+    return timeZone;
+  }
+}

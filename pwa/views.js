@@ -4,7 +4,7 @@
 import { call } from "./api.js";
 import * as db from "./db.js";
 import { LANGUAGES, lang, t } from "./i18n.js";
-import { day, h, isoLocal, localized, uuid } from "./util.js";
+import { day, h, isoLocal, localized, uuid, zoneName } from "./util.js";
 
 // --- log in --------------------------------------------------------------------------
 
@@ -81,13 +81,22 @@ export async function reopenReturned(returned) {
   return draft;
 }
 
-export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage }) {
+/** When and where an assignment's window is: its dates are local to the branch. */
+function windowLine(a) {
+  return h("p", { class: "muted window" }, t("Visit between %(start)s and %(end)s (%(zone)s)", {
+    start: day(a.window.start, lang()), end: day(a.window.end, lang()),
+    zone: zoneName(a.branch.timezone, lang()) }));
+}
+
+export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage, onClaim }) {
   const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
   const drafts = (await db.all("drafts")).sort((a, b) => b.updated - a.updated);
   const draftAssignments = new Set(drafts.map((d) => d.assignment_id));
   const outbox = await db.all("outbox");
   const sentAssignments = new Set(outbox.map((item) => item.body.assignment_id));
   const open = cached.assignments.filter((a) => !draftAssignments.has(a.id) && !sentAssignments.has(a.id));
+  const mine = new Set(cached.assignments.map((a) => a.id));
+  const claimable = (cached.claimable || []).filter((a) => !mine.has(a.id));
   const languageSelect = h("select", { id: "app-lang", onchange: (e) => onLanguage(e.target.value) },
     Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, selected: code === lang(), lang: code }, name)));
   return h("section", {},
@@ -118,12 +127,21 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
       open.length ? h("ul", { class: "cards" }, open.map((a) => h("li", {},
         h("strong", {}, a.branch.name),
         h("p", {}, a.branch.address, ", ", a.branch.city),
-        h("p", { class: "muted" }, t("Visit between %(start)s and %(end)s",
-                                             { start: day(a.window.start, lang()), end: day(a.window.end, lang()) })),
+        windowLine(a),
         a.scenario ? h("p", {}, t("Scenario:"), " ", a.scenario) : null,
         h("button", { type: "button", class: "primary", onclick: () => onStart(a) },
           t("Start visit at %(branch)s", { branch: a.branch.name })))))
         : h("p", {}, t("You have no open assignments."))),
+    claimable.length ? h("section", { id: "claimable" },
+      h("h2", {}, t("Open for any shopper to claim")),
+      online ? null : h("p", { class: "notice", role: "note" }, t("Claiming a visit needs a connection.")),
+      h("ul", { class: "cards" }, claimable.map((a) => h("li", {},
+        h("strong", {}, a.branch.name),
+        h("p", {}, a.branch.address, ", ", a.branch.city),
+        windowLine(a),
+        a.scenario ? h("p", {}, t("Scenario:"), " ", a.scenario) : null,
+        h("button", { type: "button", disabled: !online, onclick: (event) => onClaim(a, event.target) },
+          t("Claim the visit to %(branch)s", { branch: a.branch.name })))))) : null,
     h("footer", { class: "app-foot" },
       h("label", { for: "app-lang" }, t("Language")), languageSelect,
       h("button", { type: "button", class: "secondary", onclick: onLogout }, t("Log out"))));

@@ -153,6 +153,11 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["GET"],
         ),
         Route("/api/v1/assignments", api_assignments.list_assignments, methods=["GET"]),
+        Route(
+            "/api/v1/assignments/{assignment_id:int}/claim",
+            api_assignments.claim,
+            methods=["POST"],
+        ),
         Route("/api/v1/visits/{visit_id}", api_visits.put_visit, methods=["PUT"]),
         Route("/api/v1/visits/{visit_id}", api_visits.get_visit, methods=["GET"]),
         Route("/api/v1/visits/{visit_id}/photos/{photo_id}", api_photos.put_photo, methods=["PUT"]),

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
+from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -175,6 +176,15 @@ def format_score(value: float | None) -> str:
 def format_number(value: float, digits: int = 0) -> str:
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
     return format_decimal(value, format=pattern, locale=current_locale())
+
+
+def zone_name(timezone: str) -> str:
+    """A time zone's name in the current language ("Western Indonesia Time")."""
+    try:
+        now = datetime.now(ZoneInfo(timezone))
+    except (KeyError, ValueError):
+        return timezone
+    return get_timezone_name(now, width="long", locale=current_locale())
 
 
 def format_points(value: float | None) -> str:

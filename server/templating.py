@@ -44,6 +44,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["duration"] = i18n.format_duration
     env.globals["question_type_name"] = i18n.question_type_name
     env.globals["stamp_name"] = i18n.stamp_name
+    env.globals["zone_name"] = i18n.zone_name
     return Jinja2Templates(env=env)
 
 

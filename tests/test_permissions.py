@@ -36,7 +36,7 @@ def only(role: str, status: int, others: int, anonymous: int = 401) -> dict[str,
 VISIT = "/api/v1/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11"
 PHOTO = "7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b12"
 
-# (method, path, expected status by role); PUTs send an empty JSON object
+# (method, path, expected status by role); PUTs and POSTs send an empty JSON object
 ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/", everyone(200, anonymous=303)),
     ("GET", "/login", everyone(303, anonymous=200)),
@@ -111,6 +111,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ),
     ("GET", "/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11", everyone(404, anonymous=401)),
     ("GET", "/api/v1/assignments", only("shopper", 200, others=403)),
+    ("POST", "/api/v1/assignments/999999/claim", only("shopper", 404, others=403)),
     ("PUT", VISIT, only("shopper", 422, others=403)),
     ("GET", VISIT, everyone(404, anonymous=401)),
     ("PUT", f"{VISIT}/photos/{PHOTO}", only("shopper", 404, others=403)),
@@ -152,7 +153,7 @@ def test_endpoint_role_matrix(
     client, tokens = matrix_client
     for role in ROLES:
         response = as_role(client, tokens, role).request(
-            method, path, follow_redirects=False, json={} if method == "PUT" else None
+            method, path, follow_redirects=False, json={} if method in ("PUT", "POST") else None
         )
         assert response.status_code == expected[role], f"{role} {method} {path}"
         if path.startswith("/api/") and response.status_code >= 400:

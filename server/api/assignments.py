@@ -1,19 +1,30 @@
-"""``GET /api/v1/assignments``: what the shopper's phone needs to work offline."""
+"""``/api/v1/assignments``: what the shopper's phone needs to work offline, and claiming
+an assignment the agency left open for any shopper."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import auth
 from ..db import Database
+from ..errors import ApiError
+from ..i18n import _
 from ..queries import assignments, visits
 from .common import ok
 
 
+def _earliest_open_day() -> str:
+    """Windows are local dates at the branch; a day back from UTC covers every zone."""
+    return (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+
+
 async def list_assignments(request: Request) -> Response:
-    """Open assignments with branch details and questionnaire versions, and the visits a
-    reviewer returned for another edit (with the reviewer's note)."""
+    """Open assignments with branch details and questionnaire versions, the visits a
+    reviewer returned for another edit (with the reviewer's note), and assignments left
+    open for any shopper to claim."""
     user = await auth.require_user(request, "assignment.read_own")
     db: Database = request.app.state.db
     returned = [
@@ -25,9 +36,41 @@ async def list_assignments(request: Request) -> Response:
         }
         for row in await visits.returned_for_shopper(db, user.id)
     ]
+    claimable = await assignments.claimable(
+        db, user.id, _earliest_open_day(), request.app.state.settings.repeat_days
+    )
     return ok(
         {
             "assignments": await assignments.open_for_shopper(db, user.id),
             "returned_visits": returned,
+            "claimable": claimable,
         }
     )
+
+
+async def claim(request: Request) -> Response:
+    """Take an assignment left open for shoppers. Two shoppers claiming at once: the first
+    gets it, the second a 409."""
+    user = await auth.require_user(request, "assignment.read_own")
+    db: Database = request.app.state.db
+    assignment_id = int(request.path_params["assignment_id"])
+    async with db.transaction() as tx:
+        outcome = await assignments.claim(
+            tx, assignment_id, user.id, request.app.state.settings.repeat_days
+        )
+    if outcome == "missing":
+        raise ApiError(404, "not_found", _("This assignment is no longer open."))
+    if outcome == "taken":
+        raise ApiError(409, "taken", _("Another shopper claimed this assignment first."))
+    if outcome == "too_soon":
+        raise ApiError(
+            409,
+            "too_soon",
+            _(
+                "You have another visit to this branch less than %(days)s days before or after:"
+                " staff might recognise you. Choose another assignment."
+            )
+            % {"days": request.app.state.settings.repeat_days},
+        )
+    mine = await assignments.open_for_shopper(db, user.id)
+    return ok({"assignment": next(a for a in mine if a["id"] == assignment_id)})

@@ -167,30 +167,37 @@ SCHEMAS: dict[str, Any] = {
             "review_note": {"type": "string", "description": "only when returned"},
         },
     },
+    "Assignment": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "branch_id": {"type": "integer"},
+            "questionnaire": {"type": "object"},
+            "window": {
+                "type": "object",
+                "properties": {
+                    "start": {"type": "string", "format": "date"},
+                    "end": {"type": "string", "format": "date"},
+                },
+                "description": "local dates in the branch's time zone (branch.timezone)",
+            },
+            "scenario": {"type": "string"},
+            "state": {"type": "string"},
+            "branch": {"type": "object"},
+        },
+    },
+    "Claimed": {
+        "type": "object",
+        "properties": {"assignment": {"$ref": "#/components/schemas/Assignment"}},
+    },
     "Assignments": {
         "type": "object",
         "properties": {
-            "assignments": {
+            "assignments": {"type": "array", "items": {"$ref": "#/components/schemas/Assignment"}},
+            "claimable": {
                 "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "id": {"type": "integer"},
-                        "branch_id": {"type": "integer"},
-                        "questionnaire": {"type": "object"},
-                        "window": {
-                            "type": "object",
-                            "properties": {
-                                "start": {"type": "string", "format": "date"},
-                                "end": {"type": "string", "format": "date"},
-                            },
-                            "description": "local dates in the branch's time zone",
-                        },
-                        "scenario": {"type": "string"},
-                        "state": {"type": "string"},
-                        "branch": {"type": "object"},
-                    },
-                },
+                "items": {"$ref": "#/components/schemas/Assignment"},
+                "description": "left open for any shopper; claim one with POST .../claim",
             },
             "returned_visits": {
                 "type": "array",
@@ -256,6 +263,26 @@ PATHS: dict[str, Any] = {
                 "200": _json("Assignments", "for offline use"),
                 "401": _error("not logged in"),
                 "403": _error("not a shopper"),
+            },
+        },
+    },
+    "/api/v1/assignments/{assignment_id}/claim": {
+        "post": {
+            "summary": "Claim an assignment left open for any shopper",
+            "parameters": [
+                {
+                    "name": "assignment_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer"},
+                }
+            ],
+            "responses": {
+                "200": _json("Claimed", "now the shopper's own assignment"),
+                "401": _error("not logged in"),
+                "403": _error("not a shopper"),
+                "404": _error("no such open assignment"),
+                "409": _error("taken: claimed by someone else first; too_soon: same branch"),
             },
         },
     },

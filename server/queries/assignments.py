@@ -64,16 +64,7 @@ async def open_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
         " ORDER BY window_start, id",
         (shopper_id,),
     )
-    ids = sorted({row["branch_id"] for row in rows})
-    marks = ",".join("?" * len(ids)) or "NULL"
-    branches = {
-        r["id"]: Branch.from_row(r)
-        for r in await db.fetchall(f"SELECT * FROM branches WHERE id IN ({marks})", ids)
-    }
-    return [
-        {**Assignment.from_row(row).to_api(), "branch": branches[row["branch_id"]].to_api()}
-        for row in rows
-    ]
+    return await _with_branches(db, rows)
 
 
 async def mark_done(tx: Transaction, assignment_id: int) -> None:
@@ -141,3 +132,61 @@ async def move(tx: Transaction, assignment_id: int, start: str, end: str, actor_
             {"start": start, "end": end},
         )
     return changed > 0
+
+
+# A shopper's other assignment at the same branch, less than ``repeat_days`` before or after.
+_CLASH = (
+    "EXISTS (SELECT 1 FROM assignments o WHERE o.shopper_id = :shopper"
+    " AND o.branch_id = a.branch_id AND o.id <> a.id AND o.state <> 'cancelled'"
+    " AND o.window_end >= date(a.window_start, '-' || :days || ' days')"
+    " AND o.window_start <= date(a.window_end, '+' || :days || ' days'))"
+)
+
+
+async def claimable(
+    db: Reader, shopper_id: int, today: str, repeat_days: int, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Assignments left open for any shopper to claim, soonest first, each with its
+    branch; not those whose branch this shopper visits too soon before or after."""
+    rows = await db.fetchall(
+        "SELECT a.* FROM assignments a WHERE a.shopper_id IS NULL AND a.state = 'open'"
+        f" AND a.window_end >= :today AND NOT {_CLASH}"
+        " ORDER BY a.window_start, a.id LIMIT :limit",
+        {"shopper": shopper_id, "today": today, "days": repeat_days, "limit": limit},
+    )
+    return await _with_branches(db, rows)
+
+
+async def _with_branches(db: Reader, rows: list[Any]) -> list[dict[str, Any]]:
+    ids = sorted({row["branch_id"] for row in rows})
+    marks = ",".join("?" * len(ids)) or "NULL"
+    branches = {
+        r["id"]: Branch.from_row(r)
+        for r in await db.fetchall(f"SELECT * FROM branches WHERE id IN ({marks})", ids)
+    }
+    return [
+        {**Assignment.from_row(row).to_api(), "branch": branches[row["branch_id"]].to_api()}
+        for row in rows
+    ]
+
+
+async def claim(tx: Transaction, assignment_id: int, shopper_id: int, repeat_days: int) -> str:
+    """Give an open, unclaimed assignment to a shopper. Answers "claimed", or why not:
+    "missing" (no such open assignment), "taken" (someone claimed it first) or "too_soon"
+    (the shopper has this branch within ``repeat_days``)."""
+    row = await tx.fetchone(
+        f"SELECT a.shopper_id, a.state, {_CLASH} AS clash FROM assignments a WHERE a.id = :id",
+        {"id": assignment_id, "shopper": shopper_id, "days": repeat_days},
+    )
+    if row is None or row["state"] != "open":
+        return "missing"
+    if row["shopper_id"] is not None:
+        return "taken"
+    if row["clash"]:
+        return "too_soon"
+    await tx.execute(
+        "UPDATE assignments SET shopper_id = ?, updated_at = ? WHERE id = ? AND shopper_id IS NULL",
+        (shopper_id, utcnow(), assignment_id),
+    )
+    await audit.record(tx, shopper_id, "assignment.claimed", "assignment", assignment_id)
+    return "claimed"

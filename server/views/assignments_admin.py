@@ -1,8 +1,10 @@
 """``/admin/assignments``: who visits which branch, when, with which scenario.
 
 Created one at a time or in bulk (chosen branches, or every branch of a region); all of
-a bulk request or none. A shopper is not sent to a branch they visited (or were sent to)
-within ``repeat_days``. Windows are dates in each branch's own time zone.
+a bulk request or none. Given to a shopper, or left open for any shopper to claim in the
+app (the repeat rule is then checked when one claims it). A shopper is not sent to a
+branch they visited (or were sent to) within ``repeat_days``. Windows are dates in each
+branch's own time zone.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ async def page(request: Request) -> Response:
             "shoppers": people,
             "regions": sorted({b.region for b in branches}),
             "repeat_days": request.app.state.settings.repeat_days,
+            "questionnaires": await questionnaires.published_choices(db),
         },
     )
 
@@ -64,20 +67,23 @@ async def create(request: Request) -> Response:
     )
     start, end = _day(str(form.get("start", ""))), _day(str(form.get("end", "")))
     shopper_ref = str(form.get("shopper") or "")
+    left_open = shopper_ref == "open"
     shopper = await users.get(db, int(shopper_ref)) if shopper_ref.isdigit() else None
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
+    chosen_questionnaire = str(form.get("questionnaire") or "default")
+    definition = await questionnaires.latest_published(db, chosen_questionnaire)
     problems = []
+    if definition is None:
+        problems.append(_("Choose a published questionnaire."))
     if not targets:
         problems.append(_("Choose a region or at least one branch."))
     if len(targets) > MAX_BULK:
         problems.append(_("At most %(n)d assignments at once.") % {"n": MAX_BULK})
     if start is None or end is None or end < start:
         problems.append(_("Give a window: a start date and an end date on or after it."))
-    if shopper is None or shopper.role != "shopper" or not shopper.active:
-        problems.append(_("Choose an active shopper."))
-    if not problems:
-        assert start is not None and end is not None and shopper is not None
+    if not left_open and (shopper is None or shopper.role != "shopper" or not shopper.active):
+        problems.append(_("Choose an active shopper, or leave the visits open to claim."))
+    if not problems and shopper is not None:
+        assert start is not None and end is not None
         gap = timedelta(days=settings.repeat_days)
         for branch in targets:
             clash = await assignments.recent_for(
@@ -98,13 +104,13 @@ async def create(request: Request) -> Response:
                 )
     if problems:
         raise ApiError(422, "invalid", " ".join(problems))
-    assert start is not None and end is not None and shopper is not None
+    assert start is not None and end is not None and definition is not None
     async with db.transaction() as tx:
         for branch in targets:
             await assignments.create(
                 tx,
                 branch_id=branch.id,
-                shopper_id=shopper.id,
+                shopper_id=shopper.id if shopper else None,
                 questionnaire_id=definition["id"],
                 questionnaire_version=definition["version"],
                 window_start=start.isoformat(),

@@ -93,11 +93,11 @@ def test_csv_import_is_all_or_nothing(demo_client: TestClient, demo_dir: Path) -
     [(chain_id,)] = db_rows(demo_dir, "SELECT id FROM chains LIMIT 1")
     before = db_rows(demo_dir, "SELECT count(*) FROM branches")
     bad = (
-        "name,code,region,city,latitude,longitude,timezone\n"
-        "Good One,G1,East,Surabaya,-7.25,112.75,Asia/Jakarta\n"
-        ",G2,East,,,,\n"
-        "Dup,G1,East,,,,\n"
-    ).encode()
+        b"name,code,region,city,latitude,longitude,timezone\n"
+        b"Good One,G1,East,Surabaya,-7.25,112.75,Asia/Jakarta\n"
+        b",G2,East,,,,\n"
+        b"Dup,G1,East,,,,\n"
+    )
     token = csrf_token(demo_client, PAGE)
     response = demo_client.post(
         "/admin/branches/import",
