@@ -8,7 +8,7 @@ from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.conftest import LiveServer
 
@@ -138,3 +138,28 @@ def assert_accessible(page: Page, name: str) -> None:
     assert not violations, f"{name}: " + "; ".join(
         f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in violations
     )
+
+
+def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: str = "") -> str:
+    """A reviewer, in a browser of their own, takes the oldest visit in the queue."""
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server.url + "/login")
+        page.get_by_label("Email").fill("reviewer@demo.test")
+        page.get_by_label("Password").fill("visitscore-demo")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Review queue").click()
+        newest = page.locator(".queue li a").last  # the shopper's visit was sent last
+        visit_id = (newest.get_attribute("href") or "").rsplit("/", 1)[1]
+        newest.click()
+        assert_accessible(page, "visit under review")
+        if decision == "return":
+            page.get_by_label("Note for the shopper").fill(note)
+            page.get_by_role("button", name="Return to the shopper").click()
+        else:
+            page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
+        return visit_id
+    finally:
+        context.close()

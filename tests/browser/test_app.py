@@ -17,6 +17,7 @@ from tests.browser.app_helpers import (
     next_section,
     record_offline,
     record_visit,
+    reviewer_decides,
     stamp_button,
     start_visit,
     wait_offline_ready,
@@ -207,31 +208,6 @@ def test_big_photos_are_made_smaller_on_the_phone_keeping_the_capture_time(
     assert (width, height) == (2048, 1536)
     assert stored["content_type"] == "image/jpeg"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stored["captured_at"])
-
-
-def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: str = "") -> str:
-    """A reviewer, in a browser of their own, takes the oldest visit in the queue."""
-    context = browser.new_context()
-    page = context.new_page()
-    try:
-        page.goto(server.url + "/login")
-        page.get_by_label("Email").fill("reviewer@demo.test")
-        page.get_by_label("Password").fill("visitscore-demo")
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("link", name="Review queue").click()
-        newest = page.locator(".queue li a").last  # the shopper's visit was sent last
-        visit_id = (newest.get_attribute("href") or "").rsplit("/", 1)[1]
-        newest.click()
-        assert_accessible(page, "visit under review")
-        if decision == "return":
-            page.get_by_label("Note for the shopper").fill(note)
-            page.get_by_role("button", name="Return to the shopper").click()
-        else:
-            page.get_by_role("button", name="Approve").click()
-        expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
-        return visit_id
-    finally:
-        context.close()
 
 
 def test_review_round_trip_return_resubmit_approve_and_the_owner_reads_it(

@@ -91,6 +91,10 @@ def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -
         ("/admin/users", "People"),
         ("/admin/programme", "Programme settings"),
         ("/admin/assignments", "Assignments"),
+        ("/admin/branches", "Chains and branches"),
+        ("/admin/questionnaires", "Questionnaires"),
+        ("/admin/questionnaires/default", "Store visit"),
+        ("/admin/questionnaires/default/versions/1/preview", "Preview of version 1"),
         ("/review", "Review queue"),
     ):
         page.goto(live_server.url + path)
