@@ -7,7 +7,15 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
-from server.i18n import LOCALE_DIR, SUPPORTED, negotiate
+from server.i18n import (
+    LOCALE_DIR,
+    SUPPORTED,
+    activate,
+    deactivate,
+    format_points,
+    negotiate,
+    zone_name,
+)
 from server.settings import ROOT
 from tests.conftest import csrf_from as _csrf
 from tests.conftest import login
@@ -135,3 +143,14 @@ def test_numbers_and_dates_follow_the_locale() -> None:
         )
     finally:
         i18n.deactivate(token)
+
+
+def test_time_zones_and_points_are_named_in_the_users_language() -> None:
+    token = activate("id")
+    try:
+        assert zone_name("Asia/Jakarta") == "Waktu Indonesia Barat"
+        assert zone_name("Mars/Olympus") == "Mars/Olympus"
+        assert format_points(7.5) == "7,5" and format_points(12.0) == "12"
+    finally:
+        deactivate(token)
+    assert zone_name("Asia/Makassar") == "Central Indonesia Time"
