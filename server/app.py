@@ -135,6 +135,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         ),
         Route("/admin/users", users_admin.users_page, methods=["GET"]),
         Route("/admin/users", users_admin.create, methods=["POST"]),
+        Route("/admin/users/{user_id:int}", users_admin.user_page, methods=["GET"]),
+        Route("/admin/users/{user_id:int}/role", users_admin.set_role, methods=["POST"]),
         Route("/admin/users/{user_id:int}/deactivate", users_admin.deactivate, methods=["POST"]),
         Route("/admin/users/{user_id:int}/activate", users_admin.activate, methods=["POST"]),
         Route("/admin/users/{user_id:int}/password", users_admin.reset_password, methods=["POST"]),

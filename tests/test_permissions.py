@@ -82,6 +82,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),
     ("GET", "/admin/programme", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/users", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/users/1", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/assignments", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/branches", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires", {**everyone(403, anonymous=401), "admin": 200}),

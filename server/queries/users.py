@@ -109,3 +109,34 @@ async def set_password(tx: Transaction, user_id: int, password_hash: str, actor_
     await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
     await tx.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
     await audit.record(tx, actor_id, "user.password_reset", "user", user_id)
+
+
+async def set_role(
+    tx: Transaction,
+    user_id: int,
+    role: Role,
+    branch_ids: Iterable[int],
+    chain_ids: Iterable[int],
+    actor_id: int,
+) -> None:
+    """A new role and memberships, in full: an owner's branches, a manager's chains."""
+    await tx.execute("UPDATE users SET role = ? WHERE id = ?", (role, user_id))
+    await tx.execute("DELETE FROM branch_owners WHERE user_id = ?", (user_id,))
+    await tx.execute("DELETE FROM chain_managers WHERE user_id = ?", (user_id,))
+    branches, chains = sorted(set(branch_ids)), sorted(set(chain_ids))
+    await tx.executemany(
+        "INSERT INTO branch_owners (user_id, branch_id) VALUES (?, ?)",
+        [(user_id, b) for b in branches],
+    )
+    await tx.executemany(
+        "INSERT INTO chain_managers (user_id, chain_id) VALUES (?, ?)",
+        [(user_id, c) for c in chains],
+    )
+    await audit.record(
+        tx,
+        actor_id,
+        "user.role_set",
+        "user",
+        user_id,
+        {"role": role, "branches": branches, "chains": chains},
+    )

@@ -35,6 +35,21 @@ async def users_page(request: Request) -> Response:
     )
 
 
+async def _membership_problems(
+    db: Database, role: str, branch_ids: list[int], chain_ids: list[int]
+) -> list[str]:
+    problems = []
+    known_branches = {b.id for b in await chains.list_branches(db)}
+    known_chains = {c.id for c in await chains.list_chains(db)}
+    if role == "owner" and not branch_ids:
+        problems.append(_("An owner needs at least one branch."))
+    if role == "manager" and not chain_ids:
+        problems.append(_("A manager needs at least one chain."))
+    if not set(branch_ids) <= known_branches or not set(chain_ids) <= known_chains:
+        problems.append(_("Choose branches and chains from the lists."))
+    return problems
+
+
 async def create(request: Request) -> Response:
     form = await request.form()  # multi-valued fields (branches, chains)
     await auth.checked_form(request)  # forms check their token before anything else
@@ -57,14 +72,7 @@ async def create(request: Request) -> Response:
         problems.append(_("Choose a role."))
     if (problem := auth.password_problem(password)) is not None:
         problems.append(problem)
-    known_branches = {b.id for b in await chains.list_branches(db)}
-    known_chains = {c.id for c in await chains.list_chains(db)}
-    if role == "owner" and not branch_ids:
-        problems.append(_("An owner needs at least one branch."))
-    if role == "manager" and not chain_ids:
-        problems.append(_("A manager needs at least one chain."))
-    if not set(branch_ids) <= known_branches or not set(chain_ids) <= known_chains:
-        problems.append(_("Choose branches and chains from the lists."))
+    problems.extend(await _membership_problems(db, role, branch_ids, chain_ids))
     if problems:
         raise ApiError(422, "invalid", " ".join(problems))
     password_hash = await asyncio.to_thread(auth.hash_password, password)
@@ -122,4 +130,58 @@ async def reset_password(request: Request) -> Response:
     password_hash = await asyncio.to_thread(auth.hash_password, password)
     async with request.app.state.db.transaction() as tx:
         await users.set_password(tx, user_id, password_hash, actor_id)
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+async def user_page(request: Request) -> Response:
+    """One person: their role and memberships, to change."""
+    actor = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    target = await users.get(db, int(request.path_params["user_id"]))
+    if target is None:
+        raise ApiError(404, "not_found", _("There is no such user."))
+    auth.require(actor, "programme.manage")
+    return await render(
+        request,
+        "user.html",
+        {
+            "person": target,
+            "roles": ROLES,
+            "branches": await chains.list_branches(db),
+            "chains": await chains.list_chains(db),
+        },
+    )
+
+
+async def set_role(request: Request) -> Response:
+    form = await request.form()  # multi-valued fields (branches, chains)
+    actor_id, user_id = await _target(request)
+    db: Database = request.app.state.db
+    role = str(form.get("role", ""))
+    branch_ids = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
+    chain_ids = [int(v) for v in form.getlist("chains") if str(v).isdigit()]
+    problems = [] if role in ROLES else [_("Choose a role.")]
+    problems.extend(await _membership_problems(db, role, branch_ids, chain_ids))
+    if problems:
+        raise ApiError(422, "invalid", " ".join(problems))
+    async with db.transaction() as tx:
+        target = await users.get(tx, user_id)
+        assert target is not None
+        if (
+            target.role == "admin"
+            and role != "admin"
+            and target.active
+            and await users.active_admins(tx) <= 1
+        ):
+            raise ApiError(
+                409, "last_admin", _("This is the last admin: make another admin first.")
+            )
+        await users.set_role(
+            tx,
+            user_id,
+            role,  # type: ignore[arg-type]
+            branch_ids if role == "owner" else [],
+            chain_ids if role == "manager" else [],
+            actor_id,
+        )
     return RedirectResponse("/admin/users", status_code=303)

@@ -102,6 +102,44 @@ def test_the_last_admin_cannot_be_deactivated(demo_client: TestClient, demo_dir:
     assert db_rows(demo_dir, "SELECT active FROM users WHERE id = ?", (admin,)) == [(1,)]
 
 
+def test_a_new_role_and_memberships_apply_at_once(demo_client: TestClient, demo_dir: Path) -> None:
+    owner = user_id(demo_dir, "owner@demo.test")
+    login(demo_client, "owner@demo.test")
+    assert demo_client.get("/branches/9").status_code == 404  # a Bali branch: not theirs
+    owner_session = demo_client.cookies.get("vs_session")
+    login(demo_client, "admin@demo.test")
+    assert "Role and memberships" in demo_client.get(f"/admin/users/{owner}").text
+    response = demo_client.post(
+        f"/admin/users/{owner}/role",
+        data={"csrf_token": token(demo_client), "role": "owner", "branches": ["1", "9"]},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert db_rows(
+        demo_dir, "SELECT branch_id FROM branch_owners WHERE user_id = ? ORDER BY 1", (owner,)
+    ) == [(1,), (9,)]
+    demo_client.cookies.clear()
+    demo_client.cookies.set("vs_session", owner_session or "")
+    assert demo_client.get("/branches/9").status_code == 200
+    assert demo_client.get("/branches/2").status_code == 404
+
+
+def test_roles_keep_their_rules(demo_client: TestClient, demo_dir: Path) -> None:
+    login(demo_client, "admin@demo.test")
+    admin = user_id(demo_dir, "admin@demo.test")
+    demoted = demo_client.post(
+        f"/admin/users/{admin}/role", data={"csrf_token": token(demo_client), "role": "reviewer"}
+    )
+    assert demoted.status_code == 409 and "last admin" in demoted.text
+    owner = user_id(demo_dir, "owner@demo.test")
+    bare = demo_client.post(
+        f"/admin/users/{owner}/role", data={"csrf_token": token(demo_client), "role": "owner"}
+    )
+    assert bare.status_code == 422 and "at least one branch" in bare.text
+    assert db_rows(demo_dir, "SELECT role FROM users WHERE id = ?", (admin,)) == [("admin",)]
+    assert demo_client.get("/admin/users/99999").status_code == 404
+
+
 def test_a_password_reset_takes_effect(demo_client: TestClient, demo_dir: Path) -> None:
     owner = user_id(demo_dir, "owner2@demo.test")
     login(demo_client, "admin@demo.test")
