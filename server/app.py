@@ -99,6 +99,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/admin/branches", branches_admin.page, methods=["GET"]),
         Route("/admin/branches", branches_admin.create_branch, methods=["POST"]),
         Route("/admin/branches/import", branches_admin.import_csv, methods=["POST"]),
+        Route("/admin/branches/{branch_id:int}", branches_admin.edit_page, methods=["GET"]),
+        Route("/admin/branches/{branch_id:int}", branches_admin.update_branch, methods=["POST"]),
         Route("/admin/chains", branches_admin.create_chain, methods=["POST"]),
         Route("/admin/questionnaires", questionnaires_admin.list_page, methods=["GET"]),
         Route("/admin/questionnaires", questionnaires_admin.create, methods=["POST"]),

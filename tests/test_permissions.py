@@ -85,6 +85,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/admin/users/1", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/assignments", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/branches", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/branches/1", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires/default", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/questionnaires/nope", everyone(404, anonymous=401)),

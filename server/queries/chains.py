@@ -114,3 +114,23 @@ async def add_branches(
 async def branch_counts(db: Reader) -> dict[int, int]:
     rows = await db.fetchall("SELECT chain_id, count(*) FROM branches GROUP BY chain_id")
     return {r[0]: r[1] for r in rows}
+
+
+async def update_branch(tx: Transaction, branch_id: int, row: BranchRow, actor_id: int) -> None:
+    """New details for a branch; its visits, assignments and owners stay attached."""
+    await tx.execute(
+        "UPDATE branches SET code = ?, name = ?, region = ?, city = ?, address = ?,"
+        " latitude = ?, longitude = ?, timezone = ? WHERE id = ?",
+        (
+            row.code,
+            row.name,
+            row.region,
+            row.city,
+            row.address,
+            row.latitude,
+            row.longitude,
+            row.timezone,
+            branch_id,
+        ),
+    )
+    await audit.record(tx, actor_id, "branch.updated", "branch", branch_id, {"code": row.code})

@@ -14,7 +14,9 @@ from starlette.responses import RedirectResponse, Response
 
 from .. import auth, branch_import
 from ..db import Database
+from ..errors import ApiError
 from ..i18n import _
+from ..models import Branch
 from ..queries import chains
 from ..templating import render
 
@@ -116,3 +118,52 @@ async def import_csv(request: Request) -> Response:
     async with db.transaction() as tx:
         await chains.add_branches(tx, chain_id, rows, actor.id, upload.filename)
     return RedirectResponse(f"/admin/branches?added={len(rows)}", status_code=303)
+
+
+def _fields(branch: Branch) -> dict[str, str]:
+    return {
+        "name": branch.name,
+        "code": branch.code,
+        "region": branch.region,
+        "city": branch.city,
+        "address": branch.address,
+        "latitude": "" if branch.latitude is None else f"{branch.latitude:g}",
+        "longitude": "" if branch.longitude is None else f"{branch.longitude:g}",
+        "timezone": branch.timezone,
+    }
+
+
+async def _branch(request: Request) -> Branch:
+    user = auth.require_login(await auth.current_user(request))
+    branch = await chains.get_branch(request.app.state.db, int(request.path_params["branch_id"]))
+    if branch is None:
+        raise ApiError(404, "not_found", _("There is no such branch."))
+    auth.require(user, "programme.manage")
+    return branch
+
+
+async def edit_page(
+    request: Request, problems: list[str] | None = None, values: dict[str, str] | None = None
+) -> Response:
+    branch = await _branch(request)
+    return await render(
+        request,
+        "branch_edit.html",
+        {"branch": branch, "values": values or _fields(branch), "problems": problems or []},
+        status_code=422 if problems else 200,
+    )
+
+
+async def update_branch(request: Request) -> Response:
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    branch = await _branch(request)
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    record = {name: form.get(name, "").strip() for name in FIELDS}
+    others = await chains.branch_codes(db, branch.chain_id) - {branch.code}
+    row, problems = branch_import.check(record, others)
+    if problems:
+        return await edit_page(request, problems, record)
+    async with db.transaction() as tx:
+        await chains.update_branch(tx, branch.id, row, actor.id)
+    return RedirectResponse("/admin/branches", status_code=303)

@@ -117,3 +117,31 @@ def test_csv_import_is_all_or_nothing(demo_client: TestClient, demo_dir: Path) -
     )
     assert response.status_code == 200 and "2 branches were added." in response.text
     assert db_rows(demo_dir, "SELECT count(*) FROM branches")[0][0] == before[0][0] + 2
+
+
+def test_a_branch_is_corrected_and_keeps_its_visits(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    login(demo_client, "admin@demo.test")
+    visits_before = db_rows(demo_dir, "SELECT count(*) FROM visits WHERE branch_id = 1")
+    page = demo_client.get("/admin/branches/1")
+    assert page.status_code == 200 and 'value="Toko Contoh Menteng"' in page.text
+    [(code_2,)] = db_rows(demo_dir, "SELECT code FROM branches WHERE id = 2")
+    fields = {
+        "name": "Toko Contoh Menteng Baru",
+        "code": code_2,  # taken by another branch of the chain
+        "region": "Jakarta",
+        "timezone": "Asia/Jakarta",
+        "latitude": "-6.19",
+        "longitude": "106.83",
+    }
+    clash = post(demo_client, "/admin/branches/1", **fields)
+    assert clash.status_code == 422 and "is already a branch of this chain" in clash.text
+    [(own_code,)] = db_rows(demo_dir, "SELECT code FROM branches WHERE id = 1")
+    saved = post(demo_client, "/admin/branches/1", **{**fields, "code": own_code})
+    assert saved.status_code == 303
+    assert db_rows(demo_dir, "SELECT name, latitude FROM branches WHERE id = 1") == [
+        ("Toko Contoh Menteng Baru", -6.19)
+    ]
+    assert db_rows(demo_dir, "SELECT count(*) FROM visits WHERE branch_id = 1") == visits_before
+    assert demo_client.get("/admin/branches/999").status_code == 404
