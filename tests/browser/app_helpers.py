@@ -163,3 +163,12 @@ def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: 
         return visit_id
     finally:
         context.close()
+
+
+def sign_in(page: Page, server: LiveServer, email: str) -> None:
+    """Log in on the website (not the app) and land on the role's start page."""
+    page.goto(server.url + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()

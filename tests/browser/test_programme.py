@@ -16,20 +16,13 @@ from tests.browser.app_helpers import (
     log_in,
     next_section,
     reviewer_decides,
+    sign_in,
 )
 from tests.conftest import DEMO_TODAY, LiveServer, db_rows
 
 # Far enough after the demo's assignments that no branch is "too soon" for anyone.
 START = DEMO_TODAY + timedelta(days=90)
 END = START + timedelta(days=6)
-
-
-def sign_in(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("visitscore-demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
 
 
 def write_and_publish(page: Page, server: LiveServer) -> None:

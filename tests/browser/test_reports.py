@@ -7,16 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.app_helpers import assert_accessible
+from tests.browser.app_helpers import assert_accessible, sign_in
 from tests.conftest import LiveServer, db_rows
-
-
-def sign_in(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(server.url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill("visitscore-demo")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
 
 
 @pytest.mark.parametrize(
