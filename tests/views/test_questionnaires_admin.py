@@ -262,3 +262,23 @@ def test_export_then_import_round_trips_and_can_publish_at_once(
     assert definition["sections"] == original["sections"]
     missing = demo_client.get("/admin/questionnaires/default/versions/99.json")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_only_admins_write_questionnaires(demo_client: TestClient, demo_dir: Path) -> None:
+    for email in (
+        "reviewer@demo.test",
+        "manager@demo.test",
+        "owner@demo.test",
+        "shopper@demo.test",
+    ):
+        login(demo_client, email)
+        token = demo_client.cookies.get("vs_csrf") or csrf_from(demo_client.get("/").text)
+        for path, data in (
+            ("/admin/questionnaires", {"id": "sneaky", "title_en": "Sneaky"}),
+            ("/admin/questionnaires/default/draft", {"op": "start"}),
+            ("/admin/questionnaires/default/publish", {"base": "0" * 16}),
+        ):
+            response = demo_client.post(path, data={"csrf_token": token, **data})
+            assert response.status_code == 403, (email, path)
+            assert "This form has expired" not in response.text  # refused for the role
+    assert db_rows(demo_dir, "SELECT count(*) FROM questionnaire_versions") == [(1,)]
