@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .i18n import _
+
 LANGUAGES = ("en", "id", "fr")
 STAMPS = ("entered", "greeted", "joined_queue", "served", "paid", "left")
 SCORED_TYPES = frozenset({"yes_no", "scale", "choice", "count_pair", "timed"})
@@ -91,15 +93,15 @@ def _check_texts(texts: object, path: str, problems: list[Problem], required: bo
     if texts is None and not required:
         return
     if not isinstance(texts, dict):
-        problems.append(Problem(path, "must be an object of texts by language (en, id, fr)"))
+        problems.append(Problem(path, _("must be an object of texts by language (en, id, fr)")))
         return
     for lang, text in texts.items():
         if lang not in LANGUAGES:
-            problems.append(Problem(f"{path}.{lang}", "language must be one of en, id, fr"))
+            problems.append(Problem(f"{path}.{lang}", _("language must be one of en, id, fr")))
         elif not isinstance(text, str):
-            problems.append(Problem(f"{path}.{lang}", "must be a string"))
+            problems.append(Problem(f"{path}.{lang}", _("must be a string")))
     if required and not (isinstance(texts.get("en"), str) and texts["en"].strip()):
-        problems.append(Problem(f"{path}.en", "an English text is required"))
+        problems.append(Problem(f"{path}.en", _("an English text is required")))
 
 
 def _check_key(
@@ -108,111 +110,135 @@ def _check_key(
     """A section's or question's key: a non-empty string, unique in the questionnaire."""
     key = item.get("key")
     if not isinstance(key, str) or not key.strip():
-        problems.append(Problem(f"{path}.key", "must be a non-empty string"))
+        problems.append(Problem(f"{path}.key", _("must be a non-empty string")))
     elif key in seen:
-        problems.append(Problem(f"{path}.key", f"duplicate {what} key {key!r}"))
+        problems.append(
+            Problem(
+                f"{path}.key",
+                (
+                    _("duplicate section key %(key)r")
+                    if what == "section"
+                    else _("duplicate question key %(key)r")
+                )
+                % {"key": key},
+            )
+        )
     else:
         seen.add(key)
 
 
 def _check_question(q: object, path: str, seen: set[str], problems: list[Problem]) -> None:
     if not isinstance(q, dict):
-        problems.append(Problem(path, "must be an object"))
+        problems.append(Problem(path, _("must be an object")))
         return
     _check_key(q, path, seen, "question", problems)
     kind = q.get("type")
     if kind not in QUESTION_TYPES:
         problems.append(
-            Problem(f"{path}.type", f"must be one of {', '.join(sorted(QUESTION_TYPES))}")
+            Problem(
+                f"{path}.type",
+                _("must be one of %(values)s") % {"values": ", ".join(sorted(QUESTION_TYPES))},
+            )
         )
         return
     _check_texts(q.get("text"), f"{path}.text", problems, required=True)
     _check_texts(q.get("help"), f"{path}.help", problems, required=False)
     if "weight" in q and (not _is_number(q["weight"]) or q["weight"] < 0):
-        problems.append(Problem(f"{path}.weight", "must be a number of at least 0"))
+        problems.append(Problem(f"{path}.weight", _("must be a number of at least 0")))
     for flag in ("na", "inverse", "required"):
         if flag in q and not isinstance(q[flag], bool):
-            problems.append(Problem(f"{path}.{flag}", "must be true or false"))
+            problems.append(Problem(f"{path}.{flag}", _("must be true or false")))
     critical = q.get("critical", False)
     if critical not in (True, False, "visit"):
-        problems.append(Problem(f"{path}.critical", 'must be true, false or "visit"'))
+        problems.append(Problem(f"{path}.critical", _('must be true, false or "visit"')))
     elif critical and kind not in SCORED_TYPES:
-        problems.append(Problem(f"{path}.critical", "only a scored question can be critical"))
+        problems.append(Problem(f"{path}.critical", _("only a scored question can be critical")))
     if kind == "scale":
         lo, hi = q.get("min"), q.get("max")
         if not (_is_number(lo) and _is_number(hi)) or lo >= hi:
-            problems.append(Problem(f"{path}.min", "a scale needs numbers min < max"))
+            problems.append(Problem(f"{path}.min", _("a scale needs numbers min < max")))
     elif kind == "choice":
         options = q.get("options")
         if not isinstance(options, list) or len(options) < 2:
-            problems.append(Problem(f"{path}.options", "a choice needs at least two options"))
+            problems.append(Problem(f"{path}.options", _("a choice needs at least two options")))
         else:
             keys: set[str] = set()
             for i, option in enumerate(options):
                 opath = f"{path}.options[{i}]"
                 if not isinstance(option, dict) or not isinstance(option.get("key"), str):
-                    problems.append(Problem(opath, "an option needs a key"))
+                    problems.append(Problem(opath, _("an option needs a key")))
                     continue
                 if option["key"] in keys:
-                    problems.append(Problem(f"{opath}.key", f"duplicate option {option['key']!r}"))
+                    problems.append(
+                        Problem(
+                            f"{opath}.key", _("duplicate option %(key)r") % {"key": option["key"]}
+                        )
+                    )
                 keys.add(option["key"])
                 value = option.get("value")
                 if not _is_number(value) or not 0 <= value <= 1:
-                    problems.append(Problem(f"{opath}.value", "must be a number from 0 to 1"))
+                    problems.append(Problem(f"{opath}.value", _("must be a number from 0 to 1")))
                 _check_texts(option.get("text"), f"{opath}.text", problems, required=True)
     elif kind == "timed":
         for end in ("from", "to"):
             if q.get(end) not in STAMPS:
-                problems.append(Problem(f"{path}.{end}", f"must be one of {', '.join(STAMPS)}"))
+                problems.append(
+                    Problem(
+                        f"{path}.{end}",
+                        _("must be one of %(values)s") % {"values": ", ".join(STAMPS)},
+                    )
+                )
         thresholds = q.get("thresholds")
         if not isinstance(thresholds, list) or not thresholds:
-            problems.append(Problem(f"{path}.thresholds", "a timed question needs thresholds"))
+            problems.append(Problem(f"{path}.thresholds", _("a timed question needs thresholds")))
         else:
             last = -1.0
             for i, t in enumerate(thresholds):
                 tpath = f"{path}.thresholds[{i}]"
                 if not isinstance(t, dict):
-                    problems.append(Problem(tpath, "must be an object"))
+                    problems.append(Problem(tpath, _("must be an object")))
                     continue
                 limit, value = t.get("max_seconds"), t.get("value")
                 if not _is_number(limit) or limit < 0:
                     problems.append(
-                        Problem(f"{tpath}.max_seconds", "must be a number of at least 0")
+                        Problem(f"{tpath}.max_seconds", _("must be a number of at least 0"))
                     )
                 elif limit <= last:
-                    problems.append(Problem(f"{tpath}.max_seconds", "thresholds must increase"))
+                    problems.append(Problem(f"{tpath}.max_seconds", _("thresholds must increase")))
                 else:
                     last = float(limit)
                 if not _is_number(value) or not 0 <= value <= 1:
-                    problems.append(Problem(f"{tpath}.value", "must be a number from 0 to 1"))
+                    problems.append(Problem(f"{tpath}.value", _("must be a number from 0 to 1")))
 
 
 def validate_definition(definition: object) -> list[Problem]:
     """Every problem with a questionnaire definition; an empty list means it is valid."""
     problems: list[Problem] = []
     if not isinstance(definition, dict):
-        return [Problem("", "a questionnaire must be a JSON object")]
+        return [Problem("", _("a questionnaire must be a JSON object"))]
     qid = definition.get("id")
     if not isinstance(qid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", qid):
-        problems.append(Problem("id", "must be 1 to 64 lower-case letters, digits, - or _"))
+        problems.append(Problem("id", _("must be 1 to 64 lower-case letters, digits, - or _")))
     _check_texts(definition.get("title"), "title", problems, required=True)
     sections = definition.get("sections")
     if not isinstance(sections, list) or not sections:
-        problems.append(Problem("sections", "at least one section is required"))
+        problems.append(Problem("sections", _("at least one section is required")))
         return problems
     section_keys: set[str] = set()
     question_keys: set[str] = set()
     for s_index, section in enumerate(sections):
         spath = f"sections[{s_index}]"
         if not isinstance(section, dict):
-            problems.append(Problem(spath, "must be an object"))
+            problems.append(Problem(spath, _("must be an object")))
             continue
         _check_key(section, spath, section_keys, "section", problems)
         _check_texts(section.get("title"), f"{spath}.title", problems, required=True)
         _check_texts(section.get("help"), f"{spath}.help", problems, required=False)
         questions = section.get("questions")
         if not isinstance(questions, list) or not questions:
-            problems.append(Problem(f"{spath}.questions", "a section needs at least one question"))
+            problems.append(
+                Problem(f"{spath}.questions", _("a section needs at least one question"))
+            )
             continue
         for q_index, question in enumerate(questions):
             _check_question(question, f"{spath}.questions[{q_index}]", question_keys, problems)
@@ -241,9 +267,11 @@ def parse_document(document: object) -> tuple[Definition | None, list[Problem]]:
     if isinstance(document, dict) and "questionnaire" in document:
         problems = []
         if document.get("format") != FORMAT:
-            problems.append(Problem("format", f'must be "{FORMAT}"'))
+            problems.append(Problem("format", _("must be %(value)s") % {"value": f'"{FORMAT}"'}))
         if document.get("format_version") != FORMAT_VERSION:
-            problems.append(Problem("format_version", f"must be {FORMAT_VERSION}"))
+            problems.append(
+                Problem("format_version", _("must be %(value)s") % {"value": FORMAT_VERSION})
+            )
         inner = [
             Problem(f"questionnaire.{p.path}" if p.path else "questionnaire", p.message)
             for p in validate_definition(document["questionnaire"])

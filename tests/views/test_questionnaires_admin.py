@@ -282,3 +282,17 @@ def test_only_admins_write_questionnaires(demo_client: TestClient, demo_dir: Pat
             assert response.status_code == 403, (email, path)
             assert "This form has expired" not in response.text  # refused for the role
     assert db_rows(demo_dir, "SELECT count(*) FROM questionnaire_versions") == [(1,)]
+
+
+def test_problems_are_reported_in_the_admins_language(demo_client: TestClient) -> None:
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/admin/questionnaires").text
+    bad = {"id": "x", "title": {"en": "X"}, "sections": []}
+    response = demo_client.post(
+        "/admin/questionnaires/import",
+        data={"csrf_token": csrf_from(page)},
+        files={"file": ("bad.json", json.dumps(bad).encode(), "application/json")},
+        headers={"accept-language": "id"},
+    )
+    assert response.status_code == 422
+    assert "sections: setidaknya satu bagian wajib ada" in response.text
