@@ -92,6 +92,11 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["POST"],
         ),
         Route(
+            "/admin/assignments/{assignment_id:int}/shopper",
+            assignments_admin.give,
+            methods=["POST"],
+        ),
+        Route(
             "/admin/assignments/{assignment_id:int}/window",
             assignments_admin.move,
             methods=["POST"],

@@ -170,10 +170,17 @@ async def _with_branches(db: Reader, rows: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def claim(tx: Transaction, assignment_id: int, shopper_id: int, repeat_days: int) -> str:
-    """Give an open, unclaimed assignment to a shopper. Answers "claimed", or why not:
-    "missing" (no such open assignment), "taken" (someone claimed it first) or "too_soon"
-    (the shopper has this branch within ``repeat_days``)."""
+async def claim(
+    tx: Transaction,
+    assignment_id: int,
+    shopper_id: int,
+    repeat_days: int,
+    actor_id: int | None = None,
+) -> str:
+    """Give an open, unclaimed assignment to a shopper (who claims it, or an admin who
+    gives it: ``actor_id``). Answers "claimed", or why not: "missing" (no such open
+    assignment), "taken" (someone claimed it first) or "too_soon" (the shopper has this
+    branch within ``repeat_days``)."""
     row = await tx.fetchone(
         f"SELECT a.shopper_id, a.state, {_CLASH} AS clash FROM assignments a WHERE a.id = :id",
         {"id": assignment_id, "shopper": shopper_id, "days": repeat_days},
@@ -188,5 +195,15 @@ async def claim(tx: Transaction, assignment_id: int, shopper_id: int, repeat_day
         "UPDATE assignments SET shopper_id = ?, updated_at = ? WHERE id = ? AND shopper_id IS NULL",
         (shopper_id, utcnow(), assignment_id),
     )
-    await audit.record(tx, shopper_id, "assignment.claimed", "assignment", assignment_id)
+    if actor_id is None:
+        await audit.record(tx, shopper_id, "assignment.claimed", "assignment", assignment_id)
+    else:
+        await audit.record(
+            tx,
+            actor_id,
+            "assignment.given",
+            "assignment",
+            assignment_id,
+            {"shopper_id": shopper_id},
+        )
     return "claimed"

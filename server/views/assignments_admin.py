@@ -148,3 +148,33 @@ async def move(request: Request) -> Response:
         ):
             raise ApiError(409, "conflict", _("Only an open assignment can be moved."))
     return RedirectResponse("/admin/assignments", status_code=303)
+
+
+async def give(request: Request) -> Response:
+    """Give an assignment that is still open to claim to a chosen shopper."""
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    ref = form.get("shopper", "")
+    shopper = await users.get(db, int(ref)) if ref.isdigit() else None
+    if shopper is None or shopper.role != "shopper" or not shopper.active:
+        raise ApiError(422, "invalid", _("Choose an active shopper."))
+    async with db.transaction() as tx:
+        outcome = await assignments.claim(
+            tx,
+            int(request.path_params["assignment_id"]),
+            shopper.id,
+            settings.repeat_days,
+            actor.id,
+        )
+    if outcome == "too_soon":
+        raise ApiError(
+            409,
+            "too_soon",
+            _("%(shopper)s has another visit to this branch less than %(days)s days apart.")
+            % {"shopper": shopper.name, "days": settings.repeat_days},
+        )
+    if outcome != "claimed":
+        raise ApiError(409, "conflict", _("Only an assignment still open to claim can be given."))
+    return RedirectResponse("/admin/assignments", status_code=303)

@@ -111,3 +111,29 @@ def test_only_shoppers_claim(demo_client: TestClient, demo_dir: Path) -> None:
     assert demo_client.post(f"/api/v1/assignments/{assignment}/claim", json={}).status_code == 403
     demo_client.cookies.clear()
     assert demo_client.post(f"/api/v1/assignments/{assignment}/claim", json={}).status_code == 401
+
+
+def test_an_admin_gives_an_open_assignment_to_a_shopper(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    assignment = leave_open(demo_client, demo_dir, a_branch(demo_dir), "2030-05-03", "2030-05-09")
+    [(sam,)] = db_rows(demo_dir, "SELECT id FROM users WHERE email = 'shopper2@demo.test'")
+    token = csrf_token(demo_client, "/admin/assignments")
+    given = demo_client.post(
+        f"/admin/assignments/{assignment}/shopper",
+        data={"csrf_token": token, "shopper": str(sam)},
+        follow_redirects=False,
+    )
+    assert given.status_code == 303
+    again = demo_client.post(
+        f"/admin/assignments/{assignment}/shopper", data={"csrf_token": token, "shopper": str(sam)}
+    )
+    assert again.status_code == 409  # no longer open to claim: never taken from a shopper
+    login(demo_client, "shopper2@demo.test")
+    mine = [a["id"] for a in demo_client.get("/api/v1/assignments").json()["assignments"]]
+    assert assignment in mine
+    assert db_rows(
+        demo_dir,
+        "SELECT action FROM audit_log WHERE entity = 'assignment' AND entity_id = ? ORDER BY id",
+        (str(assignment),),
+    ) == [("assignment.created",), ("assignment.given",)]
