@@ -168,6 +168,7 @@ def test_a_visit_left_open_is_claimed_in_the_app(
         admin.get_by_label("Window ends").fill(END.isoformat())
         admin.get_by_role("button", name="Create", exact=True).click()
         expect(admin.locator("tr", has_text="open to claim")).to_contain_text("Toko Contoh Kuta")
+        assert_accessible(admin, "assignments with one open to claim")
     finally:
         agency.close()
     log_in(page, app_server, "shopper2@demo.test")
