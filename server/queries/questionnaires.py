@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..db import Reader, Transaction, utcnow
-from ..questionnaire import Definition, load_default, validate_definition
+from ..questionnaire import Definition, iter_questions, load_default, validate_definition
 from . import audit
 
 
@@ -227,3 +227,49 @@ async def discard_draft(tx: Transaction, questionnaire_id: str, actor_id: int) -
         await tx.execute("DELETE FROM questionnaires WHERE id = ?", (questionnaire_id,))
         return False
     return True
+
+
+async def report_definition(db: Reader) -> Definition:
+    """The sections and questions reports line up by key: the default questionnaire's,
+    then those only other published questionnaires have (a programme may run several)."""
+    definition = await latest_published(db, "default")
+    assert definition is not None
+    merged = {**definition, "sections": [dict(s) for s in definition["sections"]]}
+    seen_sections = {s["key"] for s in merged["sections"]}
+    seen_questions = {q["key"] for _s, q in iter_questions(merged)}
+    for choice in await published_choices(db):
+        if choice["id"] == "default":
+            continue
+        other = await get_published(db, choice["id"], choice["version"])
+        for section in (other or {}).get("sections", []):
+            fresh = [q for q in section["questions"] if q["key"] not in seen_questions]
+            seen_questions.update(q["key"] for q in fresh)
+            if section["key"] not in seen_sections:
+                seen_sections.add(section["key"])
+                merged["sections"].append({**section, "questions": fresh})
+            elif fresh:
+                home = next(s for s in merged["sections"] if s["key"] == section["key"])
+                home["questions"] = [*home["questions"], *fresh]
+    return merged
+
+
+async def for_branch(db: Reader, branch_id: int) -> Definition:
+    """The questionnaire a branch is visited with now: the newest published version of the
+    one its latest assignment uses (the default one if it has none)."""
+    row = await db.fetchone(
+        "SELECT questionnaire_id FROM assignments WHERE branch_id = ? AND state <> 'cancelled'"
+        " ORDER BY window_start DESC, id DESC LIMIT 1",
+        (branch_id,),
+    )
+    definition = await latest_published(db, row[0]) if row else None
+    if definition is None:
+        definition = await latest_published(db, "default")
+    assert definition is not None
+    return definition
+
+
+async def default_section_keys(db: Reader) -> set[str]:
+    """The default questionnaire's sections: reports always show these, others only when
+    they have numbers."""
+    definition = await latest_published(db, "default")
+    return {s["key"] for s in (definition or {}).get("sections", [])}

@@ -25,8 +25,8 @@ async def dashboard(request: Request) -> dict[str, Any]:
     user, branch = await visible_branch(request, "report.read")
     db: Database = request.app.state.db
     month_from, month_to, notes = filters.period(request.query_params, await summaries.months(db))
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
+    definition = await questionnaires.report_definition(db)
+    default_keys = await questionnaires.default_section_keys(db)
     locale = current_locale()
     numbers = (await summaries.by_branch(db, month_from, month_to, [branch.id])).get(branch.id, {})
     own = await summaries.self_assessment(db, branch.id)
@@ -34,6 +34,8 @@ async def dashboard(request: Request) -> dict[str, Any]:
     for section in definition["sections"]:
         shoppers = numbers.get(section["key"], {}).get("mean")
         owner = own["sections"].get(section["key"]) if own else None
+        if section["key"] not in default_keys and shoppers is None and owner is None:
+            continue  # another questionnaire's section with nothing for this branch
         sections.append(
             {
                 "key": section["key"],

@@ -43,27 +43,7 @@ async def _chain_and_branches(
 
 
 async def _definition(db: Database) -> Definition:
-    """The sections and questions reports line up by key: the default questionnaire's,
-    then those only other published questionnaires have (a programme may run several)."""
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
-    merged = {**definition, "sections": [dict(s) for s in definition["sections"]]}
-    seen_sections = {s["key"] for s in merged["sections"]}
-    seen_questions = {q["key"] for _s, q in iter_questions(merged)}
-    for choice in await questionnaires.published_choices(db):
-        if choice["id"] == "default":
-            continue
-        other = await questionnaires.get_published(db, choice["id"], choice["version"])
-        for section in (other or {}).get("sections", []):
-            fresh = [q for q in section["questions"] if q["key"] not in seen_questions]
-            seen_questions.update(q["key"] for q in fresh)
-            if section["key"] not in seen_sections:
-                seen_sections.add(section["key"])
-                merged["sections"].append({**section, "questions": fresh})
-            elif fresh:
-                home = next(s for s in merged["sections"] if s["key"] == section["key"])
-                home["questions"] = [*home["questions"], *fresh]
-    return merged
+    return await questionnaires.report_definition(db)
 
 
 async def comparison(request: Request, permission: str = "chain.compare") -> dict[str, Any]:
@@ -103,10 +83,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
             }
         )
     # Sections of another questionnaire are shown only where its visits have scores.
-    default_keys = {
-        s["key"]
-        for s in (await questionnaires.latest_published(db, "default") or {}).get("sections", [])
-    }
+    default_keys = await questionnaires.default_section_keys(db)
     sections = [
         s
         for s in sections

@@ -113,8 +113,7 @@ def _form_value(q: Question, answers: dict[str, Any], stamps: dict[str, str]) ->
 async def form_page(request: Request) -> Response:
     _user, branch = await _branch(request)
     db: Database = request.app.state.db
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
+    definition = await questionnaires.for_branch(db, branch.id)
     latest = await db.fetchone(
         "SELECT answers, stamps FROM self_assessments WHERE branch_id = ?"
         " ORDER BY created_at DESC, id DESC LIMIT 1",
@@ -146,8 +145,7 @@ async def form_submit(request: Request) -> Response:
     form = await auth.checked_form(request)  # forms check their token before anything else
     user, branch = await _branch(request)
     db: Database = request.app.state.db
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
+    definition = await questionnaires.for_branch(db, branch.id)
     answers, stamps = _to_answers(definition, form)
     if not answers:
         raise ApiError(422, "invalid", _("Answer at least one question."))

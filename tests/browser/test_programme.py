@@ -142,6 +142,10 @@ def test_from_a_new_questionnaire_to_the_owners_report(
         expect(owner_page.get_by_text("Sari Shopper")).to_have_count(0)
         owner_page.goto(f"{app_server.url}/chains/1/compare")  # the new section is a column
         expect(owner_page.get_by_role("columnheader", name="Welcome")).to_be_visible()
+        owner_page.goto(f"{app_server.url}/branches/1")  # Menteng's dashboard has it too
+        expect(owner_page.get_by_role("rowheader", name="Welcome")).to_be_visible()
+        owner_page.goto(f"{app_server.url}/branches/1/self-assessment")  # asked as visited
+        expect(owner_page.get_by_text("Were you greeted within a minute?")).to_be_visible()
     finally:
         owner.close()
 
