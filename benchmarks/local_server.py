@@ -1,10 +1,18 @@
-"""What the benchmark scripts share: a free local port, and waiting for a server."""
+"""What the benchmark scripts share: a free local port, waiting for a server, and a
+`visitscore serve` process of their own."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -23,3 +31,24 @@ def wait_up(url: str, seconds: float = 15) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not start")
+
+
+@contextmanager
+def visitscore_server(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`visitscore serve` on a free port (extra ``args`` such as ``--workers 2``), once it
+    answers: (process, base URL). Stopped on the way out."""
+    port = free_port()
+    command = [sys.executable, "-m", "server", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--data-dir", str(data_dir), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url + "/healthz")
+        yield server, url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -31,7 +31,7 @@ from PIL import Image, ImageFilter, ImageOps
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_server import free_port, wait_up  # noqa: E402
+from local_server import visitscore_server  # noqa: E402
 
 from server import photos  # noqa: E402
 
@@ -132,24 +132,7 @@ def memory(uploads: int = 20) -> bool:
             check=True,
             capture_output=True,
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_up(url + "/healthz")
+        with visitscore_server(data_dir) as (server, url):
             blobs = [photo_like_jpeg(quality=98, orientation=1 + i % 8) for i in range(uploads)]
             idle = _peak_rss_mb(server.pid)
 
@@ -195,9 +178,6 @@ def memory(uploads: int = 20) -> bool:
             codes = asyncio.run(run())
             elapsed = time.perf_counter() - start
             peak = _peak_rss_mb(server.pid)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
         size = sum(len(b) for b in blobs) / len(blobs) / 1e6
         print(
             f"{uploads} uploads of {size:.1f} MB at once: statuses {sorted(set(codes))},"

@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from local_server import free_port, wait_up  # noqa: E402
+from local_server import free_port, visitscore_server, wait_up  # noqa: E402
 
 from server.auth import hash_password  # noqa: E402
 from server.db import MIGRATIONS_DIR, Database, split_statements  # noqa: E402
@@ -331,30 +331,8 @@ def throughput(data: Path, visit_id: str, cookie: str, size: int) -> dict[str, f
     if not shutil.which("wrk"):
         print("  wrk not installed (apt-get install wrk): throughput skipped")
         return None
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "server",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--data-dir",
-            str(data),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
-    try:
-        wait_up(f"http://127.0.0.1:{port}/healthz")
-        ours = wrk(f"http://127.0.0.1:{port}/visits/{visit_id}", cookie)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with visitscore_server(data, "--workers", "2") as (_server, url):
+        ours = wrk(f"{url}/visits/{visit_id}", cookie)
     template = "<html><body>{% for r in rows %}<p>row {{ r }} " + "x" * 60 + "</p>{% endfor %}"
     rows = max(1, size // 80)
     with tempfile.TemporaryDirectory() as tmp:
