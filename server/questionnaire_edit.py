@@ -203,14 +203,6 @@ def _defaults(kind: str) -> dict[str, Any]:
     return {}
 
 
-TYPE_FIELDS = {
-    "scale": ("min", "max"),
-    "choice": ("options",),
-    "timed": ("from", "to", "thresholds"),
-    "yes_no": ("inverse",),
-}
-
-
 def add_question(definition: Definition, form: Form) -> Definition:
     out = copy.deepcopy(definition)
     section = find_section(out, str(form.get("section", "")))

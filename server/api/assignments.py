@@ -72,5 +72,4 @@ async def claim(request: Request) -> Response:
             )
             % {"days": request.app.state.settings.repeat_days},
         )
-    mine = await assignments.open_for_shopper(db, user.id)
-    return ok({"assignment": next(a for a in mine if a["id"] == assignment_id)})
+    return ok({"assignment": await assignments.with_branch(db, assignment_id)})

@@ -157,6 +157,12 @@ async def claimable(
     return await _with_branches(db, rows)
 
 
+async def with_branch(db: Reader, assignment_id: int) -> dict[str, Any] | None:
+    """One assignment as the app sees it, with its branch."""
+    row = await db.fetchone("SELECT * FROM assignments WHERE id = ?", (assignment_id,))
+    return (await _with_branches(db, [row]))[0] if row else None
+
+
 async def _with_branches(db: Reader, rows: list[Any]) -> list[dict[str, Any]]:
     ids = sorted({row["branch_id"] for row in rows})
     marks = ",".join("?" * len(ids)) or "NULL"

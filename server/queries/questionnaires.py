@@ -229,19 +229,26 @@ async def discard_draft(tx: Transaction, questionnaire_id: str, actor_id: int) -
     return True
 
 
-async def report_definition(db: Reader) -> Definition:
+async def report_definition(db: Reader) -> tuple[Definition, frozenset[str]]:
     """The sections and questions reports line up by key: the default questionnaire's,
-    then those only other published questionnaires have (a programme may run several)."""
-    definition = await latest_published(db, "default")
-    assert definition is not None
-    merged = {**definition, "sections": [dict(s) for s in definition["sections"]]}
-    seen_sections = {s["key"] for s in merged["sections"]}
+    then those only other published questionnaires have (a programme may run several).
+    Also answers the default's section keys: reports always show those, the others only
+    where they have numbers."""
+    rows = await db.fetchall(
+        "SELECT v.questionnaire_id, v.definition FROM questionnaire_versions v"
+        " WHERE v.published_at IS NOT NULL AND v.version = (SELECT max(version)"
+        "  FROM questionnaire_versions w WHERE w.questionnaire_id = v.questionnaire_id"
+        "  AND w.published_at IS NOT NULL)"
+        " ORDER BY v.questionnaire_id <> 'default', v.questionnaire_id"
+    )
+    definitions = [json.loads(r["definition"]) for r in rows]
+    assert definitions and rows[0]["questionnaire_id"] == "default"
+    merged = {**definitions[0], "sections": [dict(s) for s in definitions[0]["sections"]]}
+    default_keys = frozenset(s["key"] for s in merged["sections"])
+    seen_sections = set(default_keys)
     seen_questions = {q["key"] for _s, q in iter_questions(merged)}
-    for choice in await published_choices(db):
-        if choice["id"] == "default":
-            continue
-        other = await get_published(db, choice["id"], choice["version"])
-        for section in (other or {}).get("sections", []):
+    for other in definitions[1:]:
+        for section in other.get("sections", []):
             fresh = [q for q in section["questions"] if q["key"] not in seen_questions]
             seen_questions.update(q["key"] for q in fresh)
             if section["key"] not in seen_sections:
@@ -250,7 +257,7 @@ async def report_definition(db: Reader) -> Definition:
             elif fresh:
                 home = next(s for s in merged["sections"] if s["key"] == section["key"])
                 home["questions"] = [*home["questions"], *fresh]
-    return merged
+    return merged, default_keys
 
 
 async def for_branch(db: Reader, branch_id: int) -> Definition:
@@ -266,10 +273,3 @@ async def for_branch(db: Reader, branch_id: int) -> Definition:
         definition = await latest_published(db, "default")
     assert definition is not None
     return definition
-
-
-async def default_section_keys(db: Reader) -> set[str]:
-    """The default questionnaire's sections: reports always show these, others only when
-    they have numbers."""
-    definition = await latest_published(db, "default")
-    return {s["key"] for s in (definition or {}).get("sections", [])}

@@ -25,8 +25,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
     user, branch = await visible_branch(request, "report.read")
     db: Database = request.app.state.db
     month_from, month_to, notes = filters.period(request.query_params, await summaries.months(db))
-    definition = await questionnaires.report_definition(db)
-    default_keys = await questionnaires.default_section_keys(db)
+    definition, default_keys = await questionnaires.report_definition(db)
     locale = current_locale()
     numbers = (await summaries.by_branch(db, month_from, month_to, [branch.id])).get(branch.id, {})
     own = await summaries.self_assessment(db, branch.id)

@@ -42,10 +42,6 @@ async def _chain_and_branches(
     return user, chain, [b for b in everything if auth.can_see_branch(user, b)]
 
 
-async def _definition(db: Database) -> Definition:
-    return await questionnaires.report_definition(db)
-
-
 async def comparison(request: Request, permission: str = "chain.compare") -> dict[str, Any]:
     """The comparison's numbers, for the page, the JSON and the CSV alike."""
     user, chain, branches = await _chain_and_branches(request, permission)
@@ -60,7 +56,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         )
         region = ""
     shown = [b for b in branches if not region or b.region == region]
-    definition = await _definition(db)
+    definition, default_keys = await questionnaires.report_definition(db)
     locale = current_locale()
     sections = [
         {"key": s["key"], "title": localized(s.get("title"), locale)}
@@ -83,7 +79,6 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
             }
         )
     # Sections of another questionnaire are shown only where its visits have scores.
-    default_keys = await questionnaires.default_section_keys(db)
     sections = [
         s
         for s in sections
@@ -278,7 +273,7 @@ async def _approved_visits(
     with its branch and its section and question scores (0..100, None when N/A)."""
     _user, chain, branches = await _chain_and_branches(request, "report.export")
     db: Database = request.app.state.db
-    definition = await _definition(db)
+    definition, _default_keys = await questionnaires.report_definition(db)
     questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
     by_id = {b.id: b for b in branches}
     marks = ",".join("?" * len(by_id)) or "NULL"
