@@ -276,20 +276,7 @@ def export_questionnaire(questionnaire_id: str, version: int | None, data_dir: P
     async def work(db: Database) -> dict[str, Any] | None:
         if version is None:
             return await questionnaires.latest_version(db, questionnaire_id)
-        row = await db.fetchone(
-            "SELECT definition, version, published_at FROM questionnaire_versions"
-            " WHERE questionnaire_id = ? AND version = ?",
-            (questionnaire_id, version),
-        )
-        return (
-            {
-                "definition": json.loads(row["definition"]),
-                "version": row["version"],
-                "published_at": row["published_at"],
-            }
-            if row
-            else None
-        )
+        return await questionnaires.version_row(db, questionnaire_id, version)
 
     found = _run(settings, work)
     if found is None:

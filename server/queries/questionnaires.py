@@ -56,6 +56,22 @@ async def install_default(tx: Transaction) -> bool:
     return True
 
 
+async def version_row(db: Reader, questionnaire_id: str, version: int) -> dict[str, Any] | None:
+    """One version, draft or published: {definition, version, published_at}."""
+    row = await db.fetchone(
+        "SELECT definition, version, published_at FROM questionnaire_versions"
+        " WHERE questionnaire_id = ? AND version = ?",
+        (questionnaire_id, version),
+    )
+    if row is None:
+        return None
+    return {
+        "definition": json.loads(row["definition"]),
+        "version": row["version"],
+        "published_at": row["published_at"],
+    }
+
+
 async def latest_version(db: Reader, questionnaire_id: str) -> dict[str, Any] | None:
     """The newest version, draft or published: {definition, version, published_at}."""
     row = await db.fetchone(

@@ -301,13 +301,12 @@ async def publish(request: Request) -> Response:
 
 async def _version(request: Request) -> tuple[str, dict[str, Any]]:
     qid = await _lookup(request)
-    version = int(request.path_params["version"])
-    for row in await questionnaires.versions(request.app.state.db, qid):
-        if row["version"] == version:
-            definition = await questionnaires.get_version(request.app.state.db, qid, version)
-            assert definition is not None
-            return qid, {**row, "definition": definition}
-    raise ApiError(404, "not_found", _("There is no such questionnaire version."))
+    found = await questionnaires.version_row(
+        request.app.state.db, qid, int(request.path_params["version"])
+    )
+    if found is None:
+        raise ApiError(404, "not_found", _("There is no such questionnaire version."))
+    return qid, found
 
 
 async def preview(request: Request) -> Response:
@@ -317,6 +316,7 @@ async def preview(request: Request) -> Response:
     lang = request.query_params.get("lang", current_locale())
     lang = lang if lang in LANGUAGES else current_locale()
     definition = found["definition"]
+    sections = _sections_view(definition)
     return await render(
         request,
         "questionnaire_preview.html",
@@ -327,8 +327,8 @@ async def preview(request: Request) -> Response:
             "lang": lang,
             "langs": LANGUAGES,
             "text": lambda texts: localized(texts, lang),
-            "sections": _sections_view(definition),
-            "total_points": sum(m["points"] for m in maxima(definition)),
+            "sections": sections,
+            "total_points": sum(s["points"] for s in sections),
             "problems": validate_definition(definition),
         },
     )
