@@ -7,17 +7,26 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test setup chromium lint messages bench clean
+.PHONY: run test setup lock chromium lint messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# Everything installs from the committed lock (hashes checked); `make lock` refreshes it.
+$(STAMP): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Re-resolve every dependency (runtime, tests, build backend) to the newest allowed
+# by pyproject.toml, for every platform, with hashes.
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet 'uv>=0.9'
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --upgrade --custom-compile-command "make lock" -o requirements.lock
 
 # Debian's Chromium for the browser tests; Playwright never downloads a browser here.
 chromium:
@@ -39,7 +48,7 @@ lint: $(STAMP)
 
 # Re-extract messages after changing user-facing strings, then translate the .po files.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k t -o server/locale/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -o server/locale/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching
 
 bench: $(STAMP)

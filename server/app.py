@@ -27,7 +27,7 @@ from .errors import ApiError, api_error_handler, http_exception_handler, server_
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
 from .photos import PhotoStore
-from .settings import ROOT, Settings
+from .settings import ASSETS, Settings
 from .templating import make_templates
 from .views import (
     action_plans,
@@ -176,7 +176,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/app", app_shell.app_root, methods=["GET"]),
         Route("/app/strings/{lang}.json", app_shell.strings, methods=["GET"]),
         Mount("/app", app_shell.ShellFiles(directory=settings.pwa_dir, html=True), name="app"),
-        Mount("/static", StaticFiles(directory=ROOT / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=ASSETS / "static"), name="static"),
     ]
 
 

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-"""The checkout: holds pwa/, static/ and service-worker.js beside server/."""
+"""The checkout (or, installed from a wheel, the folder that holds the package)."""
+
+_BUNDLED = Path(__file__).resolve().parent / "_assets"
+ASSETS = _BUNDLED if _BUNDLED.is_dir() else ROOT
+"""Where pwa/, static/ and service-worker.js are: beside server/ in a checkout,
+inside it (server/_assets) when installed from a wheel."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -55,8 +60,8 @@ class Settings:
     # Read connections beside the single writer.
     read_connections: int = 3
     # The shopper app's files (overridable so tests can serve a changed version).
-    pwa_dir: Path = field(default_factory=lambda: ROOT / "pwa")
-    service_worker: Path = field(default_factory=lambda: ROOT / "service-worker.js")
+    pwa_dir: Path = field(default_factory=lambda: ASSETS / "pwa")
+    service_worker: Path = field(default_factory=lambda: ASSETS / "service-worker.js")
 
     @property
     def db_path(self) -> Path:
@@ -122,8 +127,8 @@ def from_env() -> Settings:
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
         repeat_days=_env_int("VISITSCORE_REPEAT_DAYS", 60),
-        pwa_dir=Path(os.environ.get("VISITSCORE_PWA_DIR") or ROOT / "pwa"),
+        pwa_dir=Path(os.environ.get("VISITSCORE_PWA_DIR") or ASSETS / "pwa"),
         service_worker=Path(
-            os.environ.get("VISITSCORE_SERVICE_WORKER") or ROOT / "service-worker.js"
+            os.environ.get("VISITSCORE_SERVICE_WORKER") or ASSETS / "service-worker.js"
         ),
     )

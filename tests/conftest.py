@@ -88,14 +88,21 @@ def free_port() -> int:
 class LiveServer:
     """`visitscore serve` in its own process on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *extra_args: str,
+        env: dict[str, str] | None = None,
+        python: str = sys.executable,
+        cwd: Path | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         log = (data_dir.parent / "server.log").open("wb")
         self.process = subprocess.Popen(
             [
-                sys.executable,
+                python,
                 "-m",
                 "server",
                 "serve",
@@ -105,10 +112,12 @@ class LiveServer:
                 str(self.port),
                 "--data-dir",
                 str(data_dir),
+                *extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            cwd=cwd,
         )
         deadline = time.monotonic() + 30
         while True:
