@@ -48,8 +48,9 @@ lint: $(STAMP)
 
 # Re-extract messages after changing user-facing strings, then translate the .po files.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -o server/locale/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -o server/locale/messages.pot --no-location --sort-output \
+		--omit-header -w 100 .
+	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching -w 100
 
 bench: $(STAMP)
 	@set -e; found=0; for f in benchmarks/*.py; do [ -f "$$f" ] || continue; found=1; \

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -49,6 +50,22 @@ from .views import (
 log = logging.getLogger("visitscore")
 
 
+class IdConvertor(Convertor[int]):
+    """A row id in a path (``{branch_id:id}``): at most 18 digits, so it always fits
+    SQLite's 64-bit integers; a longer number matches no route and answers 404."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+
+
 async def health(request: Request) -> Response:
     await request.app.state.db.fetchone("SELECT 1")
     return JSONResponse({"ok": True}, headers={"cache-control": "no-store"})
@@ -63,49 +80,49 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/logout", login.logout, methods=["POST"]),
         Route("/language", login.set_language, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
-        Route("/branches/{branch_id:int}.json", branch.branch_json, methods=["GET"]),
-        Route("/branches/{branch_id:int}", branch.branch_page, methods=["GET"]),
-        Route("/branches/{branch_id:int}/action-plans", action_plans.create, methods=["POST"]),
+        Route("/branches/{branch_id:id}.json", branch.branch_json, methods=["GET"]),
+        Route("/branches/{branch_id:id}", branch.branch_page, methods=["GET"]),
+        Route("/branches/{branch_id:id}/action-plans", action_plans.create, methods=["POST"]),
         Route(
-            "/branches/{branch_id:int}/action-plans/{plan_id:int}/done",
+            "/branches/{branch_id:id}/action-plans/{plan_id:id}/done",
             action_plans.done,
             methods=["POST"],
         ),
         Route(
-            "/branches/{branch_id:int}/self-assessment", self_assessment.form_page, methods=["GET"]
+            "/branches/{branch_id:id}/self-assessment", self_assessment.form_page, methods=["GET"]
         ),
         Route(
-            "/branches/{branch_id:int}/self-assessment",
+            "/branches/{branch_id:id}/self-assessment",
             self_assessment.form_submit,
             methods=["POST"],
         ),
-        Route("/chains/{chain_id:int}/compare.json", compare.compare_json, methods=["GET"]),
-        Route("/chains/{chain_id:int}/compare.csv", compare.compare_csv, methods=["GET"]),
-        Route("/chains/{chain_id:int}/compare", compare.compare_page, methods=["GET"]),
-        Route("/chains/{chain_id:int}/visits.csv", compare.visits_csv, methods=["GET"]),
-        Route("/chains/{chain_id:int}/visits.json", compare.visits_json, methods=["GET"]),
+        Route("/chains/{chain_id:id}/compare.json", compare.compare_json, methods=["GET"]),
+        Route("/chains/{chain_id:id}/compare.csv", compare.compare_csv, methods=["GET"]),
+        Route("/chains/{chain_id:id}/compare", compare.compare_page, methods=["GET"]),
+        Route("/chains/{chain_id:id}/visits.csv", compare.visits_csv, methods=["GET"]),
+        Route("/chains/{chain_id:id}/visits.json", compare.visits_json, methods=["GET"]),
         Route("/admin/assignments", assignments_admin.page, methods=["GET"]),
         Route("/admin/assignments", assignments_admin.create, methods=["POST"]),
         Route(
-            "/admin/assignments/{assignment_id:int}/cancel",
+            "/admin/assignments/{assignment_id:id}/cancel",
             assignments_admin.cancel,
             methods=["POST"],
         ),
         Route(
-            "/admin/assignments/{assignment_id:int}/shopper",
+            "/admin/assignments/{assignment_id:id}/shopper",
             assignments_admin.give,
             methods=["POST"],
         ),
         Route(
-            "/admin/assignments/{assignment_id:int}/window",
+            "/admin/assignments/{assignment_id:id}/window",
             assignments_admin.move,
             methods=["POST"],
         ),
         Route("/admin/branches", branches_admin.page, methods=["GET"]),
         Route("/admin/branches", branches_admin.create_branch, methods=["POST"]),
         Route("/admin/branches/import", branches_admin.import_csv, methods=["POST"]),
-        Route("/admin/branches/{branch_id:int}", branches_admin.edit_page, methods=["GET"]),
-        Route("/admin/branches/{branch_id:int}", branches_admin.update_branch, methods=["POST"]),
+        Route("/admin/branches/{branch_id:id}", branches_admin.edit_page, methods=["GET"]),
+        Route("/admin/branches/{branch_id:id}", branches_admin.update_branch, methods=["POST"]),
         Route("/admin/chains", branches_admin.create_chain, methods=["POST"]),
         Route("/admin/questionnaires", questionnaires_admin.list_page, methods=["GET"]),
         Route("/admin/questionnaires", questionnaires_admin.create, methods=["POST"]),
@@ -131,22 +148,22 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["GET"],
         ),
         Route(
-            "/admin/questionnaires/{questionnaire_id}/versions/{version:int}.json",
+            "/admin/questionnaires/{questionnaire_id}/versions/{version:id}.json",
             questionnaires_admin.export,
             methods=["GET"],
         ),
         Route(
-            "/admin/questionnaires/{questionnaire_id}/versions/{version:int}/preview",
+            "/admin/questionnaires/{questionnaire_id}/versions/{version:id}/preview",
             questionnaires_admin.preview,
             methods=["GET"],
         ),
         Route("/admin/users", users_admin.users_page, methods=["GET"]),
         Route("/admin/users", users_admin.create, methods=["POST"]),
-        Route("/admin/users/{user_id:int}", users_admin.user_page, methods=["GET"]),
-        Route("/admin/users/{user_id:int}/role", users_admin.set_role, methods=["POST"]),
-        Route("/admin/users/{user_id:int}/deactivate", users_admin.deactivate, methods=["POST"]),
-        Route("/admin/users/{user_id:int}/activate", users_admin.activate, methods=["POST"]),
-        Route("/admin/users/{user_id:int}/password", users_admin.reset_password, methods=["POST"]),
+        Route("/admin/users/{user_id:id}", users_admin.user_page, methods=["GET"]),
+        Route("/admin/users/{user_id:id}/role", users_admin.set_role, methods=["POST"]),
+        Route("/admin/users/{user_id:id}/deactivate", users_admin.deactivate, methods=["POST"]),
+        Route("/admin/users/{user_id:id}/activate", users_admin.activate, methods=["POST"]),
+        Route("/admin/users/{user_id:id}/password", users_admin.reset_password, methods=["POST"]),
         Route("/admin/programme", programme.settings_page, methods=["GET"]),
         Route("/admin/programme", programme.settings_submit, methods=["POST"]),
         Route("/review", review.queue_page, methods=["GET"]),
@@ -157,13 +174,13 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/api/v1/session", api_session.create_session, methods=["POST"]),
         Route("/api/v1/session", api_session.delete_session, methods=["DELETE"]),
         Route(
-            "/api/v1/questionnaires/{questionnaire_id}/versions/{version:int}",
+            "/api/v1/questionnaires/{questionnaire_id}/versions/{version:id}",
             api_questionnaires.read_version,
             methods=["GET"],
         ),
         Route("/api/v1/assignments", api_assignments.list_assignments, methods=["GET"]),
         Route(
-            "/api/v1/assignments/{assignment_id:int}/claim",
+            "/api/v1/assignments/{assignment_id:id}/claim",
             api_assignments.claim,
             methods=["POST"],
         ),

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import branch_import
+from . import branch_import, json_input
 from . import demo as demo_module
 from .auth import hash_password, password_problem
 from .db import Database, backup_database
@@ -296,9 +296,9 @@ def import_questionnaire(file: Any, publish: bool, data_dir: Path | None) -> Non
     is listed with its path; nothing is stored when there is any."""
     settings = _settings(data_dir)
     try:
-        document = json.loads(file.read())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise click.ClickException(f"{file.name} is not valid JSON: {exc}") from exc
+        document = json_input.parse(file.read())
+    except json_input.BadJson as exc:
+        raise click.ClickException(f"{file.name} was refused: {exc.reason}") from exc
     definition, problems = parse_document(document)
     if definition is None:
         for problem in problems:

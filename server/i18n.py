@@ -195,22 +195,32 @@ def format_points(value: float | None) -> str:
 
 
 def format_day(value: date | str | None, timezone: str | None = None) -> str:
-    """A date; a moment with an offset is first moved to ``timezone`` (a branch's)."""
+    """A date; a moment with an offset is first moved to ``timezone`` (a branch's).
+    Whatever is stored, this never raises: what it cannot read is shown as it is."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
-    if isinstance(value, datetime) and value.tzinfo is not None and timezone:
-        value = value.astimezone(ZoneInfo(timezone))
-    return _format_date(value, format="medium", locale=current_locale())
+    raw = value
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        if isinstance(value, datetime) and value.tzinfo is not None and timezone:
+            value = value.astimezone(ZoneInfo(timezone))
+        return _format_date(value, format="medium", locale=current_locale())
+    except (ValueError, OverflowError, KeyError):
+        return str(raw)
 
 
 def format_moment(value: datetime | str | None, timezone: str = "UTC") -> str:
-    """A moment in a place's time zone, e.g. a visit in its branch's local time."""
+    """A moment in a place's time zone, e.g. a visit in its branch's local time.
+    Never raises: what it cannot read or move to the zone is shown as it is."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return _format_datetime(
-        value, format="medium", tzinfo=ZoneInfo(timezone), locale=current_locale()
-    )
+    raw = value
+    try:
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return _format_datetime(
+            value, format="medium", tzinfo=ZoneInfo(timezone), locale=current_locale()
+        )
+    except (ValueError, OverflowError, KeyError):
+        return str(raw)

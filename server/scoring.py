@@ -14,7 +14,7 @@ Nothing is rounded here; rounding is for display only.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from .questionnaire import Definition, Question, best_value, is_scored, weight
@@ -73,15 +73,27 @@ class VisitScore:
         }
 
 
+EARLIEST_STAMP = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_STAMP = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def parse_stamp(raw: object) -> datetime | None:
-    """An event stamp: ISO 8601 with a UTC offset; anything else counts as missing."""
-    if not isinstance(raw, str):
+    """An event stamp: ISO 8601 with a UTC offset, between 2000 and 2100; anything else
+    counts as missing (outside that range, date arithmetic and formatting overflow)."""
+    if not isinstance(raw, str) or len(raw) > 64:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else None
+    if moment.tzinfo is None:
+        return None
+    try:
+        if not EARLIEST_STAMP <= moment <= LATEST_STAMP:
+            return None
+    except OverflowError:
+        return None
+    return moment
 
 
 def interval_seconds(stamps: dict[str, Any], start: str, end: str) -> float | None:

@@ -13,7 +13,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .i18n import _
@@ -218,7 +218,8 @@ def _parse_photos(raw: object, max_bytes: int, problems: list[Problem]) -> list[
                     _("is over the limit of %(mb)s MB") % {"mb": round(max_bytes / 1_000_000, 1)},
                 )
             )
-        if item.get("content_type") not in CONTENT_TYPES:
+        content_type = item.get("content_type")
+        if not isinstance(content_type, str) or content_type not in CONTENT_TYPES:
             problems.append(
                 Problem(f"{path}.content_type", _("must be image/jpeg, image/png or image/webp"))
             )
@@ -243,6 +244,48 @@ def _parse_photos(raw: object, max_bytes: int, problems: list[Problem]) -> list[
                 )
             )
     return entries
+
+
+CLOCK_AHEAD = timedelta(days=1)
+"""How far a phone's clock may run ahead of the server's (time zones set wrongly)."""
+BEFORE_WINDOW = timedelta(days=31)
+"""How long before its assignment's window a visit may have started."""
+
+
+def _times(payload: VisitPayload) -> list[tuple[str, str]]:
+    found = [("started_at", payload.started_at)]
+    if payload.ended_at is not None:
+        found.append(("ended_at", payload.ended_at))
+    found += [(f"stamps.{name}", value) for name, value in payload.stamps.items()]
+    found += [
+        (f"photos[{i}].captured_at", entry.captured_at)
+        for i, entry in enumerate(payload.photos)
+        if entry.captured_at is not None
+    ]
+    return found
+
+
+def check_times(payload: VisitPayload, window_start: str, now: datetime) -> list[Problem]:
+    """Every time the phone sent lies between a month before the assignment's window and
+    a day after the server's clock: a visit from the far past or future is a phone whose
+    clock is wrong, and reports would file it under a day that never was."""
+    earliest = datetime.combine(date.fromisoformat(window_start), time(), UTC) - BEFORE_WINDOW
+    latest = now + CLOCK_AHEAD
+    problems: list[Problem] = []
+    for path, raw in _times(payload):
+        moment = parse_stamp(raw)
+        assert moment is not None, "parse() checked every time"
+        if moment > latest:
+            problems.append(Problem(path, _("is in the future: check the phone's date and time")))
+        elif moment < earliest:
+            problems.append(
+                Problem(
+                    path,
+                    _("is long before this assignment's window (%(start)s)")
+                    % {"start": window_start},
+                )
+            )
+    return problems
 
 
 def _check_answer(q: dict[str, Any], answer: object, path: str, problems: list[Problem]) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +9,7 @@ from starlette.responses import JSONResponse
 
 from ..errors import ApiError
 from ..i18n import _
+from ..json_input import BadJson, parse
 
 MAX_JSON_BYTES = 2 * 1024 * 1024
 
@@ -32,9 +32,13 @@ async def json_body(request: Request) -> dict[str, Any]:
         if len(raw) > MAX_JSON_BYTES:
             raise ApiError(413, "too_large", _("The request body is too large."))
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "bad_json", _("The request body is not valid JSON.")) from exc
+        data = parse(raw)
+    except BadJson as exc:
+        raise ApiError(
+            400,
+            "bad_json",
+            _("The request body was refused: %(reason)s.") % {"reason": _(exc.reason)},
+        ) from exc
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", _("The request body must be a JSON object."))
     return data

@@ -9,6 +9,7 @@ is one transaction, so a refused or failed request leaves nothing behind.
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +24,7 @@ from ..queries import assignments, audit, chains, questionnaires, visits
 from ..queries import photos as photo_queries
 from ..questionnaire import Problem
 from ..settings import Settings
-from ..visit_payload import VisitPayload, check_against, is_uuid, parse
+from ..visit_payload import VisitPayload, check_against, check_times, is_uuid, parse
 from .common import json_body, ok
 
 
@@ -124,6 +125,9 @@ async def _store(
                 )
             ]
         )
+    time_problems = check_times(payload, assignment.window_start, datetime.now(UTC))
+    if time_problems:
+        raise invalid(time_problems)
     definition = await questionnaires.get_published(
         tx, payload.questionnaire_id, payload.questionnaire_version
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..db import Reader, Transaction
 from ..reports import location_check
+from ..scoring import parse_stamp
 from . import audit, summaries, visits
 
 SHORT_VISIT = timedelta(minutes=3)
@@ -25,10 +26,7 @@ async def queue(db: Reader) -> list[sqlite3.Row]:
 
 
 def _moment(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    return parse_stamp(text)
 
 
 async def warnings(db: Reader, row: sqlite3.Row) -> list[dict[str, Any]]:

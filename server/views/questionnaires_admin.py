@@ -8,7 +8,6 @@ draft it was made from, so two people editing at once cannot overwrite each othe
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -16,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from .. import auth, questionnaire_edit
+from .. import auth, json_input, questionnaire_edit
 from ..db import Database, Transaction
 from ..errors import ApiError
 from ..i18n import N_, _, current_locale
@@ -116,9 +115,12 @@ async def import_file(request: Request) -> Response:
     if len(raw) > MAX_UPLOAD:
         return await list_page(request, [_("The file is larger than 2 MB.")])
     try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return await list_page(request, [_("The file is not valid JSON.")])
+        document = json_input.parse(raw)
+    except json_input.BadJson as exc:
+        reason = _(exc.reason)
+        return await list_page(
+            request, [_("The file was refused: %(reason)s.") % {"reason": reason}]
+        )
     definition, problems = parse_document(document)
     if definition is None:
         shown = [f"{p.path or '(top)'}: {p.message}" for p in problems]
