@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
@@ -28,6 +28,7 @@ from .errors import ApiError, api_error_handler, http_exception_handler, server_
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
 from .photos import PhotoStore
+from .scratch import Scratch
 from .settings import ASSETS, Settings
 from .templating import make_templates
 from .views import (
@@ -203,20 +204,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         db = Database(settings.db_path, read_connections=settings.read_connections)
+        # This worker's folder for uploads and photo files in the making; folders of
+        # workers that died (and only those) are removed (see scratch.py).
+        scratch = Scratch(settings.data_dir / "uploads")
+        # Image work runs on its own few threads: bounded concurrency, and few malloc
+        # arenas holding decoded pixels after a burst.
+        pool = ThreadPoolExecutor(settings.photo_workers, thread_name_prefix="photo")
         await db.connect()
         try:
             applied = await migrate_all(db)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             app.state.db = db
-            # Uploads cut off by a crash or restart leave temp files: nothing refers to them.
-            uploads = settings.data_dir / "uploads"
-            uploads.mkdir(parents=True, exist_ok=True)
-            for stale in uploads.glob("upload-*"):
-                stale.unlink(missing_ok=True)
-            app.state.photo_slots = asyncio.Semaphore(settings.photo_workers)
+            app.state.scratch = app.state.photo_store.scratch = scratch.open()
+            app.state.photo_pool = pool
             yield
         finally:
+            pool.shutdown(wait=True)
+            scratch.close()
             await db.close()
 
     app = Starlette(

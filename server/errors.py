@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .i18n import _
@@ -108,6 +108,11 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 async def server_error_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, ClientDisconnect):
+        # The client went away mid-body (a phone losing signal): nobody reads the answer
+        # and nothing was stored; not a server fault.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return error_json(400, "incomplete_upload", _("The upload was interrupted."))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     message = _(
         "Something went wrong on the server. Nothing you sent was half-saved; please try again."

@@ -10,7 +10,9 @@ The functions here are blocking: callers run them in a worker thread.
 
 from __future__ import annotations
 
+import errno
 import io
+import logging
 import os
 import tempfile
 import warnings
@@ -19,14 +21,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .i18n import N_
 
+log = logging.getLogger("visitscore.photos")
+
 MAX_PIXELS = 50_000_000
+"""JPEGs are decoded at reduced scale (draft mode), so they may be large."""
+MAX_FULL_DECODE_PIXELS = 24_000_000
+"""PNG and WebP decode in full: 24 MP is at most ~100 MB of pixels per decode."""
 # Pillow's own bomb guard stays on (it raises at twice this); we refuse above it ourselves.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)  # refused below
+# Broken EXIF in an upload is skipped by Pillow with a warning: the photo is still fine.
+warnings.filterwarnings("ignore", category=UserWarning, module="PIL.TiffImagePlugin")
 DISPLAY_SIZE = 1600
 THUMB_SIZE = 320
 JPEG_QUALITY = 85
@@ -109,24 +118,44 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
     """Validate one upload and derive its display copy and thumbnail.
 
     Raises :class:`PhotoError` for anything that is not a whole, still JPEG, PNG or
-    WebP image within the pixel limit.
+    WebP image within the pixel limits; whatever a hostile file makes a decoder raise
+    (truncations, text-chunk bombs, broken EXIF) is a refusal, never a crash.
     """
     try:
-        image = Image.open(source, formats=list(FORMATS))
-    except UnidentifiedImageError as exc:
-        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo.")) from exc
+        return _process(source)
+    except PhotoError:
+        raise
     except Image.DecompressionBombError as exc:
         raise PhotoError("too_many_pixels", N_("This photo has too many pixels.")) from exc
-    except OSError as exc:
+    except UnidentifiedImageError as exc:
+        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo.")) from exc
+    except MemoryError as exc:
+        raise PhotoError("too_many_pixels", N_("This photo has too many pixels.")) from exc
+    except Exception as exc:  # a decoder's complaint about a damaged or hostile file
+        log.info("photo refused: %s: %s", type(exc).__name__, exc)
         raise PhotoError("unreadable", N_("This photo could not be read.")) from exc
+
+
+def _fit(size: tuple[int, int], box: int) -> tuple[int, int]:
+    """``size`` scaled to fit a ``box`` square, never below 1 pixel a side (a 3200×1
+    strip would otherwise round to zero)."""
+    factor = min(1.0, box / max(size))
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
+def _process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
+    image = Image.open(source, formats=list(FORMATS))
     with image:
-        if image.width * image.height > MAX_PIXELS:
+        pixels_limit = MAX_PIXELS if image.format == "JPEG" else MAX_FULL_DECODE_PIXELS
+        if image.width * image.height > pixels_limit:
             raise PhotoError("too_many_pixels", N_("This photo has too many pixels."))
         if getattr(image, "n_frames", 1) > 1:
             raise PhotoError("animated", N_("Animated images are not accepted."))
         content_type = FORMATS[image.format or ""]
         exif = image.getexif()
         orientation = exif.get(_EXIF_ORIENTATION, 1)
+        if not isinstance(orientation, int) or not 1 <= orientation <= 8:
+            orientation = 1
         captured_at = _captured_at(exif)
         sensor_size = image.size  # before draft() reduces it
         if image.format == "JPEG":
@@ -134,9 +163,7 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
             # min(w // bw, h // bh) falls back to a full-size decode.
             factor = DISPLAY_SIZE / max(image.size)
             if factor < 1:
-                image.draft(
-                    "RGB", (max(1, int(image.width * factor)), max(1, int(image.height * factor)))
-                )
+                image.draft("RGB", _fit(image.size, DISPLAY_SIZE))
         try:
             image.load()
         except (OSError, SyntaxError, ValueError) as exc:
@@ -144,12 +171,13 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
         pixels = _flatten(image)
     # Pillow's resize is an antialiasing convolution: BICUBIC looks as good as LANCZOS at
     # these factors for a third less time (see docs/performance.md).
-    display = ImageOps.contain(pixels, (DISPLAY_SIZE, DISPLAY_SIZE), Image.Resampling.BICUBIC)
+    display = pixels
+    if max(pixels.size) > DISPLAY_SIZE:
+        display = pixels.resize(_fit(pixels.size, DISPLAY_SIZE), Image.Resampling.BICUBIC)
     # Orient after downscaling: rotating 1600 px costs a tenth of rotating 12 MP.
-    for step in _TRANSPOSE.get(orientation if isinstance(orientation, int) else 1, ()):
+    for step in _TRANSPOSE.get(orientation, ()):
         display = display.transpose(step)
-    thumb = display.copy()
-    thumb.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    thumb = display.resize(_fit(display.size, THUMB_SIZE), Image.Resampling.BICUBIC)
     width, height = sensor_size[::-1] if orientation in (5, 6, 7, 8) else sensor_size
     return ProcessedPhoto(
         content_type,
@@ -158,7 +186,7 @@ def process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
         captured_at,
         _encode(display),
         _encode(thumb),
-        orientation if isinstance(orientation, int) and 1 <= orientation <= 8 else 1,
+        orientation,
     )
 
 
@@ -184,9 +212,34 @@ def _minimal_exif(orientation: int) -> bytes:
     return exif.tobytes()
 
 
+_JPEG_KEEP = frozenset((set(range(0xC0, 0xD0)) - {0xC8}) | {0xDB, 0xDD, 0xE0, 0xE2, 0xEE})
+"""Segments that draw the image: frame headers (SOFn), Huffman and arithmetic tables
+(DHT, DAC), quantisation tables (DQT), restart interval (DRI), JFIF (APP0), ICC (APP2)
+and Adobe (APP14). Everything else (EXIF, XMP, IPTC, comments, maker notes) goes."""
+
+
+def _damaged() -> PhotoError:
+    return PhotoError("truncated", N_("This photo is damaged or incomplete."))
+
+
+def _scan_end(data: bytes, pos: int) -> int:
+    """The offset of the first marker after entropy-coded data that starts at ``pos``
+    (stuffed 0xFF00 bytes and restart markers belong to the scan)."""
+    while True:
+        pos = data.find(b"\xff", pos)
+        if pos < 0 or pos + 1 >= len(data):
+            raise _damaged()
+        following = data[pos + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7 or following == 0xFF:
+            pos += 1 if following == 0xFF else 2
+            continue
+        return pos
+
+
 def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
-    """Drop APP1 (EXIF, XMP), APP13 (IPTC) and comments without re-encoding; keep JFIF,
-    ICC and Adobe segments. An orientation other than 1 is kept in a minimal EXIF."""
+    """Keep only what draws the image, without re-encoding, up to the end-of-image
+    marker: whatever follows it (a second JPEG with its own EXIF) is dropped. An
+    orientation other than 1 is kept in a minimal EXIF."""
     if data[:2] != b"\xff\xd8":
         raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo."))
     out = bytearray(b"\xff\xd8")
@@ -194,51 +247,82 @@ def strip_jpeg(data: bytes, orientation: int = 1) -> bytes:
         payload = _minimal_exif(orientation)  # starts with the b"Exif\0\0" header
         out += b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
     pos = 2
-    while pos + 4 <= len(data):
+    while pos + 2 <= len(data):
         if data[pos] != 0xFF:
-            raise PhotoError("truncated", N_("This photo is damaged or incomplete."))
+            raise _damaged()
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
             continue
-        if marker == 0xDA:  # start of scan: the rest is image data
-            out += data[pos:]
+        if marker == 0xD9:  # end of image
+            out += b"\xff\xd9"
             return bytes(out)
+        if pos + 4 > len(data):
+            raise _damaged()
         length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        segment = data[pos : pos + 2 + length]
-        if marker not in (0xE1, 0xED, 0xFE):
-            out += segment
+        if length < 2 or pos + 2 + length > len(data):
+            raise _damaged()
+        if marker == 0xDA:  # start of scan: header, then entropy-coded data
+            end = _scan_end(data, pos + 2 + length)
+            out += data[pos:end]
+            pos = end
+            continue
+        if marker in _JPEG_KEEP:
+            out += data[pos : pos + 2 + length]
         pos += 2 + length
-    raise PhotoError("truncated", N_("This photo is damaged or incomplete."))
+    raise _damaged()
+
+
+_PNG_KEEP = frozenset(
+    {b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT"}
+    | {b"bKGD", b"pHYs"}
+)
+"""Chunks that draw the image. Text (tEXt, zTXt, iTXt), EXIF under any spelling of its
+name, times and every chunk we do not know are dropped."""
 
 
 def strip_png(data: bytes) -> bytes:
-    """Drop text, EXIF and time chunks; keep everything that draws the image."""
+    """Keep only the chunks that draw the image, up to IEND."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo."))
     out = bytearray(data[:8])
     pos = 8
-    while pos + 8 <= len(data):
+    while pos + 12 <= len(data):
         length = int.from_bytes(data[pos : pos + 4], "big")
         kind = data[pos + 4 : pos + 8]
-        chunk = data[pos : pos + 12 + length]
-        if kind not in (b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"):
-            out += chunk
+        if pos + 12 + length > len(data):
+            raise _damaged()
+        if kind in _PNG_KEEP:
+            out += data[pos : pos + 12 + length]
+        if kind == b"IEND":
+            return bytes(out)
         pos += 12 + length
-    return bytes(out)
+    raise _damaged()
+
+
+_WEBP_KEEP = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ICCP"})
 
 
 def strip_webp(data: bytes) -> bytes:
-    """Drop EXIF and XMP chunks and clear their flags in the VP8X header."""
+    """Keep the bitstream, alpha and colour profile chunks; clear the EXIF and XMP flags
+    in the VP8X header. Anything after the RIFF size is dropped."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise PhotoError("not_an_image", N_("This file is not a JPEG, PNG or WebP photo."))
+    end = min(len(data), 8 + int.from_bytes(data[4:8], "little"))
     out = bytearray()
     pos = 12
-    while pos + 8 <= len(data):
+    while pos + 8 <= end:
         kind = data[pos : pos + 4]
         length = int.from_bytes(data[pos + 4 : pos + 8], "little")
-        chunk = bytearray(data[pos : pos + 8 + length + (length & 1)])
+        size = 8 + length + (length & 1)
+        if pos + 8 + length > end:
+            raise _damaged()
+        chunk = bytearray(data[pos : pos + size])
         if kind == b"VP8X":
             chunk[8] &= ~(0x08 | 0x04) & 0xFF
-        if kind not in (b"EXIF", b"XMP "):
+        if kind in _WEBP_KEEP:
             out += chunk
-        pos += 8 + length + (length & 1)
+        pos += size
     return b"RIFF" + (len(out) + 4).to_bytes(4, "little") + b"WEBP" + bytes(out)
 
 
@@ -250,32 +334,76 @@ def strip_original(data: bytes, content_type: str, orientation: int = 1) -> byte
     return strip_webp(data)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename, fsync the folder: all or nothing."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _make_dirs(folder: Path) -> None:
+    """``mkdir -p`` whose new entries survive a power cut: each new folder's parent is
+    synced."""
+    if folder.is_dir():
+        return
+    _make_dirs(folder.parent)
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return
+    _fsync_dir(folder.parent)
+
+
+def write_atomic(path: Path, data: bytes, scratch: Path | None = None) -> None:
+    """Temp file, fsync, rename, fsync the folder: all or nothing, durable once it
+    returns. The temp file is made in ``scratch`` (this worker's own folder, removed
+    with everything in it if the worker dies) when it is on the same file system."""
+    _make_dirs(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=scratch or path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if scratch is None or exc.errno != errno.EXDEV:
+                raise
+            Path(tmp).unlink(missing_ok=True)  # another file system: write in place
+            write_atomic(path, data)
+            return
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_dir(path.parent)
+
+
+def prepare(source: Path, keep_original: bool) -> tuple[ProcessedPhoto, bytes | None]:
+    """Everything an upload needs before anything is written: the derived sizes and,
+    when originals are kept, the original without its metadata (None when it cannot be
+    stripped losslessly: the photo is then kept without its original)."""
+    processed = process(source)
+    if not keep_original:
+        return processed, None
     try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        original = strip_original(
+            source.read_bytes(), processed.content_type, processed.orientation
+        )
+    except PhotoError:
+        log.warning("original not kept: its metadata could not be removed losslessly")
+        return processed, None
+    return processed, original
 
 
 class PhotoStore:
     """Where photo files live: local disk today, one small interface so an object store
     can take its place. Files are content-addressed and never change once written."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, scratch: Path | None = None) -> None:
         self.root = root
+        self.scratch = scratch  # this worker's folder for files in the making
 
     def path(self, key: str, size: str, content_type: str = "image/jpeg") -> Path:
         return blob_path(self.root, key, size, content_type)
@@ -288,12 +416,12 @@ class PhotoStore:
         for size, data in (("display", photo.display), ("thumb", photo.thumb)):
             path = self.path(key, size)
             if not path.exists():
-                write_atomic(path, data)
+                write_atomic(path, data, self.scratch)
 
     def put_original(self, key: str, data: bytes, content_type: str) -> None:
         path = self.path(key, "original", content_type)
         if not path.exists():
-            write_atomic(path, data)
+            write_atomic(path, data, self.scratch)
 
 
 def store(photos_dir: Path, key: str, photo: ProcessedPhoto) -> None:

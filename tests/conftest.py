@@ -68,6 +68,26 @@ def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
         db.close()
 
 
+def files_in_the_making(data_dir: Path) -> list[Path]:
+    """Upload and photo temp files left in the workers' scratch folders (their lock
+    files aside)."""
+    return [p for p in (data_dir / "uploads").rglob("*") if p.is_file() and p.name != ".lock"]
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The uvicorn worker processes of a `serve --workers N` supervisor."""
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    found = []
+    for pid in map(int, children):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
+
+
 def copy_data(template: Path, dest: Path) -> Path:
     shutil.copytree(template, dest, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
     return dest

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from server import photos
+from tests.photo_corpus import GPS_MARKER, corpus
 
 
 def jpeg(
@@ -124,3 +125,57 @@ def test_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob(".tmp-*"))
     with pytest.raises(ValueError):
         photos.blob_path(tmp_path, "../../etc/passwd", "display")
+
+
+CORPUS = dict(corpus())
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_every_hostile_or_odd_file_is_taken_or_refused_clearly(name: str) -> None:
+    data = CORPUS[name]
+    path = io.BytesIO(data)
+    try:
+        result = photos.process(path)
+    except photos.PhotoError as refused:
+        assert refused.code and refused.message
+        return
+    for derived in (result.display, result.thumb):
+        with Image.open(io.BytesIO(derived)) as image:
+            assert image.format == "JPEG" and min(image.size) >= 1
+            assert max(image.size) <= photos.DISPLAY_SIZE
+        assert GPS_MARKER not in derived
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_a_kept_original_never_keeps_gps_or_trailing_data(name: str, tmp_path: Path) -> None:
+    source = tmp_path / "upload"
+    source.write_bytes(CORPUS[name])
+    try:
+        _result, original = photos.prepare(source, keep_original=True)
+    except photos.PhotoError:
+        return
+    if original is None:  # could not be stripped losslessly: not kept at all
+        return
+    assert GPS_MARKER not in original
+    with Image.open(io.BytesIO(original)) as image:
+        image.load()
+        exif = image.getexif()
+        assert set(exif) <= {0x0112}, name
+        assert not {"exif", "xmp", "XML:com.adobe.xmp", "GPS"} & set(image.info), name
+    assert b"<script" not in original and b"PK\x03\x04" not in original
+
+
+def test_a_refused_photo_leaves_no_file_and_a_strip_is_checked_first(tmp_path: Path) -> None:
+    """prepare() does every check before anything is written: with originals kept, a
+    photo whose original cannot be stripped is stored without it, not half-stored."""
+    source = tmp_path / "upload"
+    source.write_bytes(jpeg((800, 600)) + b"\xff\xd9")
+    processed, original = photos.prepare(source, keep_original=True)
+    assert processed.display and original is not None and original.endswith(b"\xff\xd9")
+    no_eoi = jpeg((800, 600))[:-2]  # Pillow decodes it; the lossless strip cannot end it
+    source.write_bytes(no_eoi)
+    try:
+        processed, original = photos.prepare(source, keep_original=True)
+    except photos.PhotoError:
+        return
+    assert original is None or original.endswith(b"\xff\xd9")

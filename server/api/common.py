@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 
 from ..errors import ApiError
@@ -27,10 +27,13 @@ async def json_body(request: Request) -> dict[str, Any]:
     if declared and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
         raise ApiError(413, "too_large", _("The request body is too large."))
     raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_JSON_BYTES:
-            raise ApiError(413, "too_large", _("The request body is too large."))
+    try:
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_JSON_BYTES:
+                raise ApiError(413, "too_large", _("The request body is too large."))
+    except ClientDisconnect as exc:  # the phone lost its connection: nothing was stored
+        raise ApiError(400, "incomplete_upload", _("The upload was interrupted.")) from exc
     try:
         data = parse(raw)
     except BadJson as exc:

@@ -2,8 +2,8 @@
 
 The body is streamed to a temp file while it is hashed and counted, never held whole in
 memory. Write-once: the same bytes again answer 200, other bytes 409. Image work runs
-in a worker thread, at most ``photo_workers`` at a time, so a burst of uploads cannot
-exhaust memory.
+on the app's own pool of ``photo_workers`` threads, so a burst of uploads cannot exhaust
+memory. Nothing is written until the photo has passed every check.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, gettext
-from ..photos import PhotoError, PhotoStore, process, strip_original
+from ..photos import PhotoError, PhotoStore, prepare
 from ..queries import audit, chains, visits
 from ..queries import photos as photo_queries
 from ..settings import Settings
@@ -60,7 +60,7 @@ async def _receive_to_file(request: Request, folder: Path, limit: int) -> tuple[
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise too_large(limit)
-    fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)  # folder made at start-up
+    fd, name = tempfile.mkstemp(prefix="upload-", dir=folder)  # this worker's own folder
     path = Path(name)
     digest, size = hashlib.sha256(), 0
     try:
@@ -94,7 +94,7 @@ async def put_photo(request: Request) -> Response:
         raise ApiError(404, "not_found", _("This visit's photo list does not include this photo."))
     async with _lock_for(photo_id):
         path, sha, size = await _receive_to_file(
-            request, settings.data_dir / "uploads", settings.max_photo_bytes
+            request, request.app.state.scratch, settings.max_photo_bytes
         )
         try:
             return await _store(request, path, sha, size, photo_id, visit_uuid, user.id)
@@ -120,22 +120,20 @@ async def _store(
             "hash_mismatch",
             _("The photo's bytes do not match its SHA-256 and size in the visit's photo list."),
         )
-    async with request.app.state.photo_slots:
-        try:
-            processed = await asyncio.to_thread(process, path)
-        except PhotoError as exc:
-            raise ApiError(422, exc.code, gettext(exc.message)) from exc
-        await asyncio.to_thread(store.put, sha, processed)
-        if settings.keep_originals:
-            original = await asyncio.to_thread(
-                lambda: strip_original(
-                    path.read_bytes(), processed.content_type, processed.orientation
-                )
-            )
-            await asyncio.to_thread(store.put_original, sha, original, processed.content_type)
+    pool = request.app.state.photo_pool
+    loop = asyncio.get_running_loop()
+    try:  # every check and derivation first: a refused photo leaves no file behind
+        processed, original = await loop.run_in_executor(
+            pool, prepare, path, settings.keep_originals
+        )
+    except PhotoError as exc:
+        raise ApiError(422, exc.code, gettext(exc.message)) from exc
+    await loop.run_in_executor(pool, store.put, sha, processed)
+    if original is not None:
+        await loop.run_in_executor(pool, store.put_original, sha, original, processed.content_type)
     async with db.transaction() as tx:
         stored_now = await photo_queries.mark_received(
-            tx, photo_id, processed, settings.keep_originals
+            tx, photo_id, processed, original is not None
         )
         if stored_now:
             await audit.record(

@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.settings import Settings
 from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, files_in_the_making, login
+from tests.photo_corpus import GPS_MARKER, corpus
 
 
 def send_visit(
@@ -118,7 +119,7 @@ def test_over_the_limit_is_413_from_the_header_and_while_streaming(demo_dir: Pat
         )
         assert streamed.status_code == 413
         assert streamed.json()["error"]["code"] == "too_large"
-        assert not list((demo_dir / "uploads").iterdir())  # temp files are gone
+        assert not files_in_the_making(demo_dir)  # temp files are gone
         assert put_photo(client, visit_id, entry, data).status_code == 201
 
 
@@ -259,3 +260,34 @@ def test_owners_see_photos_of_approved_visits_of_their_branches(
     other = "owner2@demo.test" if owner == "owner@demo.test" else "owner@demo.test"
     login(demo_client, other)
     assert demo_client.get(f"/api/v1/photos/{photo_id}/display").status_code == 404
+
+
+def test_the_hostile_corpus_over_http_gets_201_or_a_clear_4xx_and_leaves_no_orphans(
+    demo_dir: Path,
+) -> None:
+    """With originals kept: every file answers 201 or a 4xx with a reason; what was
+    refused left no file; no kept file carries GPS."""
+    cases = [(name, data) for name, data in corpus() if data]
+    settings = Settings(data_dir=demo_dir, keep_originals=True)
+    accepted: set[str] = set()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        login(client, "shopper@demo.test")
+        for start in range(0, len(cases), 60):
+            batch = cases[start : start + 60]
+            entries = [manifest(data) for _name, data in batch]
+            visit_id = send_visit(client, open_assignments(client)[0], entries)
+            for (name, data), entry in zip(batch, entries, strict=True):
+                response = put_photo(client, visit_id, entry, data)
+                assert response.status_code in (201, 200, 422), (name, response.text[:200])
+                if response.status_code == 422:
+                    assert response.json()["error"]["message"], name
+                else:
+                    accepted.add(entry["sha256"])
+    assert len(accepted) > 20
+    stored = {p.name.split("-")[0] for p in (demo_dir / "photos").rglob("*") if p.is_file()}
+    demo_keys = {r[0] for r in db_rows(demo_dir, "SELECT sha256 FROM photos")} - accepted
+    assert stored - demo_keys == accepted  # nothing refused left a file behind
+    for path in (demo_dir / "photos").rglob("*-original.*"):
+        assert GPS_MARKER not in path.read_bytes(), path
+    assert not files_in_the_making(demo_dir)
+    assert not list((demo_dir / "photos").rglob(".tmp-*"))

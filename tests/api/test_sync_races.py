@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,7 +18,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.api.conftest import jpeg_bytes, manifest, new_id, visit_body
-from tests.conftest import LiveServer, copy_data, db_rows
+from tests.conftest import LiveServer, copy_data, db_rows, files_in_the_making, worker_pids
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def test_ten_identical_visit_and_photo_puts_at_once_store_one(two_workers: LiveS
     key = entry["sha256"]
     stored = sorted(p.name for p in (data_dir / "photos" / key[:2] / key[2:4]).iterdir())
     assert stored == [f"{key}-display.jpg", f"{key}-thumb.jpg"]
-    assert not list((data_dir / "uploads").iterdir())
+    assert not files_in_the_making(data_dir)
 
 
 @contextmanager
@@ -216,11 +218,95 @@ def test_an_upload_cut_off_midway_leaves_nothing(two_workers: LiveServer) -> Non
     ).encode()
     with socket.create_connection(("127.0.0.1", two_workers.port), timeout=10) as sock:
         sock.sendall(head + data[: len(data) // 2])
-        time.sleep(0.3)
-    _wait_for(lambda: not list((two_workers.data_dir / "uploads").glob("upload-*")))
+        # The half-received upload is on disk in the worker's scratch folder...
+        _wait_for(lambda: bool(files_in_the_making(two_workers.data_dir)))
+    # ... and is removed when the connection drops.
+    _wait_for(lambda: not files_in_the_making(two_workers.data_dir))
     assert db_rows(
         two_workers.data_dir, "SELECT received_at FROM photos WHERE id = ?", (entry["photo_id"],)
     ) == [(None,)]
     assert db_rows(
         two_workers.data_dir, "SELECT state FROM visits WHERE visit_uuid = ?", (visit_id,)
     ) == [("incomplete",)]
+
+
+def _connection_owner(server_port: int, client_port: int, pids: list[int]) -> int:
+    """Which worker process holds the server side of our TCP connection."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote = fields[1], fields[2]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == (
+            client_port
+        ):
+            inode = fields[9]
+    assert inode, "the server has not accepted the connection"
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if fd.readlink().name == f"socket:[{inode}]":
+                    return pid
+            except OSError:
+                continue
+    raise AssertionError("no worker holds the connection")
+
+
+def test_a_worker_restarting_never_removes_another_workers_upload_in_progress(
+    demo_template: Path, tmp_path: Path
+) -> None:
+    """The other worker is killed mid-upload and restarted by the supervisor: its
+    start-up clears the dead worker's scratch folder, never the live upload."""
+    server = LiveServer(copy_data(demo_template, tmp_path / "data"), "--workers", "2")
+    try:
+        _wait_for(lambda: len(worker_pids(server.process.pid)) == 2)
+        assignment = _take_assignment(server, "shopper3@demo.test")
+        data = jpeg_bytes((1600, 1200))
+        entry = manifest(data)
+        visit_id = new_id()
+
+        async def setup() -> str:
+            async with _logged_in(server, "shopper3@demo.test") as client:
+                response = await client.put(
+                    f"/api/v1/visits/{visit_id}", json=visit_body(assignment, photos=[entry])
+                )
+                assert response.status_code == 201
+                return client.cookies["vs_session"]
+
+        token = asyncio.run(setup())
+        head = (
+            f"PUT /api/v1/visits/{visit_id}/photos/{entry['photo_id']} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nCookie: vs_session={token}\r\n"
+            f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+            sock.sendall(head + data[: len(data) // 2])
+            _wait_for(lambda: bool(files_in_the_making(server.data_dir)))
+            workers = worker_pids(server.process.pid)
+            owner = _connection_owner(server.port, sock.getsockname()[1], workers)
+            (other,) = [pid for pid in workers if pid != owner]
+            folders = {p.name for p in (server.data_dir / "uploads").iterdir()}
+            os.kill(other, signal.SIGKILL)
+            # The supervisor starts a new worker; its start-up sweeps the dead one's folder.
+            _wait_for(
+                lambda: (
+                    other not in worker_pids(server.process.pid)
+                    and len(worker_pids(server.process.pid)) == 2
+                    and len({p.name for p in (server.data_dir / "uploads").iterdir()} & folders)
+                    == 1
+                ),
+                seconds=30,
+            )
+            sock.sendall(data[len(data) // 2 :])
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 201"), answer[:300]
+        assert db_rows(
+            server.data_dir,
+            "SELECT received_at IS NOT NULL FROM photos WHERE id = ?",
+            (entry["photo_id"],),
+        ) == [(1,)]
+        assert not files_in_the_making(server.data_dir)
+    finally:
+        server.stop()
