@@ -7,8 +7,6 @@ visits themselves. Bad filter values are ignored with a visible note.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .. import auth, charts, reports
+from .. import auth, charts, csv_export, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
@@ -219,12 +217,8 @@ async def compare_page(request: Request) -> Response:
 
 
 def _csv_response(rows: list[list[Any]], filename: str) -> Response:
-    out = io.StringIO()
-    out.write("\ufeff")  # a BOM, so spreadsheet software reads UTF-8 as UTF-8
-    writer = csv.writer(out)
-    writer.writerows(rows)
     return Response(
-        out.getvalue(),
+        csv_export.to_text(rows),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="{filename}"',
@@ -233,8 +227,8 @@ def _csv_response(rows: list[list[Any]], filename: str) -> Response:
     )
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
+def _number(value: float | None) -> float | str:
+    return "" if value is None else round(value, 1)
 
 
 async def compare_csv(request: Request) -> Response:
@@ -332,13 +326,11 @@ async def visits_csv(request: Request) -> Response:
     ]
 
     async def lines() -> AsyncIterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        out.write("\ufeff")
-        writer.writerow(header)
+        writer = csv_export.Writer()
+        writer.row(header)
         count = 0
         async for visit in rows:
-            writer.writerow(
+            writer.row(
                 [
                     visit["visit_id"],
                     visit["date"],
@@ -352,10 +344,8 @@ async def visits_csv(request: Request) -> Response:
             )
             count += 1
             if count % 500 == 0:
-                yield out.getvalue()
-                out.seek(0)
-                out.truncate()
-        yield out.getvalue()
+                yield writer.take()
+        yield writer.take()
 
     return StreamingResponse(
         lines(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import statistics
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.csv_export import FORMULA_STARTS, safe_cell
+from server.settings import Settings
 from tests.conftest import db_rows, login
 
 
@@ -148,3 +152,36 @@ def test_only_managers_and_the_agency_export(
     assert demo_client.get("/chains/1/compare.csv").status_code == status
     assert demo_client.get("/chains/1/visits.csv").status_code == status
     assert demo_client.get("/chains/1/visits.json").status_code == status
+
+
+@pytest.mark.parametrize("start", FORMULA_STARTS)
+def test_every_csv_export_neutralises_cells_that_look_like_formulas(
+    demo_dir: Path, start: str
+) -> None:
+    """Branch names, codes and regions (and anything else a user typed) that start like a
+    formula reach every export as text: a leading apostrophe, as OWASP recommends."""
+    evil = f'{start}HYPERLINK("http://attacker.invalid","x")'
+    db = sqlite3.connect(demo_dir / "visitscore.db")
+    with db:
+        db.execute(
+            "UPDATE branches SET name = ?, code = ?, region = ? WHERE id = 1",
+            (evil, f"{start}CODE", f"{start}Region"),
+        )
+    db.close()
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        exports = [
+            client.get("/chains/1/compare.csv?from=2026-06&to=2026-11"),
+            client.get("/chains/1/visits.csv"),
+        ]
+    for export in exports:
+        assert export.status_code == 200
+        rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        cells = [cell for row in rows for cell in row]
+        assert "'" + evil in cells and f"'{start}CODE" in cells and f"'{start}Region" in cells
+        assert not [c for c in cells if c.startswith(FORMULA_STARTS)]
+
+
+def test_safe_cell_leaves_numbers_and_plain_text_alone() -> None:
+    assert safe_cell(-3.5) == -3.5 and safe_cell("") == "" and safe_cell("Toko") == "Toko"
+    assert [safe_cell(s + "1") for s in FORMULA_STARTS] == ["'" + s + "1" for s in FORMULA_STARTS]
