@@ -237,7 +237,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.templates = make_templates(settings.data_dir / "templates")
     app.state.photo_store = PhotoStore(settings.photos_dir)
-    settings.secret_key()  # made now, not by two workers racing on first use
+    # Made now, not by two workers racing on first use; it signs CSRF tokens.
+    app.state.secret = settings.secret_key()
     return app
 
 

@@ -13,14 +13,16 @@ import base64
 import functools
 import hashlib
 import hmac
+import math
 import secrets
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from .errors import ApiError
-from .i18n import _, activate
+from .i18n import _, activate, ngettext
 from .models import ROLES, Branch, Role, User
 from .queries import sessions, users
 
@@ -206,26 +208,51 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def login_delay(failures: int, free: int, cap: int) -> int:
+    """Seconds to wait after the latest of ``failures`` recent failed logins: none for the
+    first ``free``, then 1 s doubling with each failure, never more than ``cap``."""
+    if failures < free:
+        return 0
+    return min(cap, 2 ** min(failures - free, 30))
+
+
+def _wait_left(failures: int, last: str | None, free: int, cap: int) -> float:
+    if last is None:
+        return 0.0
+    delay = login_delay(failures, free, cap)
+    elapsed = (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds()
+    return max(0.0, delay - elapsed)
+
+
 async def authenticate(request: Request, email: str, password: str) -> User:
-    """Check a login; rate-limited per account and per address. Raises 401 or 429."""
+    """Check a login. Failures slow down the one who makes them, never anyone else: a
+    growing delay per account *and* address (a guesser cannot lock a real user out from
+    elsewhere), and a looser one per address (one machine trying many accounts).
+    Raises 401, or 429 with Retry-After while a delay runs."""
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     address = _client_address(request)
     email = email.strip()
-    by_email, by_address = await sessions.recent_failures(
+    pair, by_address = await sessions.recent_failures(
         db, email, address, settings.login_window_seconds
     )
-    if (
-        by_email >= settings.login_max_failures_per_account
-        or by_address >= settings.login_max_failures_per_address
-    ):
-        minutes = settings.login_window_seconds // 60
+    cap = settings.login_window_seconds
+    wait = max(
+        _wait_left(*pair, settings.login_free_failures_per_account, cap),
+        _wait_left(*by_address, settings.login_free_failures_per_address, cap),
+    )
+    if wait > 0:
+        seconds = math.ceil(wait)
         raise ApiError(
             429,
             "too_many_attempts",
-            _("Too many failed logins. Please wait %(minutes)d minutes and try again.")
-            % {"minutes": minutes},
-            headers={"Retry-After": str(settings.login_window_seconds)},
+            ngettext(
+                "Too many failed logins. Please wait %(n)d second and try again.",
+                "Too many failed logins. Please wait %(n)d seconds and try again.",
+                seconds,
+            )
+            % {"n": seconds},
+            headers={"Retry-After": str(seconds)},
         )
     found = await users.get_login(db, email) if email else None
     stored = found[1] if found else _dummy_hash()
@@ -235,7 +262,7 @@ async def authenticate(request: Request, email: str, password: str) -> User:
             await sessions.record_failure(tx, email, address)
         raise ApiError(401, "bad_credentials", _("That email and password do not match."))
     async with db.transaction() as tx:
-        await sessions.clear_failures(tx, email)
+        await sessions.clear_failures(tx, email, address)
     return found[0]
 
 
@@ -281,21 +308,44 @@ async def end_session(request: Request, response: Response) -> None:
 # --- CSRF ------------------------------------------------------------------------
 
 
-def csrf_token(request: Request) -> str:
-    """This browser's CSRF token (a cookie), made on first use; forms carry it back."""
-    token = getattr(request.state, "csrf_token", None) or request.cookies.get(CSRF_COOKIE)
-    if not token or len(token) < 32:
-        token = secrets.token_urlsafe(32)
+def _csrf_basis(request: Request, create: bool) -> str | None:
+    """What a CSRF token is bound to: the login session when there is one, else this
+    browser's pre-login nonce (a cookie, made on first use when ``create``)."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        return "session:" + _token_hash(session)
+    nonce = getattr(request.state, "csrf_nonce", None) or request.cookies.get(CSRF_COOKIE)
+    if not nonce or len(nonce) < 32:
+        if not create:
+            return None
+        nonce = secrets.token_urlsafe(32)
         request.state.csrf_new = True
-    request.state.csrf_token = token
-    return token
+    request.state.csrf_nonce = nonce
+    return "browser:" + nonce
+
+
+def _csrf_for(request: Request, basis: str) -> str:
+    secret: bytes = request.app.state.secret
+    return hmac.new(secret, b"csrf:" + basis.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def csrf_token(request: Request) -> str:
+    """The token this request's forms carry: an HMAC of the login session (or, before
+    login, of the browser's nonce) with the instance secret. A token from another
+    session, another browser or before logging out again is refused."""
+    token = getattr(request.state, "csrf_token", None)
+    if token is None:
+        basis = _csrf_basis(request, create=True)
+        assert basis is not None
+        token = request.state.csrf_token = _csrf_for(request, basis)
+    return token  # type: ignore[no-any-return]
 
 
 def set_csrf_cookie(request: Request, response: Response) -> None:
     if getattr(request.state, "csrf_new", False):
         response.set_cookie(
             CSRF_COOKIE,
-            request.state.csrf_token,
+            request.state.csrf_nonce,
             path="/",
             httponly=True,
             samesite="lax",
@@ -311,8 +361,14 @@ async def checked_form(request: Request) -> dict[str, str]:
     """
     form = await request.form()
     sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    if not cookie or not isinstance(sent, str) or not hmac.compare_digest(sent, cookie):
+    basis = _csrf_basis(request, create=False)
+    expected = _csrf_for(request, basis) if basis else ""
+    if (
+        not expected
+        or not isinstance(sent, str)
+        or not sent.isascii()
+        or not hmac.compare_digest(sent, expected)
+    ):
         raise ApiError(
             403,
             "csrf_failed",

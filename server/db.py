@@ -11,6 +11,7 @@ state (WAL lets them run while a write is in progress).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -125,7 +126,10 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     async def connect(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Readable by the server's user only; SQLite gives the -wal and -shm files the
+        # database's own permissions.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self._writer = await _open(self.path)
         mode = await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
         if next(iter(mode))[0].lower() != "wal":

@@ -349,7 +349,7 @@ def _make_dirs(folder: Path) -> None:
         return
     _make_dirs(folder.parent)
     try:
-        folder.mkdir()
+        folder.mkdir(mode=0o700)  # photos are for the server's user only (files: 0600)
     except FileExistsError:
         return
     _fsync_dir(folder.parent)

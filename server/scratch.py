@@ -35,11 +35,11 @@ class Scratch:
         self._lock_fd: int | None = None
 
     def open(self) -> Path:
-        self.parent.mkdir(parents=True, exist_ok=True)
+        self.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         sweep(self.parent)
         name = uuid.uuid4().hex
         making = self.parent / f"new-{name}"
-        making.mkdir()
+        making.mkdir(mode=0o700)
         fd = os.open(making / LOCK, os.O_WRONLY | os.O_CREAT, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
         # Only folders named w-* are ever swept, and this one is locked before it is.

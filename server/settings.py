@@ -54,8 +54,9 @@ class Settings:
     photo_workers: int = 2
     # Sessions and login protection.
     session_days: int = 30
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 20
+    # Failed logins allowed before a delay (1 s, doubling, at most the window) starts.
+    login_free_failures_per_account: int = 3  # per account *and* address
+    login_free_failures_per_address: int = 20
     login_window_seconds: int = 15 * 60
     # Read connections beside the single writer.
     read_connections: int = 3
@@ -85,7 +86,7 @@ class Settings:
             return path.read_bytes()
         except FileNotFoundError:
             pass
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_hex(32).encode()
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

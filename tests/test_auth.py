@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.auth import hash_password, verify_password
+from server.auth import hash_password, login_delay, verify_password
+from server.demo import PASSWORD
 from server.settings import Settings
 from tests.conftest import csrf_from as _csrf
 from tests.conftest import login
@@ -84,31 +88,52 @@ def test_missing_fields_answer_422(demo_client: TestClient, body: dict[str, obje
     assert response.json()["error"]["code"] == "invalid"
 
 
-def test_login_is_rate_limited_per_account(demo_client: TestClient) -> None:
-    for _ in range(5):
-        bad = demo_client.post(
-            "/api/v1/session", json={"email": "owner@demo.test", "password": "guess-guess"}
+def _attempt(client: TestClient, email: str, password: str = "guess-guess") -> Any:
+    return client.post("/api/v1/session", json={"email": email, "password": password})
+
+
+def test_failed_logins_slow_down_the_guesser_not_the_account(demo_dir: Path) -> None:
+    app = create_app(Settings(data_dir=demo_dir))
+    with (
+        TestClient(app, client=("203.0.113.9", 4000)) as guesser,
+        TestClient(app, client=("198.51.100.7", 4000)) as owner,
+    ):
+        for _ in range(3):
+            assert _attempt(guesser, "owner@demo.test").status_code == 401
+        blocked = _attempt(guesser, "owner@demo.test", PASSWORD)
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "too_many_attempts"
+        assert int(blocked.headers["retry-after"]) >= 1
+        # The real owner, elsewhere, is not locked out by someone else's guesses...
+        login(owner, "owner@demo.test")
+        # ... and the guesser may still try other accounts (up to the per-address limit).
+        assert _attempt(guesser, "owner2@demo.test").status_code == 401
+
+
+def test_the_delay_doubles_with_each_failure(demo_dir: Path) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    db = sqlite3.connect(demo_dir / "visitscore.db")
+    with db:
+        db.executemany(
+            "INSERT INTO login_failures (email, address, at) VALUES (?, ?, ?)",
+            [("owner@demo.test", "203.0.113.9", now)] * 10,
         )
-        assert bad.status_code == 401
-    blocked = demo_client.post(
-        "/api/v1/session", json={"email": "owner@demo.test", "password": "visitscore-demo"}
-    )
-    assert blocked.status_code == 429
-    assert blocked.json()["error"]["code"] == "too_many_attempts"
-    assert int(blocked.headers["retry-after"]) > 0
-    # Other accounts are not locked by it.
-    login(demo_client, "owner2@demo.test")
+    db.close()
+    with TestClient(create_app(Settings(data_dir=demo_dir)), client=("203.0.113.9", 1)) as c:
+        blocked = _attempt(c, "owner@demo.test", PASSWORD)
+        assert blocked.status_code == 429
+        assert 120 <= int(blocked.headers["retry-after"]) <= 128  # 2 ** (10 - 3)
+    assert [login_delay(n, 3, 900) for n in (0, 2, 3, 4, 5, 12, 40)] == [0, 0, 1, 2, 4, 512, 900]
 
 
 def test_login_is_rate_limited_per_address(demo_dir: Path) -> None:
-    settings = Settings(data_dir=demo_dir, login_max_failures_per_address=3)
+    settings = Settings(data_dir=demo_dir, login_free_failures_per_address=3)
     with TestClient(create_app(settings)) as c:
         for i in range(3):
-            c.post("/api/v1/session", json={"email": f"x{i}@demo.test", "password": "guess-guess"})
-        blocked = c.post(
-            "/api/v1/session", json={"email": "admin@demo.test", "password": "visitscore-demo"}
-        )
-        assert blocked.status_code == 429
+            assert _attempt(c, f"x{i}@demo.test").status_code == 401
+        assert _attempt(c, "admin@demo.test", PASSWORD).status_code == 429
+    with TestClient(create_app(settings), client=("198.51.100.7", 1)) as elsewhere:
+        login(elsewhere, "admin@demo.test")
 
 
 def test_login_form_needs_its_csrf_token(demo_client: TestClient) -> None:
@@ -136,6 +161,35 @@ def test_login_form_needs_its_csrf_token(demo_client: TestClient) -> None:
     )
     assert ok.status_code == 303 and ok.headers["location"] == "/"
     assert demo_client.get("/api/v1/session").status_code == 200
+
+
+def test_a_csrf_token_is_bound_to_its_session(demo_dir: Path) -> None:
+    """Another session's token is refused even with that session's CSRF cookie planted
+    (cookie tossing), and a token dies with the session it was made in."""
+    app = create_app(Settings(data_dir=demo_dir))
+    with TestClient(app) as attacker, TestClient(app) as victim:
+        login(attacker, "owner2@demo.test")
+        attacker_token = _csrf(attacker.get("/branches/5").text)
+        login(victim, "admin@demo.test")
+        victim_token = _csrf(victim.get("/admin/programme").text)
+        assert attacker_token != victim_token
+        for name, value in attacker.cookies.items():
+            if name != "vs_session":
+                victim.cookies.set(name, value)
+        forged = victim.post(
+            "/admin/programme", data={"csrf_token": attacker_token, "review_required": "off"}
+        )
+        assert forged.status_code == 403
+        # The victim's own token works, until the session it belongs to ends.
+        assert victim.post(
+            "/admin/programme",
+            data={"csrf_token": victim_token, "review_required": "on"},
+            follow_redirects=False,
+        ).status_code in (200, 303)
+        victim.delete("/api/v1/session")
+        login(victim, "admin@demo.test")
+        stale = victim.post("/admin/programme", data={"csrf_token": victim_token})
+        assert stale.status_code == 403
 
 
 def test_login_form_shows_the_error_and_keeps_the_email(demo_client: TestClient) -> None:

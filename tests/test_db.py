@@ -3,13 +3,18 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
+from server.app import create_app
 from server.db import Database, Migration, backup_database, load_migrations, split_statements
 from server.migrate import migrate_all
 from server.queries import questionnaires
+from server.settings import Settings
+from tests.conftest import build_demo
 
 
 async def test_migrations_are_recorded_and_never_applied_twice(tmp_path: Path) -> None:
@@ -183,3 +188,19 @@ async def test_backup_while_writing_gives_a_consistent_copy(db: Database, tmp_pa
         assert copy.execute("SELECT count(*) FROM questionnaire_versions").fetchone()[0] == 1
     finally:
         copy.close()
+
+
+def test_the_database_secret_and_photos_are_readable_by_the_owner_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    build_demo(data)
+    with TestClient(create_app(Settings(data_dir=data))) as client:
+        assert client.get("/healthz").status_code == 200
+        files = [p for p in data.rglob("*") if p.is_file()]
+        folders = [data, *(p for p in data.rglob("*") if p.is_dir())]
+        names = {p.name for p in files}
+        assert {"visitscore.db", "visitscore.db-wal", "secret.key"} <= names
+        assert any(p.name.endswith("-display.jpg") for p in files)
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+        for path in folders:
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path

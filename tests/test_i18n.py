@@ -115,6 +115,7 @@ def test_language_switch_is_remembered_by_cookie_and_for_the_user(
     assert switched.status_code == 303 and switched.headers["location"] == "/login"
     assert "Masuk" in demo_client.get("/login").text
     login(demo_client, "admin@demo.test")
+    token = _csrf(demo_client.get("/").text)  # tokens are bound to the login session
     demo_client.post("/language", data={"lang": "fr", "csrf_token": token})
     # A fresh browser (no cookie) gets the user's own language once logged in.
     demo_client.cookies.delete("vs_lang")

@@ -46,17 +46,28 @@ async def record_failure(tx: Transaction, email: str, address: str) -> None:
     )
 
 
-async def recent_failures(db: Reader, email: str, address: str, seconds: int) -> tuple[int, int]:
-    """Failures in the last ``seconds`` for this account and for this address."""
+async def recent_failures(
+    db: Reader, email: str, address: str, seconds: int
+) -> tuple[tuple[int, str | None], tuple[int, str | None]]:
+    """Failures in the last ``seconds`` with the time of the latest: for this account from
+    this address, and for this address whatever the account."""
     since = _iso(datetime.now(UTC) - timedelta(seconds=seconds))
-    by_email = await db.fetchone(
-        "SELECT count(*) FROM login_failures WHERE email = ? AND at > ?", (email.strip(), since)
+    pair = await db.fetchone(
+        "SELECT count(*), max(at) FROM login_failures WHERE email = ? AND address = ? AND at > ?",
+        (email.strip(), address, since),
     )
     by_address = await db.fetchone(
-        "SELECT count(*) FROM login_failures WHERE address = ? AND at > ?", (address, since)
+        "SELECT count(*), max(at) FROM login_failures WHERE address = ? AND at > ?",
+        (address, since),
     )
-    return (int(by_email[0]) if by_email else 0, int(by_address[0]) if by_address else 0)
+    return (
+        (int(pair[0]), pair[1]) if pair else (0, None),
+        (int(by_address[0]), by_address[1]) if by_address else (0, None),
+    )
 
 
-async def clear_failures(tx: Transaction, email: str) -> None:
-    await tx.execute("DELETE FROM login_failures WHERE email = ?", (email.strip(),))
+async def clear_failures(tx: Transaction, email: str, address: str) -> None:
+    """After a good login: this account's failures from this address (no one else's)."""
+    await tx.execute(
+        "DELETE FROM login_failures WHERE email = ? AND address = ?", (email.strip(), address)
+    )
