@@ -122,9 +122,7 @@ def corpus() -> Iterator[tuple[str, bytes]]:
     yield "jpeg-cmyk", _save(Image.new("CMYK", (200, 100), (0, 50, 100, 0)), "JPEG")
     yield "jpeg-grey", _save(Image.new("L", (200, 100), 128), "JPEG")
     yield "png-16-bit", _save(Image.new("I;16", (200, 100), 40000), "PNG")
-    yield "png-palette-transparent", _save(
-        Image.new("P", (200, 100), 3), "PNG", transparency=3
-    )
+    yield "png-palette-transparent", _save(Image.new("P", (200, 100), 3), "PNG", transparency=3)
     yield "png-la", _save(Image.new("LA", (200, 100), (100, 50)), "PNG")
     yield "png-1-bit", _save(Image.new("1", (200, 100), 1), "PNG")
     # Animations and formats we do not take.

@@ -51,3 +51,18 @@ def app_server(demo_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
     server = LiveServer(copy_data(demo_template, tmp_path / "data"))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(context: Any) -> Iterator[list[str]]:
+    """Every browser test fails if a page breaks the Content-Security-Policy: whatever
+    the app or a page does in a test must work under it."""
+    violations: list[str] = []
+
+    def seen(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    context.on("console", seen)
+    yield violations  # a test that provokes one on purpose takes it out of this list
+    assert not violations, violations

@@ -1,0 +1,80 @@
+"""Every page and the app run under the Content-Security-Policy: no inline script,
+style or handler is needed, and an injected one does not run."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import Page
+
+from server.app import create_app
+from server.settings import Settings
+from tests.browser.app_helpers import sign_in
+from tests.conftest import LiveServer, db_rows
+
+INLINE = """() => [...document.querySelectorAll("*")].flatMap(el => [
+    ...[...el.attributes].filter(a => a.name.startsWith("on") || a.name === "style")
+        .map(a => `${el.tagName}[${a.name}]`),
+    ...(el.tagName === "SCRIPT" && !el.src ? ["inline <script>"] : []),
+    ...(el.tagName === "STYLE" ? ["<style>"] : []),
+])"""
+"""What the policy would block: inline handlers, style attributes, inline scripts."""
+
+PARAMS = {"branch_id": "1", "chain_id": "1", "user_id": "1", "qid": "default"}
+
+
+def _pages() -> list[str]:
+    """Every GET page of the server (not the API), with ids from the demo."""
+    found = []
+    for route in create_app(Settings()).routes:
+        path = getattr(route, "path", "")
+        methods = getattr(route, "methods", None) or set()
+        if "GET" not in methods or path.startswith(("/api/", "/static", "/app")):
+            continue
+        if path.endswith((".json", ".csv", ".js")) or (
+            "{" in path
+            and not all(name in PARAMS for name in re.findall(r"\{(\w+)(?::\w+)?\}", path))
+        ):
+            continue
+        found.append(re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: PARAMS[m.group(1)], path))
+    return found
+
+
+def test_every_page_sends_the_policy_and_runs_under_it(page: Page, live_server: LiveServer) -> None:
+    pages = _pages()
+    assert len(pages) > 10
+    (visit,) = db_rows(
+        live_server.data_dir, "SELECT visit_uuid FROM visits WHERE state = 'approved' LIMIT 1"
+    )[0]
+    pages.append(f"/visits/{visit}")
+    sign_in(page, live_server, "admin@demo.test")
+    errors: list[Any] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    for path in [*pages, "/app/"]:
+        response = page.goto(live_server.url + path)
+        assert response is not None and response.status < 500, path
+        policy = response.headers.get("content-security-policy", "")
+        assert "script-src 'self'" in policy and "object-src 'none'" in policy, path
+        inline = page.evaluate(INLINE)
+        assert not inline, (path, inline)
+    assert not errors
+
+
+def test_an_injected_inline_script_does_not_run(
+    page: Page, live_server: LiveServer, no_csp_violations: list[str]
+) -> None:
+    page.goto(live_server.url + "/login")
+    ran = page.evaluate(
+        """() => new Promise(resolve => {
+            window.__ran = false;
+            const s = document.createElement("script");
+            s.textContent = "window.__ran = true";
+            document.body.append(s);
+            setTimeout(() => resolve(window.__ran), 100);
+        })"""
+    )
+    assert ran is False
+    page.wait_for_timeout(100)
+    assert no_csp_violations, "the browser reported the refused script"
+    no_csp_violations.clear()
