@@ -124,6 +124,7 @@ class Assignment:
     window_end: str
     scenario: str
     state: str
+    created_at: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Assignment:
@@ -137,6 +138,7 @@ class Assignment:
             window_end=row["window_end"],
             scenario=row["scenario"],
             state=row["state"],
+            created_at=row["created_at"] if "created_at" in row.keys() else "",
         )
 
     def to_api(self) -> dict[str, Any]:

@@ -248,8 +248,9 @@ def _parse_photos(raw: object, max_bytes: int, problems: list[Problem]) -> list[
 
 CLOCK_AHEAD = timedelta(days=1)
 """How far a phone's clock may run ahead of the server's (time zones set wrongly)."""
-BEFORE_WINDOW = timedelta(days=31)
-"""How long before its assignment's window a visit may have started."""
+BEFORE_ASSIGNMENT = timedelta(days=31)
+"""How long before its assignment existed (or its window opened, if earlier) a visit
+may have started: room for a phone's clock, not for a reset one."""
 
 
 def _times(payload: VisitPayload) -> list[tuple[str, str]]:
@@ -265,11 +266,16 @@ def _times(payload: VisitPayload) -> list[tuple[str, str]]:
     return found
 
 
-def check_times(payload: VisitPayload, window_start: str, now: datetime) -> list[Problem]:
-    """Every time the phone sent lies between a month before the assignment's window and
-    a day after the server's clock: a visit from the far past or future is a phone whose
-    clock is wrong, and reports would file it under a day that never was."""
-    earliest = datetime.combine(date.fromisoformat(window_start), time(), UTC) - BEFORE_WINDOW
+def check_times(
+    payload: VisitPayload, window_start: str, created_at: str, now: datetime
+) -> list[Problem]:
+    """Every time the phone sent lies between a month before the assignment existed (or
+    its window opened, if earlier) and a day after the server's clock: a visit from the
+    far past or future is a phone whose clock is wrong, and reports would file it under
+    a day that never was."""
+    opened = datetime.combine(date.fromisoformat(window_start), time(), UTC)
+    created = parse_stamp(created_at)
+    earliest = min(opened, created or opened) - BEFORE_ASSIGNMENT
     latest = now + CLOCK_AHEAD
     problems: list[Problem] = []
     for path, raw in _times(payload):

@@ -125,7 +125,9 @@ async def _store(
                 )
             ]
         )
-    time_problems = check_times(payload, assignment.window_start, datetime.now(UTC))
+    time_problems = check_times(
+        payload, assignment.window_start, assignment.created_at, datetime.now(UTC)
+    )
     if time_problems:
         raise invalid(time_problems)
     definition = await questionnaires.get_published(
