@@ -10,7 +10,7 @@
 //   and tells it to take over only when nothing is being saved;
 // - Background Sync sends the outbox when no page of the app is open.
 
-import { syncOutbox } from "/app/sync.js";
+import { syncOutbox, unsent } from "/app/sync.js";
 
 const VERSION = "__VERSION__";
 const PRECACHE = __PRECACHE__;
@@ -99,7 +99,11 @@ self.addEventListener("sync", (event) => {
       windows.forEach((client) => client.postMessage({ type: "sync" }));
       return;
     }
-    const result = await syncOutbox();
-    if (result === "offline") throw new Error("offline: the browser will try again");
+    // The browser fires this when there is a connection and spaces out its own retries,
+    // so items in the app's backoff go now. Whatever is left unsent (offline, a 5xx, a
+    // sender that died) rejects, and the browser fires the event again later.
+    const result = await syncOutbox({ force: true });
+    if (result === "auth") return; // nothing can go until the shopper logs in again
+    if (result === "busy" || (await unsent())) throw new Error("unsent: the browser will try again");
   })());
 });

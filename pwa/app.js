@@ -18,10 +18,23 @@ let updating = false; // set when the shopper accepts an update; only then may w
 
 // --- small UI helpers -------------------------------------------------------------------
 
+let toastTimer = null;
+
+/** A message at the bottom of the screen. The page keeps room below its last button so
+ * nothing is covered; it can be closed, and one without an action goes by itself. */
 function toast(message, action) {
+  const close = () => {
+    clearTimeout(toastTimer);
+    toastBox.replaceChildren();
+    document.body.classList.remove("with-toast");
+  };
   const children = [h("span", {}, message)];
   if (action) children.push(h("button", { type: "button", onclick: action.run }, action.label));
+  children.push(h("button", { type: "button", class: "close", "aria-label": t("Close"), onclick: close }, "×"));
   toastBox.replaceChildren(h("div", { class: "toast" }, children));
+  document.body.classList.add("with-toast");
+  clearTimeout(toastTimer);
+  if (!action) toastTimer = setTimeout(close, 8000);
 }
 
 async function updateStatus() {
@@ -66,7 +79,9 @@ async function sync({ force = false } = {}) {
     if (before !== JSON.stringify(await db.kvGet("assignments")) && showsSyncState()) route();
   }
   clearTimeout(retryTimer);
-  const next = await nextRetry();
+  // Unsent work and nobody sending means a retry is scheduled (a hidden page is synced
+  // again when it becomes visible, and by Background Sync where the browser has it).
+  const next = result === "auth" ? null : await nextRetry(result);
   if (next && document.visibilityState === "visible") {
     retryTimer = setTimeout(() => sync(), Math.max(1000, next - Date.now()));
   }

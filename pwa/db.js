@@ -91,7 +91,8 @@ export function update(store, key, change) {
     const next = change(current);
     if (next === undefined) return current;
     if (next === null) { await done(os.delete(key)); return null; }
-    await done(os.put(next));
+    // Stores without a key path (kv) take the key beside the value.
+    await done(os.keyPath === null ? os.put(next, key) : os.put(next));
     return next;
   });
 }

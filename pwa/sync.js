@@ -13,6 +13,7 @@ import { t } from "./i18n.js";
 
 const LOCK = "visitscore-sync";
 const LEASE_MS = 5 * 60 * 1000;
+export const BUSY_RECHECK_MS = 10 * 1000;
 const listeners = new Set();
 // Other tabs and the service worker hear about progress too, so every open screen of
 // the outbox shows the same thing whoever is sending.
@@ -160,10 +161,22 @@ export async function syncOutbox({ force = false } = {}) {
   return withLease(work);
 }
 
-/** When the earliest waiting item may be tried again (ms since epoch), or null. */
-export async function nextRetry() {
-  const times = (await db.all("outbox"))
-    .filter((item) => item.state === "waiting" && item.next_try)
-    .map((item) => item.next_try);
-  return times.length ? Math.min(...times) : null;
+/**
+ * When sending should be tried again (ms since epoch), or null when nothing is left to
+ * send. An item still marked "uploading" once nobody is sending was left by a tab or
+ * worker that died mid-upload: it is due now. After "busy", whoever is sending may die
+ * too, so the caller checks again soon (BUSY_RECHECK_MS). The rule: unsent work and
+ * nobody sending means a retry is scheduled.
+ */
+export async function nextRetry(result) {
+  const items = (await db.all("outbox")).filter((item) => item.state === "waiting" || item.state === "uploading");
+  if (!items.length) return null;
+  if (result === "busy") return Date.now() + BUSY_RECHECK_MS;
+  const times = items.map((item) => (item.state === "uploading" ? Date.now() : item.next_try || Date.now()));
+  return Math.min(...times);
+}
+
+/** Whether anything is still waiting to be sent (for Background Sync to ask again). */
+export async function unsent() {
+  return (await db.all("outbox")).some((item) => item.state === "waiting" || item.state === "uploading");
 }
