@@ -215,3 +215,36 @@ def test_a_visit_from_the_far_future_is_refused_and_every_page_still_answers(
     assert "started_at" in paths, response.text
     assert not db_rows(demo_dir, "SELECT 1 FROM visits WHERE started_at LIKE '2099%'")
     assert_pages_answer(tolerant)
+
+
+QUERIES = [
+    "from=9999-99&to=0000-00",
+    "from=2026-13&to=2026-00",
+    "from=%ED%A0%80&to=%00",
+    "from=" + "9" * 5000,
+    "lang=%ED%A0%80&next=%0d%0aSet-Cookie:x=1",
+    "next=//evil.invalid/&section=%00&visit=" + "x" * 3000,
+    "added=" + "%FF" * 50,
+    "region=%C0%AF&branch=99999999999999999999999",
+]
+
+
+def test_no_query_string_breaks_a_page(tolerant: TestClient, demo_dir: Path) -> None:
+    """Derived from the routes: every GET page and JSON or CSV twin, as admin, with odd
+    and hostile query strings."""
+    (visit,) = db_rows(demo_dir, "SELECT visit_uuid FROM visits LIMIT 1")[0]
+    fill = {"visit_id": visit, "qid": "default", "lang": "fr", "size": "thumb"}
+    login(tolerant, "admin@demo.test")
+    checked = 0
+    for route in tolerant.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, Route) or "GET" not in (route.methods or set()):
+            continue
+        path = re.sub(r"\{(\w+):id\}", "1", route.path)
+        path = re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: fill.get(m.group(1), "x"), path)
+        for query in QUERIES:
+            response = tolerant.get(f"{path}?{query}", follow_redirects=False)
+            assert response.status_code < 500, (path, query, response.status_code)
+            location = response.headers.get("location", "")
+            assert "\n" not in location and not location.startswith("//"), location
+            checked += 1
+    assert checked > 200

@@ -310,3 +310,35 @@ def test_a_worker_restarting_never_removes_another_workers_upload_in_progress(
         assert not files_in_the_making(server.data_dir)
     finally:
         server.stop()
+
+
+def test_a_visit_put_cut_off_mid_body_stores_nothing_and_logs_no_error(
+    two_workers: LiveServer,
+) -> None:
+    assignment = _take_assignment(two_workers, "shopper@demo.test")
+    visit_id = new_id()
+
+    async def token() -> str:
+        async with _logged_in(two_workers, "shopper@demo.test") as client:
+            return client.cookies["vs_session"]
+
+    body = json.dumps(visit_body(assignment)).encode()
+    head = (
+        f"PUT /api/v1/visits/{visit_id} HTTP/1.1\r\nHost: 127.0.0.1:{two_workers.port}\r\n"
+        f"Cookie: vs_session={asyncio.run(token())}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    log = two_workers.data_dir.parent / "server.log"
+    before = log.read_text()
+    with socket.create_connection(("127.0.0.1", two_workers.port), timeout=10) as sock:
+        sock.sendall(head + body[: len(body) // 2])
+        time.sleep(0.5)  # the worker is waiting for the rest of the body
+    # Before the fix, the worker logged two tracebacks within milliseconds of the hang-up.
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        written = log.read_text()[len(before) :]
+        assert "unhandled error" not in written and "Traceback" not in written, written
+        time.sleep(0.1)
+    assert db_rows(
+        two_workers.data_dir, "SELECT 1 FROM visits WHERE visit_uuid = ?", (visit_id,)
+    ) == []
