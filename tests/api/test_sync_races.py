@@ -196,14 +196,18 @@ def test_a_replay_after_a_lost_answer_finds_the_work_done(two_workers: LiveServe
     ) == [(1,)]
 
 
-def test_an_upload_cut_off_midway_leaves_nothing(two_workers: LiveServer) -> None:
-    assignment = _take_assignment(two_workers, "shopper3@demo.test")
+def _photo_upload_by_hand(
+    server: LiveServer, email: str
+) -> tuple[str, dict[str, Any], bytes, bytes]:
+    """A visit with one photo, stored; answers its id, the photo's manifest entry, the
+    photo's bytes and the raw HTTP head of the photo's PUT (to send the body by hand)."""
+    assignment = _take_assignment(server, email)
     data = jpeg_bytes((1600, 1200))
     entry = manifest(data)
     visit_id = new_id()
 
     async def setup() -> str:
-        async with _logged_in(two_workers, "shopper3@demo.test") as client:
+        async with _logged_in(server, email) as client:
             response = await client.put(
                 f"/api/v1/visits/{visit_id}", json=visit_body(assignment, photos=[entry])
             )
@@ -213,9 +217,15 @@ def test_an_upload_cut_off_midway_leaves_nothing(two_workers: LiveServer) -> Non
     token = asyncio.run(setup())
     head = (
         f"PUT /api/v1/visits/{visit_id}/photos/{entry['photo_id']} HTTP/1.1\r\n"
-        f"Host: 127.0.0.1:{two_workers.port}\r\nCookie: vs_session={token}\r\n"
-        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\nCookie: vs_session={token}\r\n"
+        f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n"
     ).encode()
+    return visit_id, entry, data, head
+
+
+def test_an_upload_cut_off_midway_leaves_nothing(two_workers: LiveServer) -> None:
+    visit_id, entry, data, head = _photo_upload_by_hand(two_workers, "shopper3@demo.test")
     with socket.create_connection(("127.0.0.1", two_workers.port), timeout=10) as sock:
         sock.sendall(head + data[: len(data) // 2])
         # The half-received upload is on disk in the worker's scratch folder...
@@ -259,26 +269,7 @@ def test_a_worker_restarting_never_removes_another_workers_upload_in_progress(
     server = LiveServer(copy_data(demo_template, tmp_path / "data"), "--workers", "2")
     try:
         _wait_for(lambda: len(worker_pids(server.process.pid)) == 2)
-        assignment = _take_assignment(server, "shopper3@demo.test")
-        data = jpeg_bytes((1600, 1200))
-        entry = manifest(data)
-        visit_id = new_id()
-
-        async def setup() -> str:
-            async with _logged_in(server, "shopper3@demo.test") as client:
-                response = await client.put(
-                    f"/api/v1/visits/{visit_id}", json=visit_body(assignment, photos=[entry])
-                )
-                assert response.status_code == 201
-                return client.cookies["vs_session"]
-
-        token = asyncio.run(setup())
-        head = (
-            f"PUT /api/v1/visits/{visit_id}/photos/{entry['photo_id']} HTTP/1.1\r\n"
-            f"Host: 127.0.0.1:{server.port}\r\nCookie: vs_session={token}\r\n"
-            f"Content-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n"
-            "Connection: close\r\n\r\n"
-        ).encode()
+        _visit_id, entry, data, head = _photo_upload_by_hand(server, "shopper3@demo.test")
         with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
             sock.sendall(head + data[: len(data) // 2])
             _wait_for(lambda: bool(files_in_the_making(server.data_dir)))
@@ -339,6 +330,7 @@ def test_a_visit_put_cut_off_mid_body_stores_nothing_and_logs_no_error(
         written = log.read_text()[len(before) :]
         assert "unhandled error" not in written and "Traceback" not in written, written
         time.sleep(0.1)
-    assert db_rows(
-        two_workers.data_dir, "SELECT 1 FROM visits WHERE visit_uuid = ?", (visit_id,)
-    ) == []
+    assert (
+        db_rows(two_workers.data_dir, "SELECT 1 FROM visits WHERE visit_uuid = ?", (visit_id,))
+        == []
+    )

@@ -22,10 +22,9 @@ from tests.browser.app_helpers import (
     wait_offline_ready,
 )
 from tests.browser.test_app import visits_on_server
+from tests.browser.test_app_sync import PHOTO_PUT, VISIT_PUT
 from tests.conftest import LiveServer, copy_data
 
-VISIT_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}$")
-PHOTO_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}/photos/[0-9a-f-]{36}$")
 NO_WEB_LOCKS = "Object.defineProperty(Navigator.prototype, 'locks', {get: () => undefined});"
 
 
