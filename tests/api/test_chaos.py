@@ -124,11 +124,17 @@ async def _close(*writers: asyncio.StreamWriter) -> None:
             pass
 
 
-def proxy_handler(upstream_port: int, rng: random.Random, faults: Faults) -> Any:
+def proxy_handler(
+    upstream_port: int, rng: random.Random, faults: Faults, live: set[asyncio.Task[Any]]
+) -> Any:
     """Each connection, at random: passes, is cut after part of the request, loses the
     answer after the server got the whole request, or stalls before passing."""
 
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        live.add(task)
+        task.add_done_callback(live.discard)
         roll = rng.random()
         kind = (
             "cut_request"
@@ -159,7 +165,7 @@ def proxy_handler(upstream_port: int, rng: random.Random, faults: Faults) -> Any
                 await _pipe(server_r, _Sink(), 1)
                 return
             await _pipe(server_r, client_w, 1 << 40)
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             if upload is not None:
@@ -277,7 +283,9 @@ def test_nothing_is_lost_or_stored_twice_through_faults_and_kills(
     started = time.monotonic()
 
     async def main() -> dict[str, int]:
-        proxy = await asyncio.start_server(proxy_handler(server.port, rng, faults), "127.0.0.1", 0)
+        live: set[asyncio.Task[Any]] = set()
+        handler = proxy_handler(server.port, rng, faults, live)
+        proxy = await asyncio.start_server(handler, "127.0.0.1", 0)
         proxy_port = proxy.sockets[0].getsockname()[1]
         stop = asyncio.Event()
         killer = asyncio.create_task(chaos(server, stop, random.Random(SEED + 1)))
@@ -300,6 +308,9 @@ def test_nothing_is_lost_or_stored_twice_through_faults_and_kills(
             stop.set()
             kills = await killer
             proxy.close()
+            for task in list(live):  # connections still open (stalled, or being cut)
+                task.cancel()
+            await asyncio.gather(*live, return_exceptions=True)
             await proxy.wait_closed()
         return kills
 
