@@ -182,7 +182,7 @@ async function screen(hash) {
     }
     if (parts[2] === "section") return visit.renderSection(loaded, Number(parts[3]) || 0);
     if (parts[2] === "review") return visit.renderReview(loaded, { onSubmit: submitVisit });
-    return visit.renderTiming(loaded);
+    return visit.renderTiming(loaded) || visit.renderSection(loaded, 0);
   }
   return views.renderHome({
     user, online: navigator.onLine, authNeeded: Boolean(await db.kvGet("auth_needed")),
@@ -195,7 +195,7 @@ async function screen(hash) {
       }
       const draft = await views.startVisit(assignment, key);
       askForPersistentStorage(); // the first visit saved on this phone: keep it safe
-      location.hash = `#/visit/${draft.visit_id}`;
+      location.hash = visit.firstScreen(draft, await db.kvGet(key));
     },
     onReopen: async (returned) => {
       const draft = await views.reopenReturned(returned);

@@ -6,35 +6,54 @@ import { lang, t } from "./i18n.js";
 import { shrinkPhoto } from "./photos.js";
 import { duration, h, isoLocal, localized, secondsBetween } from "./util.js";
 
-export const STAMPS = ["entered", "greeted", "joined_queue", "served", "paid", "left"];
+import { isNever, isRequired, problems as timingProblems, usedStamps } from "./timing.js";
+
+export { isRequired };
 const STAMP_LABELS = () => ({
   entered: t("Entered"), greeted: t("Greeted"), joined_queue: t("Joined queue"),
   served: t("Served"), paid: t("Paid"), left: t("Left"),
 });
-const SCORED = new Set(["yes_no", "scale", "choice", "count_pair", "timed"]);
 
 export const questionsOf = (definition) => definition.sections.flatMap((s) => s.questions);
 
-export function isRequired(q) {
-  if (q.required !== undefined) return q.required;
-  return SCORED.has(q.type) && q.type !== "timed";
+/** Stamp problems in words, each with where to fix it. */
+function timingIssues(draft, definition) {
+  const labels = STAMP_LABELS();
+  const sectionOf = (key) => definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
+  return timingProblems(draft.stamps, draft.answers, definition).map((p) => {
+    if (p.code === "out_of_order") {
+      const what = labels[p.path.slice("stamps.".length)];
+      return { href: `#/visit/${draft.visit_id}`, key: p.path,
+               text: t("%(what)s is before %(other)s: correct the times.", { what, other: labels[p.before] }) };
+    }
+    const key = p.path.slice("answers.".length);
+    return { href: `#/visit/${draft.visit_id}/section/${sectionOf(key)}`, key,
+             text: t("%(what)s is not stamped: stamp it, or say it never happened.", { what: labels[p.stamp] }) };
+  });
 }
 
-/** What must still be done before submitting: [{section index, question, text}]. */
+/** What must still be done before submitting: [{href, key, text}]. */
 export function missing(draft, definition) {
   const out = [];
   definition.sections.forEach((section, index) => {
     for (const q of section.questions) {
-      if (!isRequired(q)) continue;
+      if (!isRequired(q) || q.type === "timed") continue; // timed: from the stamps, below
       const answer = draft.answers[q.key];
       const done = q.type === "photo"
         ? draft.photos.some((p) => p.question === q.key)
         : answer && (answer.na || answer.value !== undefined);
-      if (!done) out.push({ index, key: q.key, text: localized(q.text, lang()) });
+      if (!done) {
+        out.push({ href: `#/visit/${draft.visit_id}/section/${index}`, key: q.key,
+                   text: localized(q.text, lang()) });
+      }
     }
   });
-  return out;
+  return [...timingIssues(draft, definition), ...out];
 }
+
+/** Where a visit starts: the timing screen, or the first section when nothing is timed. */
+export const firstScreen = (draft, definition) =>
+  usedStamps(definition).length ? `#/visit/${draft.visit_id}` : `#/visit/${draft.visit_id}/section/0`;
 
 export async function loadVisit(visitId) {
   const draft = await db.get("drafts", visitId);
@@ -62,7 +81,7 @@ function visitHeader(draft, definition, active) {
   return h("header", { class: "visit-head" },
     h("p", { class: "muted" }, draft.branch_name),
     h("nav", { "aria-label": t("Visit steps") },
-      link(`#/visit/${draft.visit_id}`, t("Timing"), "timing"),
+      usedStamps(definition).length ? link(`#/visit/${draft.visit_id}`, t("Timing"), "timing") : null,
       link(`#/visit/${draft.visit_id}/section/0`, t("Questions"), "questions"),
       link(`#/visit/${draft.visit_id}/review`, t("Review"), "review")));
 }
@@ -79,9 +98,36 @@ function withTime(base, hhmmss) {
   return match ? `${match[1]}T${hhmmss.length === 5 ? `${hhmmss}:00` : hhmmss}${match[2]}` : base;
 }
 
+/** The phone's position when the shopper enters, with its accuracy, kept in the draft
+ * and sent with the visit; refused or unknown, the visit goes without it and the
+ * reviewer sees "no location". Never shown to owners or managers. */
+export function locate(draft) {
+  const keep = (geo, status) => {
+    draft.geo = geo || undefined;
+    draft.geo_status = status;
+    return db.update("drafts", draft.visit_id, (stored) =>
+      (stored ? { ...stored, geo: draft.geo, geo_status: status } : undefined));
+  };
+  if (!navigator.geolocation) return keep(null, "unavailable");
+  return new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+    (position) => resolve(keep({
+      lat: position.coords.latitude, lon: position.coords.longitude,
+      accuracy_m: Math.round(Math.min(position.coords.accuracy, 1e7)),
+    }, "ok")),
+    (error) => resolve(keep(null, error.code === 1 ? "refused" : "unavailable")),
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }));
+}
+
 export function renderTiming({ draft, definition }) {
   const labels = STAMP_LABELS();
+  const STAMPS = usedStamps(definition);
+  if (!STAMPS.length) return null; // nothing is timed: the visit starts at the questions
   const status = h("p", { class: "stamp-status", role: "status", "aria-live": "polite" });
+  const flags = h("div", { class: "flags", role: "alert" });
+  function refreshFlags() {
+    const found = timingIssues(draft, definition).filter((issue) => issue.key.startsWith("stamps."));
+    flags.replaceChildren(...found.map((issue) => h("p", { class: "warn" }, issue.text)));
+  }
   const buttons = STAMPS.map((name) => {
     const button = h("button", {
       class: "stamp", type: "button", "aria-pressed": draft.stamps[name] ? "true" : "false",
@@ -97,6 +143,8 @@ export function renderTiming({ draft, definition }) {
         button.querySelector(".when").textContent = clock(draft.stamps[name]);
         status.textContent = t("%(what)s stamped.", { what: labels[name] });
         refreshCorrections();
+        refreshFlags();
+        if (name === "entered") locate(draft);
       },
     }, h("span", { class: "label" }, labels[name]), h("span", { class: "when" }, clock(draft.stamps[name])));
     return button;
@@ -113,6 +161,7 @@ export function renderTiming({ draft, definition }) {
           draft.stamps[name] = withTime(draft.stamps[name], event.target.value);
           await save(draft);
           buttons[STAMPS.indexOf(name)].querySelector(".when").textContent = clock(draft.stamps[name]);
+          refreshFlags();
         } }),
         h("button", { type: "button", class: "secondary", onclick: async () => {
           delete draft.stamps[name];
@@ -120,16 +169,19 @@ export function renderTiming({ draft, definition }) {
           buttons[STAMPS.indexOf(name)].setAttribute("aria-pressed", "false");
           buttons[STAMPS.indexOf(name)].querySelector(".when").textContent = "";
           refreshCorrections();
+          refreshFlags();
         } }, t("Remove %(what)s", { what: labels[name] })));
     }));
   }
   refreshCorrections();
+  refreshFlags();
   return h("section", { class: "timing" },
     visitHeader(draft, definition, "timing"),
     h("h1", {}, t("Timing")),
     h("p", { class: "muted" }, t("Tap each moment as it happens. Nothing on screen counts time.")),
     h("div", { class: "stamps" }, buttons),
     status,
+    flags,
     h("details", {}, h("summary", {}, t("Correct the times")), corrections),
     h("p", {}, h("a", { class: "button primary", href: `#/visit/${draft.visit_id}/section/0` },
                 t("Go to the questions"))));
@@ -172,12 +224,19 @@ function answerControl(q, draft) {
   if (q.type === "count_pair") return countPair(q, draft, title);
   if (q.type === "timed") {
     const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
-    return h("fieldset", { class: "choices" }, h("legend", {}, title),
-      h("p", {}, seconds === null ? t("Not measured: stamp both moments on the timing screen.")
-                                  : t("Measured from your stamps: %(time)s", { time: duration(seconds) })),
-      q.na ? radios(`${q.key}-na`, t("Not applicable?"), [[NA, t("N/A")], [undefined, t("Use the stamps")]],
-                    answer.na ? NA : undefined, (v) => setAnswer(draft, q.key, { na: v === NA ? true : undefined }))
-           : null);
+    const labels = STAMP_LABELS();
+    const USE = "__stamps__";
+    const NEVER = "__never__";
+    const choice = isNever(answer) ? NEVER : answer.na ? NA : USE;
+    const measured = seconds === null
+      ? t("Not measured: stamp both moments on the timing screen.")
+      : t("Measured from your stamps: %(time)s", { time: duration(seconds) });
+    const options = [[USE, t("Use the stamps")],
+                     [NEVER, t("%(what)s: never happened", { what: labels[q.to] })],
+                     ...(q.na ? [[NA, t("N/A")]] : [])];
+    return h("fieldset", { class: "choices" }, h("legend", {}, title), h("p", {}, measured),
+      radios(`${q.key}-how`, t("How was it?"), options, choice, (v) => setAnswer(draft, q.key, {
+        never: v === NEVER ? true : undefined, na: v === NA ? true : undefined })));
   }
   if (q.type === "number") {
     return h("div", { class: "field" }, h("label", { for: `n-${q.key}` }, title),
@@ -334,10 +393,24 @@ export function buildBody(draft) {
   return body;
 }
 
+function timedFacts(draft, definition) {
+  const labels = STAMP_LABELS();
+  return definition.sections.flatMap((s) => s.questions).filter((q) => q.type === "timed").flatMap((q) => {
+    const answer = draft.answers[q.key] || {};
+    const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
+    const limit = Math.max(...(q.thresholds || []).map((th) => Number(th.max_seconds)));
+    let shown;
+    if (isNever(answer)) shown = t("%(what)s: never happened", { what: labels[q.to] });
+    else if (answer.na) shown = t("N/A");
+    else shown = duration(seconds);
+    return [h("dt", {}, localized(q.text, lang())),
+            h("dd", {}, shown, seconds !== null && !isNever(answer) && seconds > limit
+              ? h("span", { class: "flag" }, " ", t("over %(time)s", { time: duration(limit) })) : null)];
+  });
+}
+
 export function renderReview({ draft, definition }, { onSubmit }) {
   const todo = missing(draft, definition);
-  const greeting = secondsBetween(draft.stamps.entered, draft.stamps.greeted);
-  const queue = secondsBetween(draft.stamps.joined_queue, draft.stamps.served);
   const submit = h("button", { type: "button", class: "primary", disabled: todo.length > 0,
                                onclick: () => onSubmit(draft) }, t("Submit visit"));
   return h("section", {},
@@ -346,15 +419,12 @@ export function renderReview({ draft, definition }, { onSubmit }) {
     draft.review_note ? h("div", { class: "notice", role: "note" },
       h("strong", {}, t("The reviewer's note:")), " ", draft.review_note) : null,
     h("dl", { class: "facts" },
-      h("dt", {}, t("Greeting delay")), h("dd", {}, duration(greeting)),
-      h("dt", {}, t("Queue wait")), h("dd", {}, duration(queue),
-        queue !== null && queue > 300 ? h("span", { class: "flag" }, " ", t("over 5 minutes")) : null),
+      timedFacts(draft, definition),
       h("dt", {}, t("Photos")), h("dd", {}, String(draft.photos.length))),
     todo.length
       ? h("div", { class: "missing", role: "alert" },
           h("h2", {}, t("Still missing")),
-          h("ul", {}, todo.map((m) => h("li", {},
-            h("a", { href: `#/visit/${draft.visit_id}/section/${m.index}` }, m.text)))))
+          h("ul", {}, todo.map((m) => h("li", {}, h("a", { href: m.href }, m.text)))))
       : h("p", {}, t("Everything required is answered.")),
     h("div", { class: "field" },
       h("label", { for: "visit-comment" }, t("Anything else about this visit")),

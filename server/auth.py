@@ -113,8 +113,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # the shopper app: own assignments, own visits
     "visit.create": frozenset({"shopper"}),
     "assignment.read_own": frozenset({"shopper"}),
-    # who the shopper was: never owners or managers
+    # who the shopper was, and where their phone was: never owners or managers
     "shopper.identity": _STAFF,
+    "visit.location": _STAFF,
     "questionnaire.read": frozenset(ROLES),
 }
 

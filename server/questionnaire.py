@@ -57,9 +57,9 @@ def is_scored(question: Question) -> bool:
 
 
 def is_required(question: Question) -> bool:
-    """``required`` defaults to true for scored types (timed ones come from stamps)."""
-    default = is_scored(question) and question.get("type") != "timed"
-    return bool(question.get("required", default))
+    """``required`` defaults to true for scored types. A timed question is answered by its
+    two stamps, or by saying the event never happened (see timing.py)."""
+    return bool(question.get("required", is_scored(question)))
 
 
 def best_value(question: Question) -> float:

@@ -184,10 +184,13 @@ def _score_question(
     w = weight(question)
     seconds: float | None = None
     if question["type"] == "timed":
-        seconds = interval_seconds(stamps, question["from"], question["to"])
-        if seconds is None:
-            return QuestionResult(key, section_key, "unanswered", None, 0.0, 0.0, critical)
-        value = timed_value(question, seconds)
+        if isinstance(answer, dict) and answer.get("never") is True:
+            value = 0.0  # the event never happened: never greeted, never served
+        else:
+            seconds = interval_seconds(stamps, question["from"], question["to"])
+            if seconds is None:
+                return QuestionResult(key, section_key, "unanswered", None, 0.0, 0.0, critical)
+            value = timed_value(question, seconds)
     else:
         if answer is None:
             return QuestionResult(key, section_key, "unanswered", None, 0.0, 0.0, critical)

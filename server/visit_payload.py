@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from .i18n import _
+from . import timing
+from .i18n import _, stamp_name
 from .photos import FORMATS
 from .questionnaire import STAMPS, Definition, Problem, is_required, iter_questions
 from .scoring import parse_stamp
@@ -300,8 +301,16 @@ def _check_answer(q: dict[str, Any], answer: object, path: str, problems: list[P
     if not isinstance(answer, dict):
         add(Problem(path, _("must be an object")))
         return False
-    for name in sorted(set(answer) - {"value", "na", "comment"}):
+    for name in sorted(set(answer) - {"value", "na", "comment", "never"}):
         add(Problem(f"{path}.{name}", _("unknown field")))
+    if "never" in answer:
+        if answer["never"] is not True:
+            add(Problem(f"{path}.never", _("must be true when given")))
+        elif q["type"] != "timed":
+            add(Problem(f"{path}.never", _("only a timed question can say it never happened")))
+        elif "na" in answer or "value" in answer:
+            add(Problem(path, _("give either never or N/A, not both")))
+        return True
     comment = answer.get("comment")
     if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
         add(
@@ -364,6 +373,24 @@ def _check_answer(q: dict[str, Any], answer: object, path: str, problems: list[P
     return True
 
 
+def timing_problems(
+    stamps: dict[str, Any], answers: dict[str, Any], definition: Definition
+) -> list[Problem]:
+    """timing.problems() with messages for people."""
+    out = []
+    for found in timing.problems(stamps, answers, definition):
+        if found["code"] == "out_of_order":
+            message = _("is before %(stamp)s: check the times on the timing screen") % {
+                "stamp": stamp_name(found["before"])
+            }
+        else:
+            message = _("%(stamp)s is not stamped: stamp it, or say it never happened") % {
+                "stamp": stamp_name(found["stamp"])
+            }
+        out.append(Problem(found["path"], message))
+    return out
+
+
 def check_against(payload: VisitPayload, definition: Definition) -> list[Problem]:
     """The answers and photos against the questionnaire version: every problem."""
     problems: list[Problem] = []
@@ -381,8 +408,9 @@ def check_against(payload: VisitPayload, definition: Definition) -> list[Problem
             if entry.question not in questions:
                 problems.append(Problem(f"photos[{i}].question", _("unknown question")))
             photo_questions.add(entry.question)
+    problems += timing_problems(payload.stamps, payload.answers, definition)
     for key, q in questions.items():
-        if not is_required(q):
+        if not is_required(q) or q["type"] == "timed":  # timed: checked with the stamps
             continue
         if q["type"] == "photo":
             if key not in photo_questions:

@@ -175,6 +175,7 @@ def test_permission_table_is_exactly_as_designed() -> None:
         "visit.create": {"shopper"},
         "assignment.read_own": {"shopper"},
         "shopper.identity": {"admin", "reviewer"},
+        "visit.location": {"admin", "reviewer"},
         "questionnaire.read": {"admin", "reviewer", "manager", "owner", "shopper"},
     }
     assert {k: set(v) for k, v in auth.PERMISSIONS.items()} == expected

@@ -82,6 +82,10 @@ SCHEMAS: dict[str, Any] = {
                 " key; count_pair: {open, total}; text: string"
             },
             "na": {"const": True},
+            "never": {
+                "const": True,
+                "description": "timed questions only: the event never happened (earns 0)",
+            },
             "comment": {"type": "string", "maxLength": 5000},
         },
         "additionalProperties": False,

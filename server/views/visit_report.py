@@ -118,6 +118,7 @@ async def load(request: Request) -> dict[str, Any]:
         else None
     )
     show_shopper = auth.has(user, "shopper.identity")
+    show_location = auth.has(user, "visit.location")
     return {
         "user": user,
         "row": row,
@@ -142,7 +143,11 @@ async def load(request: Request) -> dict[str, Any]:
         "timeline": reports.timeline(stamps),
         "answers": answers,
         "comment": row["comment"],
-        "location": reports.location_check(geo, branch.latitude, branch.longitude),
+        # Where the phone was is for the agency's reviewers only.
+        "location": reports.location_check(geo, branch.latitude, branch.longitude)
+        if show_location
+        else None,
+        "show_location": show_location,
         "photos": [
             {
                 "photo_id": p["photo_id"],

@@ -340,3 +340,61 @@ def test_with_review_off_a_complete_visit_is_approved(demo_dir: Path) -> None:
         )
     ]
     assert actions == ["visit.received", "visit.submitted", "visit.approved"]
+
+
+def test_stamps_out_of_order_are_refused_naming_the_stamp(
+    shopper: TestClient, assignment: dict[str, Any], demo_dir: Path
+) -> None:
+    body = visit_body(assignment)
+    body["stamps"]["served"] = "2026-11-24T10:05:00+07:00"  # before joined_queue (10:12)
+    visit_id = new_id()
+    response = shopper.put(f"/api/v1/visits/{visit_id}", json=body)
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert [d["path"] for d in details] == ["stamps.served"]
+    assert "Joined queue" in details[0]["message"]
+    assert not db_rows(demo_dir, "SELECT 1 FROM visits WHERE visit_uuid = ?", (visit_id,))
+
+
+def test_a_missing_stamp_needs_never_and_then_scores_zero(
+    shopper: TestClient, assignment: dict[str, Any], demo_dir: Path
+) -> None:
+    body = visit_body(assignment)
+    del body["stamps"]["greeted"]
+    response = shopper.put(f"/api/v1/visits/{new_id()}", json=body)
+    assert response.status_code == 422
+    assert [d["path"] for d in response.json()["error"]["details"]] == ["answers.greeting_delay"]
+    body["answers"]["greeting_delay"] = {"never": True}
+    visit_id = new_id()
+    assert shopper.put(f"/api/v1/visits/{visit_id}", json=body).status_code == 201
+    ((scores,),) = db_rows(demo_dir, "SELECT scores FROM visits WHERE visit_uuid = ?", (visit_id,))
+    greeting = next(q for q in json.loads(scores)["questions"] if q["key"] == "greeting_delay")
+    assert (greeting["status"], greeting["earned"], greeting["possible"]) == ("scored", 0, 2)
+
+
+@pytest.mark.parametrize(
+    ("answer", "path"),
+    [
+        ({"never": False}, "answers.greeting_delay.never"),
+        ({"never": True, "na": True}, "answers.greeting_delay"),
+        ({"na": True}, "answers.greeting_delay.na"),  # only questions marked na may be N/A
+    ],
+)
+def test_never_and_na_on_a_timed_question_are_checked(
+    shopper: TestClient, assignment: dict[str, Any], answer: dict[str, Any], path: str
+) -> None:
+    body = visit_body(assignment)
+    body["answers"]["greeting_delay"] = answer
+    response = shopper.put(f"/api/v1/visits/{new_id()}", json=body)
+    assert response.status_code == 422
+    assert path in [d["path"] for d in response.json()["error"]["details"]]
+
+
+def test_never_is_only_for_timed_questions(
+    shopper: TestClient, assignment: dict[str, Any]
+) -> None:
+    body = visit_body(assignment)
+    body["answers"]["thanked"] = {"never": True}
+    response = shopper.put(f"/api/v1/visits/{new_id()}", json=body)
+    assert response.status_code == 422
+    assert "answers.thanked.never" in [d["path"] for d in response.json()["error"]["details"]]

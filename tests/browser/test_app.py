@@ -98,7 +98,8 @@ def test_reload_mid_form_keeps_every_answer_and_photo(page: Page, app_server: Li
     expect(page.locator("#eye_contact-3")).to_be_checked()
     expect(page.locator("#c-eye_contact")).to_have_value("looked at the phone")
     page.get_by_role("link", name="Timing", exact=True).click()
-    expect(stamp_button(page, "Left")).to_have_attribute("aria-pressed", "true")
+    expect(stamp_button(page, "Served")).to_have_attribute("aria-pressed", "true")
+    expect(stamp_button(page, "Left")).to_have_count(0)  # no timed question uses it
 
 
 def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(

@@ -106,12 +106,13 @@ def test_from_a_new_questionnaire_to_the_owners_report(
     expect(card).to_contain_text("Western Indonesia Time")  # the branch's time zone
     expect(card).to_contain_text("birthday cake")
     card.get_by_role("button", name="Start visit at").click()
-    start_visit_stamps(page)
-    page.get_by_role("link", name="Go to the questions").click()
+    # Nothing in this questionnaire is timed: no timing screen, straight to the questions.
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+    expect(page.get_by_role("link", name="Timing", exact=True)).to_have_count(0)
     answer_section(page)
     next_section(page)
     expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+    expect(page.locator(".facts dt")).to_have_text(["Photos"])  # no greeting or queue lines
     page.get_by_role("button", name="Submit visit").click()
     expect_outbox(page, "Sent")
 
@@ -148,12 +149,6 @@ def test_from_a_new_questionnaire_to_the_owners_report(
         expect(owner_page.get_by_text("Were you greeted within a minute?")).to_be_visible()
     finally:
         owner.close()
-
-
-def start_visit_stamps(page: Page) -> None:
-    expect(page.get_by_role("heading", name="Timing")).to_be_visible()
-    for stamp in ("Entered", "Greeted", "Left"):
-        page.get_by_role("button", name=stamp, exact=True).click()
 
 
 def test_a_visit_left_open_is_claimed_in_the_app(

@@ -144,6 +144,11 @@ def test_warnings_point_at_what_to_check(demo_client: TestClient) -> None:
         ended_at=(ahead + timedelta(seconds=90)).isoformat(timespec="seconds"),
         geo={"lat": -6.4, "lon": 106.8},
         stamps={},
+        answers={
+            **visit_body({"id": 0, "questionnaire": {}})["answers"],
+            "greeting_delay": {"never": True},
+            "queue_wait": {"never": True},
+        },
     )
     login(demo_client, "reviewer@demo.test")
     page = demo_client.get(f"/visits/{visit_id}").text

@@ -56,7 +56,7 @@ def test_the_report_shows_the_stored_scores_and_can_be_recomputed(
     again = score_visit(load_default(), report["answers"], report["stamps"])
     assert again.total == pytest.approx(report["total"])
     assert report["photos"] and report["photos"][0]["thumb"].startswith("/api/v1/photos/")
-    assert report["location"]["distance_m"] < 500
+    assert report["location"] is None  # where the phone was: reviewers only
     page = demo_client.get(f"/visits/{visit['id']}")
     assert page.status_code == 200
     assert visit["branch"] in page.text
@@ -144,3 +144,22 @@ def test_an_approved_report_is_cached_by_etag(demo_client: TestClient, demo_dir:
     login(demo_client, "reviewer@demo.test")
     pending = a_visit(demo_dir, "submitted")
     assert "etag" not in demo_client.get(f"/visits/{pending['id']}").headers
+
+
+def test_where_the_phone_was_is_for_reviewers_only(demo_client: TestClient, demo_dir: Path) -> None:
+    ((visit_id,),) = db_rows(
+        demo_dir,
+        "SELECT visit_uuid FROM visits WHERE state = 'approved' AND geo_lat IS NOT NULL"
+        " AND branch_id IN (SELECT branch_id FROM branch_owners WHERE user_id ="
+        " (SELECT id FROM users WHERE email = 'owner@demo.test')) LIMIT 1",
+    )
+    login(demo_client, "reviewer@demo.test")
+    assert "from the branch" in demo_client.get(f"/visits/{visit_id}").text
+    assert demo_client.get(f"/visits/{visit_id}.json").json()["location"]["distance_m"] < 500
+    for email in ("owner@demo.test", "manager@demo.test"):
+        demo_client.cookies.clear()
+        login(demo_client, email)
+        page = demo_client.get(f"/visits/{visit_id}")
+        assert page.status_code == 200
+        assert "from the branch" not in page.text and "GPS" not in page.text
+        assert demo_client.get(f"/visits/{visit_id}.json").json()["location"] is None
