@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .db import Database
-from .queries import questionnaires
+from .queries import questionnaires, summaries, visits
 
 
 async def migrate_all(db: Database) -> list[str]:
@@ -12,4 +12,10 @@ async def migrate_all(db: Database) -> list[str]:
     async with db.transaction() as tx:
         if await questionnaires.install_default(tx):
             done.append("default questionnaire")
+    async with db.transaction() as tx:
+        # Visits stored before 0008 get their branch-local day, and the monthly summaries
+        # are recounted by it (they used the phone's offset).
+        if await visits.backfill_local_dates(tx):
+            await summaries.rebuild(tx)
+            done.append("visit local dates")
     return done

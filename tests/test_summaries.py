@@ -13,14 +13,14 @@ from tests.api.conftest import new_id, open_assignments, visit_body
 from tests.conftest import db_rows, login
 
 FROM_VISITS = """
-SELECT branch_id, substr(started_at, 1, 7) AS month, count(*), count(score_total),
+SELECT branch_id, substr(local_date, 1, 7) AS month, count(*), count(score_total),
        round(coalesce(sum(score_total), 0), 6)
 FROM visits WHERE state = 'approved' GROUP BY 1, 2 ORDER BY 1, 2"""
 FROM_SUMMARY = """
 SELECT branch_id, month, visits, scored, round(score_sum, 6) FROM branch_month_scores
 WHERE section_key = '' ORDER BY 1, 2"""
 SECTIONS_FROM_VISITS = """
-SELECT v.branch_id, substr(v.started_at, 1, 7), json_extract(s.value, '$.key'),
+SELECT v.branch_id, substr(v.local_date, 1, 7), json_extract(s.value, '$.key'),
        count(json_extract(s.value, '$.score')),
        round(coalesce(sum(json_extract(s.value, '$.score')), 0), 6)
 FROM visits v, json_each(v.scores, '$.sections') s WHERE v.state = 'approved'

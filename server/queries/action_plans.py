@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import zones
 from ..db import Reader, Transaction, utcnow
-from . import audit
+from . import audit, questionnaires
 
 
 async def create(
@@ -47,6 +48,14 @@ async def set_done(tx: Transaction, plan_id: int, branch_id: int, actor_id: int)
     return changed > 0
 
 
+async def sections_to_plan_for(db: Reader) -> dict[str, dict[str, str]]:
+    """The sections a plan may name, with their titles: every section of every published
+    questionnaire, as reports line them up by key. The form offers exactly these and
+    saving accepts exactly these."""
+    definition, _default_keys = await questionnaires.report_definition(db)
+    return {s["key"]: s.get("title", {}) for s in definition["sections"]}
+
+
 async def for_branches(
     db: Reader, branch_ids: list[int], only_open: bool = False
 ) -> list[dict[str, Any]]:
@@ -56,15 +65,16 @@ async def for_branches(
         return []
     marks = ",".join("?" * len(branch_ids))
     rows = await db.fetchall(
-        "SELECT p.*, v.visit_uuid FROM action_plans p LEFT JOIN visits v ON v.id = p.visit_id"
+        "SELECT p.*, v.visit_uuid, b.timezone FROM action_plans p"
+        " JOIN branches b ON b.id = p.branch_id LEFT JOIN visits v ON v.id = p.visit_id"
         f" WHERE p.branch_id IN ({marks}) AND p.state <> 'cancelled'"
         + (" AND p.state = 'open'" if only_open else "")
         + " ORDER BY p.state = 'done', coalesce(p.due_date, '9999'), p.id",
         branch_ids,
     )
-    today = utcnow()[:10]
     plans = []
     for r in rows:
+        today = zones.today_in(r["timezone"]).isoformat()  # due dates are the branch's days
         plan = {
             "id": r["id"],
             "branch_id": r["branch_id"],

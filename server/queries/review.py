@@ -35,7 +35,7 @@ async def warnings(db: Reader, row: sqlite3.Row) -> list[dict[str, Any]]:
     assignment = await db.fetchone(
         "SELECT window_start, window_end FROM assignments WHERE id = ?", (row["assignment_id"],)
     )
-    day = (row["started_at"] or "")[:10]
+    day = row["local_date"] or ""  # the visit's day at the branch, as windows are
     if assignment and day and not assignment["window_start"] <= day <= assignment["window_end"]:
         found.append(
             {

@@ -23,12 +23,12 @@ _UPSERT = (
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
-        "SELECT branch_id, started_at, score_total, scores FROM visits WHERE id = ?",
+        "SELECT branch_id, local_date, score_total, scores FROM visits WHERE id = ?",
         (visit_id,),
     )
-    if row is None or not row["started_at"]:
+    if row is None or not row["local_date"]:
         return
-    month = str(row["started_at"])[:7]
+    month = str(row["local_date"])[:7]  # the month at the branch
     total = row["score_total"]
     await tx.execute(_UPSERT, (row["branch_id"], month, "", int(total is not None), total or 0))
     scores = json.loads(row["scores"]) if row["scores"] else {"sections": []}
@@ -38,6 +38,25 @@ async def count_approval(tx: Transaction, visit_id: int) -> None:
             _UPSERT,
             (row["branch_id"], month, section["key"], int(score is not None), score or 0),
         )
+
+
+async def rebuild(tx: Transaction) -> None:
+    """Recount every branch-month from the approved visits (after local dates changed)."""
+    await tx.execute("DELETE FROM branch_month_scores")
+    await tx.execute(
+        "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
+        " score_sum) SELECT branch_id, substr(local_date, 1, 7), '', count(*),"
+        " count(score_total), coalesce(sum(score_total), 0) FROM visits"
+        " WHERE state = 'approved' AND local_date IS NOT NULL GROUP BY 1, 2"
+    )
+    await tx.execute(
+        "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
+        " score_sum) SELECT v.branch_id, substr(v.local_date, 1, 7),"
+        " json_extract(s.value, '$.key'), count(*), count(json_extract(s.value, '$.score')),"
+        " coalesce(sum(json_extract(s.value, '$.score')), 0)"
+        " FROM visits v, json_each(v.scores, '$.sections') s"
+        " WHERE v.state = 'approved' AND v.local_date IS NOT NULL GROUP BY 1, 2, 3"
+    )
 
 
 async def months(db: Reader) -> list[str]:
@@ -132,7 +151,7 @@ async def question_means(
         " AS earned, sum(json_extract(q.value, '$.possible')) AS possible, count(*) AS n"
         " FROM visits v, json_each(v.scores, '$.questions') q"
         " WHERE v.branch_id = ? AND v.state = 'approved'"
-        " AND substr(v.started_at, 1, 7) BETWEEN ? AND ?"
+        " AND substr(v.local_date, 1, 7) BETWEEN ? AND ?"
         " AND json_extract(q.value, '$.status') = 'scored'"
         " AND json_extract(q.value, '$.possible') > 0 GROUP BY key",
         (branch_id, month_from, month_to),

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from .. import zones
 from ..db import Reader, Transaction, utcnow
 from ..scoring import VisitScore, score_visit
 from . import audit, photos, programme, questionnaires, summaries
@@ -37,12 +38,17 @@ async def insert(
 ) -> int:
     received = received_at or utcnow()
     geo = geo or {}
+    branch = await tx.fetchone("SELECT timezone FROM branches WHERE id = ?", (branch_id,))
+    # The visit's day, in its branch's zone, once and for all (server/zones.py).
+    day = (
+        zones.local_date(started_at, branch["timezone"] if branch else None) if started_at else None
+    )
     return await tx.execute(
         "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
         " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
         " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment, geo_lat,"
-        " geo_lon, geo_accuracy_m, score_total, scores, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " geo_lon, geo_accuracy_m, score_total, scores, updated_at, local_date)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             visit_uuid,
             revision,
@@ -68,8 +74,23 @@ async def insert(
             score.total if score else None,
             json.dumps(score.to_json()) if score else None,
             received,
+            day,
         ),
     )
+
+
+async def backfill_local_dates(tx: Transaction) -> int:
+    """Visits stored before local_date existed get theirs; answers how many."""
+    rows = await tx.fetchall(
+        "SELECT v.id, v.started_at, b.timezone FROM visits v JOIN branches b ON b.id = v.branch_id"
+        " WHERE v.local_date IS NULL AND v.started_at IS NOT NULL"
+    )
+    for row in rows:
+        await tx.execute(
+            "UPDATE visits SET local_date = ? WHERE id = ?",
+            (zones.local_date(row["started_at"], row["timezone"]), row["id"]),
+        )
+    return len(rows)
 
 
 async def set_state(tx: Transaction, visit_id: int, state: str, note: str | None = None) -> None:

@@ -13,7 +13,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import Branch, User
-from ..queries import action_plans, questionnaires, visits
+from ..queries import action_plans, visits
 from ..visit_payload import is_uuid
 from .lookups import visible_branch
 
@@ -46,9 +46,7 @@ async def create(request: Request) -> Response:
             due = None
         if due is None:
             problems.append(_("The due date must be a date."))
-    definition = await questionnaires.latest_published(db, "default")
-    assert definition is not None
-    if section is not None and section not in {s["key"] for s in definition["sections"]}:
+    if section is not None and section not in await action_plans.sections_to_plan_for(db):
         problems.append(_("Choose one of the questionnaire's sections."))
     visit_row_id = None
     visit_ref = form.get("visit") or ""

@@ -24,7 +24,9 @@ WEAKEST = 5
 async def dashboard(request: Request) -> dict[str, Any]:
     user, branch = await visible_branch(request, "report.read")
     db: Database = request.app.state.db
-    month_from, month_to, notes = filters.period(request.query_params, await summaries.months(db))
+    month_from, month_to, notes = filters.period(
+        request.query_params, await summaries.months(db), branch.timezone
+    )
     definition, default_keys = await questionnaires.report_definition(db)
     locale = current_locale()
     numbers = (await summaries.by_branch(db, month_from, month_to, [branch.id])).get(branch.id, {})
@@ -78,6 +80,10 @@ async def dashboard(request: Request) -> dict[str, Any]:
         "can_self_assess": auth.has(user, "selfassessment.write"),
         "can_plan": auth.has(user, "actionplan.write"),
         "section_titles": {s["key"]: s["title"] for s in sections},
+        "plan_sections": [
+            (key, localized(titles, locale))
+            for key, titles in (await action_plans.sections_to_plan_for(db)).items()
+        ],
         "plans": await action_plans.for_branches(db, [branch.id]),
         "visit_ref": request.query_params.get("visit", ""),
         "section_ref": request.query_params.get("section", ""),

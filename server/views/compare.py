@@ -45,7 +45,8 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     user, chain, branches = await _chain_and_branches(request, permission)
     db: Database = request.app.state.db
     params = request.query_params
-    month_from, month_to, notes = filters.period(params, await summaries.months(db))
+    zone = branches[0].timezone if branches else "UTC"  # a chain's months: its first branch's
+    month_from, month_to, notes = filters.period(params, await summaries.months(db), zone)
     regions = sorted({b.region for b in branches})
     region = params.get("region") or ""
     if region and region not in regions:
@@ -276,7 +277,7 @@ async def _approved_visits(
         last_id = 0
         while True:
             page = await db.fetchall(
-                f"SELECT id, visit_uuid, branch_id, started_at, score_total, scores FROM visits"
+                f"SELECT id, visit_uuid, branch_id, local_date, score_total, scores FROM visits"
                 f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
                 f" ORDER BY id LIMIT 500",
                 (*by_id, last_id),
@@ -291,7 +292,8 @@ async def _approved_visits(
                 branch = by_id[row["branch_id"]]
                 yield {
                     "visit_id": row["visit_uuid"],
-                    "date": (row["started_at"] or "")[:10],
+                    "date": row["local_date"],  # the day at the branch
+                    "local_date": row["local_date"],
                     "branch": {
                         "id": branch.id,
                         "name": branch.name,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from starlette.datastructures import QueryParams
 
+from .. import zones
 from ..i18n import _
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -28,11 +28,12 @@ def month_range(first: str, last: str) -> list[str]:
 
 
 def period(
-    params: QueryParams, known_months: list[str], span: int = 6
+    params: QueryParams, known_months: list[str], timezone: str, span: int = 6
 ) -> tuple[str, str, list[str]]:
-    """(from, to, notes): the asked months, or the last ``span`` months with data."""
+    """(from, to, notes): the asked months, or the last ``span`` months with data (or up
+    to this month at the place whose zone is ``timezone``, when there is none)."""
     notes: list[str] = []
-    latest = known_months[-1] if known_months else date.today().strftime("%Y-%m")
+    latest = known_months[-1] if known_months else zones.today_in(timezone).strftime("%Y-%m")
     month_to, month_from = latest, months_back(latest, span - 1)
     for name in ("from", "to"):
         value = params.get(name)

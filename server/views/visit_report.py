@@ -133,6 +133,7 @@ async def load(request: Request) -> dict[str, Any]:
             "title": localized(definition.get("title"), locale),
         },
         "started_at": row["started_at"],
+        "local_date": row["local_date"],
         "ended_at": row["ended_at"],
         "scenario": assignment["scenario"] if assignment else "",
         "total": scores["total"] if scores else None,
@@ -195,6 +196,7 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
             "timezone": branch.timezone,
         },
         "started_at": report["started_at"],
+        "local_date": report["local_date"],  # the visit's day at the branch
         "ended_at": report["ended_at"],
         "scenario": report["scenario"],
         "stamps": report["stamps"],

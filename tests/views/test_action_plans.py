@@ -3,11 +3,17 @@ shows whether its section improved in later visits."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.db import Database
+from server.queries import questionnaires
+from server.settings import Settings
 from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, login
 
@@ -126,3 +132,48 @@ def test_only_the_owner_or_the_agency_writes_plans(
         data={"csrf_token": token(demo_client, "/login"), "text": "x"},
     )
     assert response.status_code == status
+
+
+def test_a_plan_may_name_any_section_the_form_offers(demo_dir: Path) -> None:
+    """The form lists every published questionnaire's sections and saving accepts each
+    of them (saving used to accept only the default questionnaire's)."""
+    other = {
+        "id": "quick-check",
+        "title": {"en": "Quick check"},
+        "sections": [
+            {
+                "key": "welcome",
+                "title": {"en": "Welcome"},
+                "questions": [
+                    {"key": "warm", "type": "yes_no", "weight": 1, "text": {"en": "Warm?"}}
+                ],
+            }
+        ],
+    }
+
+    async def publish() -> None:
+        async with Database(demo_dir / "visitscore.db") as db, db.transaction() as tx:
+            await questionnaires.store_version(tx, other, publish=True)
+
+    asyncio.run(publish())
+    branch = branch_of(demo_dir, "JKT-PLT")
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "owner@demo.test")
+        page = client.get(f"/branches/{branch}").text
+        offered = re.findall(
+            r'<option value="([a-z_]+)"', page.split('id="plan-section"')[1].split("</select>")[0]
+        )
+        assert "welcome" in offered and "greeting" in offered
+        csrf = token(client, f"/branches/{branch}")
+        for section in offered:
+            response = client.post(
+                f"/branches/{branch}/action-plans",
+                data={"csrf_token": csrf, "text": f"Improve {section}", "section": section},
+                follow_redirects=False,
+            )
+            assert response.status_code == 303, (section, response.text[:200])
+        refused = client.post(
+            f"/branches/{branch}/action-plans",
+            data={"csrf_token": csrf, "text": "x", "section": "nonexistent"},
+        )
+        assert refused.status_code == 422
