@@ -121,9 +121,19 @@ async def create(request: Request) -> Response:
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
+async def _existing(request: Request) -> int:
+    """The assignment named in the path; 404 when there is none (after the permission:
+    see views/lookups.py)."""
+    assignment_id = int(request.path_params["assignment_id"])
+    if await assignments.get(request.app.state.db, assignment_id) is None:
+        raise ApiError(404, "not_found", _("There is no such assignment."))
+    return assignment_id
+
+
 async def cancel(request: Request) -> Response:
     await auth.checked_form(request)  # forms check their token before anything else
     actor = auth.require(await auth.current_user(request), "programme.manage")
+    await _existing(request)
     async with request.app.state.db.transaction() as tx:
         if not await assignments.cancel(tx, int(request.path_params["assignment_id"]), actor.id):
             raise ApiError(409, "conflict", _("Only an open assignment can be cancelled."))
@@ -133,6 +143,7 @@ async def cancel(request: Request) -> Response:
 async def move(request: Request) -> Response:
     form = await auth.checked_form(request)  # forms check their token before anything else
     actor = auth.require(await auth.current_user(request), "programme.manage")
+    await _existing(request)
     start, end = _day(form.get("start", "")), _day(form.get("end", ""))
     if start is None or end is None or end < start:
         raise ApiError(
@@ -154,6 +165,7 @@ async def give(request: Request) -> Response:
     """Give an assignment that is still open to claim to a chosen shopper."""
     form = await auth.checked_form(request)  # forms check their token before anything else
     actor = auth.require(await auth.current_user(request), "programme.manage")
+    await _existing(request)
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     ref = form.get("shopper", "")

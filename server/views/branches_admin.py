@@ -134,11 +134,11 @@ def _fields(branch: Branch) -> dict[str, str]:
 
 
 async def _branch(request: Request) -> Branch:
-    user = auth.require_login(await auth.current_user(request))
+    # The programme's pages: the permission decides first (see views/lookups.py).
+    auth.require(await auth.current_user(request), "programme.manage")
     branch = await chains.get_branch(request.app.state.db, int(request.path_params["branch_id"]))
     if branch is None:
         raise ApiError(404, "not_found", _("There is no such branch."))
-    auth.require(user, "programme.manage")
     return branch
 
 

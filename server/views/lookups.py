@@ -1,7 +1,13 @@
-"""Finding what a page is about, the same way everywhere: look up → 404 → permission.
+"""Finding what a page is about, the same way everywhere.
 
-Something the user may not see is a 404 (no hint that it exists); something they may
-see but not act on is a 403.
+The one rule: a request is refused without telling anything about what it names.
+
+- Reports (branches, chains, visits): look up → 404 → permission. Something the user
+  may not see is a 404, whether or not it exists; something they may see but not act
+  on is a 403.
+- The programme's pages (``/admin/…``, ``programme.manage``): the permission decides
+  first, so every other role gets 403 for any id, existing or not; an admin gets 404 for
+  an id that does not exist. ``tests/test_permissions.py`` holds both, for every route.
 """
 
 from __future__ import annotations

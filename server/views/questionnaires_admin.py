@@ -135,11 +135,11 @@ async def import_file(request: Request) -> Response:
 
 async def _lookup(request: Request) -> str:
     """The questionnaire named in the path (404 if there is none), for an admin."""
-    user = auth.require_login(await auth.current_user(request))
+    # The programme's pages: the permission decides first (see views/lookups.py).
+    auth.require(await auth.current_user(request), "programme.manage")
     qid = request.path_params["questionnaire_id"]
     if not await questionnaires.exists(request.app.state.db, qid):
         raise ApiError(404, "not_found", _("There is no such questionnaire."))
-    auth.require(user, "programme.manage")
     return str(qid)
 
 

@@ -135,12 +135,12 @@ async def reset_password(request: Request) -> Response:
 
 async def user_page(request: Request) -> Response:
     """One person: their role and memberships, to change."""
-    actor = auth.require_login(await auth.current_user(request))
+    # The programme's pages: the permission decides first (see views/lookups.py).
+    auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
     target = await users.get(db, int(request.path_params["user_id"]))
     if target is None:
         raise ApiError(404, "not_found", _("There is no such user."))
-    auth.require(actor, "programme.manage")
     return await render(
         request,
         "user.html",
