@@ -14,8 +14,13 @@ from .i18n import _
 from .questionnaire import Definition, iter_questions, localized
 from .scoring import interval_seconds
 
-QUEUE_LINE_SECONDS = 300  # most customers will not wait more than 5 minutes
-SMALL_SAMPLE = 3  # fewer visits than this: shown, never ranked
+SMALL_SAMPLE = 3
+"""Fewer scored visits than this: shown, flagged, never ranked (DESIGN: a score from one
+visit is never ranked without that flag). Templates ask :func:`small_sample`."""
+
+
+def small_sample(scored_visits: int | None) -> bool:
+    return (scored_visits or 0) < SMALL_SAMPLE
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -45,18 +50,35 @@ class Interval:
     label: str
     seconds: float | None
     over_line: bool
+    line_seconds: float | None = None
+    never: bool = False
 
 
-def timeline(stamps: dict[str, Any]) -> list[Interval]:
-    """Greeting delay and queue wait, from the shopper's stamps."""
-    greet = interval_seconds(stamps, "entered", "greeted")
-    queue = interval_seconds(stamps, "joined_queue", "served")
-    return [
-        Interval("greeting_delay", _("Greeting delay"), greet, False),
-        Interval(
-            "queue_wait", _("Queue wait"), queue, queue is not None and queue > QUEUE_LINE_SECONDS
-        ),
-    ]
+def timeline(
+    definition: Definition, stamps: dict[str, Any], answers: dict[str, Any], locale: str
+) -> list[Interval]:
+    """Each timed question of the questionnaire, measured from the shopper's stamps. The
+    line is the question's own: its longest threshold (beyond it the question earns
+    nothing; the default queue wait's is 5 minutes, as long as most customers wait)."""
+    out = []
+    for _section, q in iter_questions(definition):
+        if q.get("type") != "timed":
+            continue
+        seconds = interval_seconds(stamps, q["from"], q["to"])
+        limits = [float(t["max_seconds"]) for t in q.get("thresholds", [])]
+        line = max(limits) if limits else None
+        answer = answers.get(q["key"])
+        out.append(
+            Interval(
+                q["key"],
+                localized(q.get("text"), locale),
+                seconds,
+                seconds is not None and line is not None and seconds > line,
+                line,
+                isinstance(answer, dict) and answer.get("never") is True,
+            )
+        )
+    return out
 
 
 def question_texts(definition: Definition, locale: str) -> dict[str, str]:
@@ -125,9 +147,10 @@ def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
 
 
 def ranks(rows: list[dict[str, Any]], key: str = "mean") -> None:
-    """Rank rows with enough visits by ``row[key]`` (1 = best), in place; small samples
-    and unscored rows get rank None and ``small_sample`` says why."""
-    rankable = [r for r in rows if r[key] is not None and r["visits"] >= SMALL_SAMPLE]
+    """Rank rows with enough scored visits (``row["scored"]``) by ``row[key]`` (1 = best),
+    in place; small samples and unscored rows get rank None and ``small_sample`` says
+    why."""
+    rankable = [r for r in rows if r[key] is not None and not small_sample(r["scored"])]
     rankable.sort(key=lambda r: -r[key])
     position = 0
     previous: float | None = None
@@ -138,4 +161,4 @@ def ranks(rows: list[dict[str, Any]], key: str = "mean") -> None:
         row["rank"] = position
     for row in rows:
         row.setdefault("rank", None)
-        row["small_sample"] = row["visits"] < SMALL_SAMPLE
+        row["small_sample"] = small_sample(row["scored"])

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from . import auth, i18n
+from . import auth, i18n, reports
 from .questionnaire import localized
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -45,6 +45,8 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["question_type_name"] = i18n.question_type_name
     env.globals["stamp_name"] = i18n.stamp_name
     env.globals["zone_name"] = i18n.zone_name
+    env.globals["small_sample"] = reports.small_sample
+    env.globals["SMALL_SAMPLE"] = reports.SMALL_SAMPLE
     return Jinja2Templates(env=env)
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import pytest
 
 from server import reports
+from server.questionnaire import load_default
 
 
 def test_ranks_skip_small_samples_and_share_ties() -> None:
     rows = [
-        {"id": 1, "visits": 5, "total": 80.0},
-        {"id": 2, "visits": 9, "total": 90.0},
-        {"id": 3, "visits": 2, "total": 99.0},
-        {"id": 4, "visits": 4, "total": 80.0},
-        {"id": 5, "visits": 0, "total": None},
+        {"id": 1, "visits": 5, "scored": 5, "total": 80.0},
+        {"id": 2, "visits": 9, "scored": 9, "total": 90.0},
+        {"id": 3, "visits": 2, "scored": 2, "total": 99.0},
+        {"id": 4, "visits": 4, "scored": 4, "total": 80.0},
+        {"id": 5, "visits": 0, "scored": 0, "total": None},
+        # Four visits, but only two have a score (the others all N/A): not enough.
+        {"id": 6, "visits": 4, "scored": 2, "total": 95.0},
     ]
     reports.ranks(rows, key="total")
     assert [(r["id"], r["rank"], r["small_sample"]) for r in rows] == [
@@ -22,6 +25,7 @@ def test_ranks_skip_small_samples_and_share_ties() -> None:
         (3, None, True),
         (4, 2, False),
         (5, None, True),
+        (6, None, True),
     ]
 
 
@@ -46,13 +50,19 @@ def test_distance_and_the_location_hint() -> None:
     assert reports.location_check({"lat": -6.2, "lon": 106.8}, None, None) is None
 
 
-def test_timeline_flags_queues_over_five_minutes() -> None:
+def test_timeline_follows_the_questionnaires_timed_questions_and_lines() -> None:
     stamps = {
         "entered": "2026-11-20T10:00:00+07:00",
         "greeted": "2026-11-20T10:00:20+07:00",
         "joined_queue": "2026-11-20T10:05:00+07:00",
         "served": "2026-11-20T10:11:00+07:00",
     }
-    greeting, queue = reports.timeline(stamps)
+    definition = load_default()
+    greeting, queue = reports.timeline(definition, stamps, {}, "en")
     assert (greeting.seconds, greeting.over_line) == (20, False)
-    assert (queue.seconds, queue.over_line) == (360, True)
+    assert (queue.seconds, queue.over_line, queue.line_seconds) == (360, True, 300)
+    never = reports.timeline(definition, {}, {"greeting_delay": {"never": True}}, "en")[0]
+    assert never.never and never.seconds is None
+    for section in definition["sections"]:
+        section["questions"] = [q for q in section["questions"] if q["type"] != "timed"]
+    assert reports.timeline(definition, stamps, {}, "en") == []

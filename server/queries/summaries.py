@@ -107,6 +107,7 @@ async def monthly(
             "branch_id": r["branch_id"],
             "month": r["month"],
             "visits": r["visits"],
+            "scored": r["scored"],
             "mean": r["score_sum"] / r["scored"] if r["scored"] else None,
         }
         for r in rows

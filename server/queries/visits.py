@@ -112,11 +112,20 @@ async def branch_summaries(db: Reader, branch_ids: list[int]) -> dict[int, dict[
         return {}
     marks = ",".join("?" * len(branch_ids))
     rows = await db.fetchall(
-        f"SELECT branch_id, count(*) AS n, avg(score_total) AS mean, max(started_utc) AS latest"
+        f"SELECT branch_id, count(*) AS n, count(score_total) AS scored, avg(score_total) AS mean,"
+        f" max(started_utc) AS latest"
         f" FROM visits WHERE state = 'approved' AND branch_id IN ({marks}) GROUP BY branch_id",
         branch_ids,
     )
-    return {r["branch_id"]: {"n": r["n"], "mean": r["mean"], "latest": r["latest"]} for r in rows}
+    return {
+        r["branch_id"]: {
+            "n": r["n"],
+            "scored": r["scored"],
+            "mean": r["mean"],
+            "latest": r["latest"],
+        }
+        for r in rows
+    }
 
 
 async def latest(db: Reader, visit_uuid: str) -> sqlite3.Row | None:

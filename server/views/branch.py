@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import auth, charts
+from .. import auth, charts, reports
 from ..db import Database
 from ..i18n import _, current_locale
 from ..queries import action_plans, questionnaires, summaries
@@ -57,13 +57,14 @@ async def dashboard(request: Request) -> dict[str, Any]:
     trend = {
         p["month"]: p for p in await summaries.monthly(db, [branch.id], trend_months[0], trend_to)
     }
-    total = numbers.get("", {"visits": 0, "mean": None})
+    total = numbers.get("", {"visits": 0, "scored": 0, "mean": None})
     return {
         "user": user,
         "branch": branch,
         "period": {"from": month_from, "to": month_to},
         "notes": notes,
         "visits": total["visits"],
+        "small_sample": reports.small_sample(total.get("scored")),
         "total": total["mean"],
         "self_assessment": own,
         "sections": sections,

@@ -73,6 +73,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
                 "code": branch.code,
                 "region": branch.region,
                 "visits": total["visits"],
+                "scored": total["scored"],
                 "total": total["mean"],
                 "sections": {s["key"]: mine.get(s["key"], {}).get("mean") for s in sections},
             }
@@ -105,8 +106,9 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         sums = by_region.setdefault(region_of[point["branch_id"]], {}).setdefault(
             point["month"], [0.0, 0.0]
         )
-        sums[0] += point["mean"] * point["visits"]
-        sums[1] += point["visits"]
+        # Each branch-month weighs as many as its scored visits (those with a mean).
+        sums[0] += point["mean"] * point["scored"]
+        sums[1] += point["scored"]
     region_trends = [
         {
             "region": name,

@@ -25,7 +25,7 @@ async def _branch_rows(db: Database, user: User) -> list[dict[str, Any]]:
     branches = [b for b in branches if auth.can_see_branch(user, b)]
     summaries = await visits.branch_summaries(db, [b.id for b in branches])
     return [
-        {"branch": b, **summaries.get(b.id, {"n": 0, "mean": None, "latest": None})}
+        {"branch": b, **summaries.get(b.id, {"n": 0, "scored": 0, "mean": None, "latest": None})}
         for b in branches
     ]
 

@@ -141,7 +141,7 @@ async def load(request: Request) -> dict[str, Any]:
         "zeroed_by": scores["zeroed_by"] if scores else [],
         "explanation": reports.explain(scores["explanation"], definition, locale) if scores else [],
         "stamps": stamps,
-        "timeline": reports.timeline(stamps),
+        "timeline": reports.timeline(definition, stamps, answers, locale),
         "answers": answers,
         "comment": row["comment"],
         # Where the phone was is for the agency's reviewers only.
@@ -212,7 +212,13 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
             for item in report["explanation"]
         ],
         "timeline": [
-            {"key": i.key, "seconds": i.seconds, "over_line": i.over_line}
+            {
+                "key": i.key,
+                "seconds": i.seconds,
+                "over_line": i.over_line,
+                "line_seconds": i.line_seconds,
+                "never": i.never,
+            }
             for i in report["timeline"]
         ],
         "location": report["location"],

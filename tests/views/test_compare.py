@@ -185,3 +185,35 @@ def test_every_csv_export_neutralises_cells_that_look_like_formulas(
 def test_safe_cell_leaves_numbers_and_plain_text_alone() -> None:
     assert safe_cell(-3.5) == -3.5 and safe_cell("") == "" and safe_cell("Toko") == "Toko"
     assert [safe_cell(s + "1") for s in FORMULA_STARTS] == ["'" + s + "1" for s in FORMULA_STARTS]
+
+
+def test_region_trends_weigh_each_branch_month_by_its_scored_visits(demo_dir: Path) -> None:
+    """A branch-month of 4 visits of which only 1 has a score counts as 1, not 4."""
+    (a, region), (b, _same) = db_rows(
+        demo_dir,
+        "SELECT id, region FROM branches WHERE region = (SELECT region FROM branches"
+        " WHERE id = 1) ORDER BY id LIMIT 2",
+    )
+    others = [
+        r[0] for r in db_rows(demo_dir, "SELECT id FROM branches WHERE region = ?", (region,))
+    ]
+    db = sqlite3.connect(demo_dir / "visitscore.db")
+    with db:
+        db.execute(
+            f"DELETE FROM branch_month_scores WHERE month = '2026-11' AND branch_id IN"
+            f" ({','.join('?' * len(others))})",
+            others,
+        )
+        db.executemany(
+            "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
+            " score_sum) VALUES (?, '2026-11', '', ?, ?, ?)",
+            [(a, 4, 1, 10.0), (b, 1, 1, 90.0)],
+        )
+    db.close()
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        data = client.get("/chains/1/compare.json?from=2026-11&to=2026-11").json()
+    (trend,) = [t for t in data["region_trends"] if t["region"] == region]
+    assert trend["months"] == [{"month": "2026-11", "mean": pytest.approx(50.0)}]
+    row = next(r for r in data["branches"] if r["id"] == a)
+    assert row["visits"] == 4 and row["small_sample"] and row["rank"] is None
