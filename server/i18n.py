@@ -88,6 +88,21 @@ STATE_NAMES = {
 }
 
 
+AUDIT_NAMES = {
+    "visit.received": N_("received by the server"),
+    "visit.submitted": N_("complete: photos in, waiting for review"),
+    "visit.approved": N_("approved"),
+    "visit.returned": N_("returned to the shopper"),
+    "visit.rejected": N_("rejected"),
+    "photo.received": N_("photo received"),
+}
+
+
+def audit_name(action: str) -> str:
+    """A visit history entry as people read it (never its key)."""
+    return gettext(AUDIT_NAMES.get(action, N_("changed")))
+
+
 def state_name(state: str) -> str:
     return gettext(STATE_NAMES.get(state, state))
 

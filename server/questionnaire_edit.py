@@ -45,7 +45,14 @@ class EditError(Exception):
 def slug(text: str, taken: set[str], fallback: str = "item") -> str:
     """A key from a text ("Greeting & welcome" → "greeting_welcome"), unique in ``taken``."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    base = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:40] or fallback
+    words = [w for w in re.split(r"[^a-z0-9]+", ascii_text.lower()) if w]
+    base = ""
+    for word in words:  # whole words only, up to 40 characters (never cut mid-word)
+        longer = f"{base}_{word}" if base else word
+        if len(longer) > 40:
+            break
+        base = longer
+    base = base or (words[0][:40] if words else fallback)
     key, n = base, 2
     while key in taken:
         key, n = f"{base}_{n}", n + 1

@@ -45,6 +45,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["question_type_name"] = i18n.question_type_name
     env.globals["stamp_name"] = i18n.stamp_name
     env.globals["zone_name"] = i18n.zone_name
+    env.globals["audit_name"] = i18n.audit_name
     env.globals["small_sample"] = reports.small_sample
     env.globals["SMALL_SAMPLE"] = reports.SMALL_SAMPLE
     return Jinja2Templates(env=env)

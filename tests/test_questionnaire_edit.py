@@ -142,3 +142,16 @@ def test_the_fingerprint_changes_with_any_edit() -> None:
     draft = small()
     assert edit.fingerprint(draft) == edit.fingerprint(edit.set_title(draft, {"title_en": "Shop"}))
     assert edit.fingerprint(draft) != edit.fingerprint(edit.set_title(draft, {"title_en": "S"}))
+
+
+def test_made_keys_keep_whole_words() -> None:
+    from server.questionnaire_edit import slug
+
+    key = slug("Were you greeted within a minute of walking through the door?", set())
+    assert key == "were_you_greeted_within_a_minute_of"
+    assert len(key) <= 40 and not key.endswith("_")
+    assert slug("Supercalifragilisticexpialidociousnessandmorewordsjoined", set()) == (
+        "supercalifragilisticexpialidociousnessan"
+    )
+    assert slug("Greeting & welcome", {"greeting_welcome"}) == "greeting_welcome_2"
+    assert slug("???", set(), "question") == "question"

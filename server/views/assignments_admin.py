@@ -37,6 +37,7 @@ async def page(request: Request) -> Response:
     db: Database = request.app.state.db
     branches = await chains.list_branches(db)
     people = [u for u in await users.list_all(db) if u.role == "shopper" and u.active]
+    listed = await questionnaires.list_all(db)
     return await render(
         request,
         "assignments.html",
@@ -47,6 +48,7 @@ async def page(request: Request) -> Response:
             "regions": sorted({b.region for b in branches}),
             "repeat_days": request.app.state.settings.repeat_days,
             "questionnaires": await questionnaires.published_choices(db),
+            "questionnaire_titles": {q["id"]: q["title"] for q in listed},
         },
     )
 

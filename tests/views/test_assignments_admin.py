@@ -128,3 +128,10 @@ def test_only_admins_assign(demo_client: TestClient, email: str) -> None:
     login(demo_client, email)
     assert demo_client.get("/admin/assignments").status_code == 403
     assert create(demo_client, region="Bali").status_code == 403
+
+
+def test_the_list_names_each_questionnaire_by_its_title(demo_client: TestClient) -> None:
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/admin/assignments").text
+    assert "Store visit</a>" in page and "version 1" in page
+    assert ">default</a>" not in page and "v1<" not in page

@@ -120,7 +120,8 @@ def test_reject_needs_a_reason_and_keeps_the_visit_void(
         demo_dir, "SELECT state, review_note FROM visits WHERE visit_uuid = ?", (visit_id,)
     ) == [("rejected", "Same photos as another visit.")]
     page = demo_client.get(f"/visits/{visit_id}")
-    assert "visit.rejected" in page.text and "Same photos as another visit." in page.text
+    assert "· rejected" in page.text and "visit.rejected" not in page.text  # no raw keys
+    assert "Same photos as another visit." in page.text
     assert visit_id not in demo_client.get("/review").text
 
 
