@@ -1,9 +1,10 @@
 """Who is asking and what they may do: passwords, sessions, permissions, CSRF, login limits.
 
-Every permission check in the application goes through this module: named permissions
-(:data:`PERMISSIONS`) say which roles may do a kind of thing, and the ``can_*`` functions
-narrow that to the objects a user is attached to (an owner's branches, a manager's
-chains, a shopper's own visits).
+Permissions are decided here: named permissions (:data:`PERMISSIONS`) say which roles
+may do a kind of thing, and the ``can_*`` functions narrow that to the objects a user is
+attached to (an owner's branches, a manager's chains, a shopper's own visits). Handlers
+ask through :func:`require`, :func:`has` and ``can_*``; tests/test_permissions.py holds
+the endpoint × role matrix for every route.
 """
 
 from __future__ import annotations
@@ -150,10 +151,6 @@ def can_see_branch(user: User, branch: Branch) -> bool:
     if user.role == "owner":
         return branch.id in user.branch_ids
     return False
-
-
-def visible_branch_ids(user: User, branches: list[Branch]) -> frozenset[int]:
-    return frozenset(b.id for b in branches if can_see_branch(user, b))
 
 
 def can_see_chain(user: User, chain_id: int, branches_of_chain: list[Branch]) -> bool:

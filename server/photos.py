@@ -398,8 +398,8 @@ def prepare(source: Path, keep_original: bool) -> tuple[ProcessedPhoto, bytes | 
 
 
 class PhotoStore:
-    """Where photo files live: local disk today, one small interface so an object store
-    can take its place. Files are content-addressed and never change once written."""
+    """Where photo files live: on the local disk under the data directory. Files are
+    content-addressed and never change once written."""
 
     def __init__(self, root: Path, scratch: Path | None = None) -> None:
         self.root = root
@@ -407,9 +407,6 @@ class PhotoStore:
 
     def path(self, key: str, size: str, content_type: str = "image/jpeg") -> Path:
         return blob_path(self.root, key, size, content_type)
-
-    def exists(self, key: str, size: str, content_type: str = "image/jpeg") -> bool:
-        return self.path(key, size, content_type).is_file()
 
     def put(self, key: str, photo: ProcessedPhoto) -> None:
         """Write the derived sizes (idempotent: an existing file is the same content)."""

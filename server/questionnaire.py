@@ -1,6 +1,6 @@
 """Questionnaire definitions: the question types and the rules a definition must follow.
 
-A definition is the JSON document of DESIGN.md ("Shapes on the wire"); it is kept as
+A definition is the JSON document of docs/questionnaire-format.md; it is kept as
 plain dicts because it travels as JSON to the app, the database and back.
 """
 
@@ -46,10 +46,6 @@ def iter_questions(definition: Definition) -> Iterator[tuple[dict[str, Any], Que
     for section in definition.get("sections", []):
         for question in section.get("questions", []):
             yield section, question
-
-
-def questions_by_key(definition: Definition) -> dict[str, Question]:
-    return {q["key"]: q for _, q in iter_questions(definition)}
 
 
 def is_scored(question: Question) -> bool:

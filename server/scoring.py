@@ -1,4 +1,4 @@
-"""The scoring rules of DESIGN.md, as pure functions. The only place scores are made.
+"""The scoring rules of docs/scoring.md, as pure functions. The only place scores are made.
 
 - possible points = weight × best answer's value; earned = weight × given answer's value;
 - N/A (and an unanswered optional question) leaves both earned and possible;

@@ -16,7 +16,7 @@ from server import auth
 from server.app import create_app
 from server.models import Branch, User
 from server.settings import Settings
-from tests.conftest import copy_data, login
+from tests.conftest import copy_data, db_rows, login
 
 ROLES = ("anonymous", "admin", "reviewer", "manager", "owner", "shopper")
 EMAILS = {
@@ -353,28 +353,21 @@ def test_home_page_shows_each_role_only_its_own(
             assert name not in page
 
 
-def test_visit_api_shape_never_names_the_shopper() -> None:
-    from server.models import Visit
-
-    visit = Visit(
-        1,
-        "u",
-        1,
-        1,
-        1,
-        42,
-        "default",
-        1,
-        "approved",
-        None,
-        None,
-        "now",
-        None,
-        {},
-        {},
-        "",
-        50.0,
-        None,
-        None,
+def test_a_visit_report_never_names_the_shopper_to_owners_or_managers(
+    matrix_client: tuple[TestClient, dict[str, str]], demo_template: Path
+) -> None:
+    client, tokens = matrix_client
+    ((visit,),) = db_rows(
+        demo_template,
+        "SELECT v.visit_uuid FROM visits v JOIN branch_owners o"
+        " ON o.branch_id = v.branch_id JOIN users u ON u.id = o.user_id"
+        " WHERE u.email = 'owner@demo.test' AND v.state = 'approved' LIMIT 1",
     )
-    assert "shopper" not in str(visit.to_api()) and 42 not in visit.to_api().values()
+    for role in ("owner", "manager"):
+        report = as_role(client, tokens, role).get(f"/visits/{visit}.json")
+        assert report.status_code == 200
+        assert "shopper" not in report.json()
+        page = client.get(f"/visits/{visit}").text
+        assert not [name for name in SHOPPER_NAMES if name in page]
+    staff = as_role(client, tokens, "reviewer").get(f"/visits/{visit}.json").json()
+    assert staff["shopper"]

@@ -60,7 +60,13 @@ def test_an_approval_updates_the_summary_in_the_same_transaction(demo_dir: Path)
 def test_a_submitted_visit_is_not_counted(demo_dir: Path) -> None:
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "shopper@demo.test")
-        client.put(f"/api/v1/visits/{new_id()}", json=visit_body(open_assignments(client)[0]))
+        before = db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3")
+        response = client.put(
+            f"/api/v1/visits/{new_id()}", json=visit_body(open_assignments(client)[0])
+        )
+        # Stored and complete, but waiting for review: the summary does not change.
+        assert response.status_code == 201 and response.json()["state"] == "submitted"
+    assert db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3") == before
     assert_consistent(demo_dir)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..db import Reader, Transaction, utcnow
+from ..db import Transaction, utcnow
 
 
 async def record(
@@ -28,20 +28,3 @@ async def record(
             json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
         ),
     )
-
-
-async def history(db: Reader, entity: str, entity_id: object) -> list[dict[str, Any]]:
-    rows = await db.fetchall(
-        "SELECT at, actor_id, action, details FROM audit_log"
-        " WHERE entity = ? AND entity_id = ? ORDER BY id",
-        (entity, str(entity_id)),
-    )
-    return [
-        {
-            "at": r["at"],
-            "actor_id": r["actor_id"],
-            "action": r["action"],
-            "details": json.loads(r["details"]),
-        }
-        for r in rows
-    ]

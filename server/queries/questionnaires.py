@@ -10,14 +10,6 @@ from ..questionnaire import Definition, iter_questions, load_default, validate_d
 from . import audit
 
 
-async def get_version(db: Reader, questionnaire_id: str, version: int) -> Definition | None:
-    row = await db.fetchone(
-        "SELECT definition FROM questionnaire_versions WHERE questionnaire_id = ? AND version = ?",
-        (questionnaire_id, version),
-    )
-    return json.loads(row[0]) if row else None
-
-
 async def get_published(db: Reader, questionnaire_id: str, version: int) -> Definition | None:
     row = await db.fetchone(
         "SELECT definition FROM questionnaire_versions WHERE questionnaire_id = ? AND version = ?"
