@@ -1,5 +1,7 @@
 // Small helpers shared by the app's modules: ids, times, and a DOM builder.
 
+import { t } from "./i18n.js";
+
 export const uuid = () =>
   crypto.randomUUID
     ? crypto.randomUUID()
@@ -23,11 +25,14 @@ export function secondsBetween(from, to) {
   return Number.isFinite(s) && s >= 0 ? s : null;
 }
 
+/** An interval such as "38 s" or "3 min 05 s", in the app's language (the same
+ * messages as the server's i18n.format_duration). */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds % 60);
-  return m ? `${m} min ${String(s).padStart(2, "0")} s` : `${s} s`;
+  const total = Math.round(seconds);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
+  return m ? t("%(m)s min %(s)s s", { m, s: String(s).padStart(2, "0") }) : t("%(s)s s", { s });
 }
 
 /** h("button", {class: "x", onclick: f}, "text", child…): elements without innerHTML. */

@@ -18,6 +18,7 @@ from . import branch_import, json_input
 from . import demo as demo_module
 from .auth import hash_password, password_problem
 from .db import Database, backup_database
+from .i18n import SUPPORTED
 from .migrate import migrate_all
 from .models import ROLES
 from .queries import chains, questionnaires, users
@@ -165,7 +166,7 @@ def demo(data_dir: Path | None, today: Any) -> None:
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--chain", "chain_refs", multiple=True, help="Chain id or code (managers).")
 @click.option("--branch", "branch_refs", multiple=True, help="Branch id or code (owners).")
-@click.option("--locale", type=click.Choice(["en", "id", "fr"]), default=None)
+@click.option("--locale", type=click.Choice(list(SUPPORTED)), default=None)
 @data_dir_option
 def create_user(
     email: str,

@@ -28,6 +28,7 @@ from .db import Database, utcnow
 from .queries import assignments, audit, chains, questionnaires, summaries, users, visits
 from .questionnaire import Definition
 from .scoring import score_visit
+from .visit_payload import canonical_hash
 
 PASSWORD = "visitscore-demo"
 SEED = 20261123
@@ -468,9 +469,7 @@ async def create_demo(
                     questionnaire_id=qid,
                     questionnaire_version=qversion,
                     state=state,
-                    content_hash=hashlib.sha256(
-                        json.dumps(payload, sort_keys=True).encode()
-                    ).hexdigest(),
+                    content_hash=canonical_hash(payload),  # as the API computes it
                     payload=payload,
                     started_at=start.isoformat(),
                     ended_at=ended.isoformat(),

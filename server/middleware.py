@@ -9,7 +9,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_json
-from .i18n import _, activate, deactivate, negotiate
+from .i18n import SUPPORTED, _, activate, deactivate, negotiate
 
 LANG_COOKIE = "vs_lang"
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -52,9 +52,7 @@ class RequestMiddleware:
         except Exception:  # a malformed cookie header just means no language cookie
             pass
         chosen = cookie[LANG_COOKIE].value if LANG_COOKIE in cookie else None
-        locale = (
-            chosen if chosen in ("en", "id", "fr") else negotiate(headers.get("accept-language"))
-        )
+        locale = chosen if chosen in SUPPORTED else negotiate(headers.get("accept-language"))
         token = activate(locale)
         scope.setdefault("state", {})["locale"] = locale
         try:

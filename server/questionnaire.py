@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .i18n import _
+from .i18n import SUPPORTED, _
 
-LANGUAGES = ("en", "id", "fr")
+LANGUAGES = SUPPORTED  # a text may have each shipped language
 STAMPS = ("entered", "greeted", "joined_queue", "served", "paid", "left")
 SCORED_TYPES = frozenset({"yes_no", "scale", "choice", "count_pair", "timed"})
 UNSCORED_TYPES = frozenset({"number", "text", "photo"})

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
 
-from tests.conftest import DEMO_TODAY, build_demo
+from tests.conftest import DEMO_TODAY, build_demo, db_rows
 
 
 def q(path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
@@ -101,3 +102,10 @@ def test_demo_is_deterministic(demo_template: Path, tmp_path: Path) -> None:
     assert q(tmp_path / "again", "SELECT id, sha256 FROM photos ORDER BY id") == q(
         demo_template, "SELECT id, sha256 FROM photos ORDER BY id"
     )
+
+
+def test_demo_visits_carry_the_content_hash_the_api_computes(demo_template: Path) -> None:
+    from server.visit_payload import canonical_hash
+
+    rows = db_rows(demo_template, "SELECT payload, content_hash FROM visits LIMIT 50")
+    assert rows and all(canonical_hash(json.loads(p)) == h for p, h in rows)

@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 from starlette.testclient import TestClient
 
 from server.i18n import (
+    LANGUAGE_NAMES,
     LOCALE_DIR,
     SUPPORTED,
     activate,
@@ -152,3 +153,11 @@ def test_time_zones_and_points_are_named_in_the_users_language() -> None:
     finally:
         deactivate(token)
     assert zone_name("Asia/Makassar") == "Central Indonesia Time"
+
+
+def test_the_app_ships_the_same_languages_as_the_server() -> None:
+    """i18n.SUPPORTED is the one list; the app keeps a copy (it needs it offline)."""
+    source = (ROOT / "pwa" / "i18n.js").read_text()
+    (names,) = re.findall(r"export const LANGUAGES = \{([^}]*)\}", source)
+    app = dict(re.findall(r'(\w+): "([^"]+)"', names))
+    assert app == {code: LANGUAGE_NAMES[code] for code in SUPPORTED}

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ..i18n import SUPPORTED
 from ..questionnaire import STAMPS
 
 UUID = {"type": "string", "format": "uuid"}
@@ -69,7 +70,7 @@ SCHEMAS: dict[str, Any] = {
             "email": {"type": "string"},
             "name": {"type": "string"},
             "role": {"enum": ["admin", "reviewer", "manager", "owner", "shopper"]},
-            "locale": {"enum": ["en", "id", "fr", None]},
+            "locale": {"enum": [*SUPPORTED, None]},
             "branch_ids": {"type": "array", "items": {"type": "integer"}},
             "chain_ids": {"type": "array", "items": {"type": "integer"}},
         },

@@ -74,14 +74,31 @@ async def mark_done(tx: Transaction, assignment_id: int) -> None:
     )
 
 
-async def recent_for(
-    db: Reader, shopper_id: int, branch_id: int, since: str, until: str
+def _too_soon(start: str, end: str) -> str:
+    """The repeat rule, the one place it is written: assignment ``o`` (the shopper's, at
+    the same branch, not cancelled) has a window less than ``:days`` days before or after
+    the window from ``start`` to ``end`` (SQL expressions)."""
+    return (
+        "o.shopper_id = :shopper AND o.state <> 'cancelled'"
+        f" AND o.window_end >= date({start}, '-' || :days || ' days')"
+        f" AND o.window_start <= date({end}, '+' || :days || ' days')"
+    )
+
+
+async def too_soon_for(
+    db: Reader, shopper_id: int, branch_id: int, start: str, end: str, repeat_days: int
 ) -> list[Assignment]:
-    """The shopper's other assignments at this branch whose window overlaps [since, until]."""
+    """The shopper's assignments at this branch too close to a new window (start, end)."""
     rows = await db.fetchall(
-        "SELECT * FROM assignments WHERE shopper_id = ? AND branch_id = ?"
-        " AND state <> 'cancelled' AND window_end >= ? AND window_start <= ?",
-        (shopper_id, branch_id, since, until),
+        "SELECT o.* FROM assignments o WHERE o.branch_id = :branch AND "
+        + _too_soon(":start", ":end"),
+        {
+            "shopper": shopper_id,
+            "branch": branch_id,
+            "start": start,
+            "end": end,
+            "days": repeat_days,
+        },
     )
     return [Assignment.from_row(r) for r in rows]
 
@@ -136,10 +153,8 @@ async def move(tx: Transaction, assignment_id: int, start: str, end: str, actor_
 
 # A shopper's other assignment at the same branch, less than ``repeat_days`` before or after.
 _CLASH = (
-    "EXISTS (SELECT 1 FROM assignments o WHERE o.shopper_id = :shopper"
-    " AND o.branch_id = a.branch_id AND o.id <> a.id AND o.state <> 'cancelled'"
-    " AND o.window_end >= date(a.window_start, '-' || :days || ' days')"
-    " AND o.window_start <= date(a.window_end, '+' || :days || ' days'))"
+    "EXISTS (SELECT 1 FROM assignments o WHERE o.branch_id = a.branch_id AND o.id <> a.id"
+    f" AND {_too_soon('a.window_start', 'a.window_end')})"
 )
 
 

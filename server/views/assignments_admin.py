@@ -9,7 +9,7 @@ branch's own time zone.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -86,10 +86,9 @@ async def create(request: Request) -> Response:
         problems.append(_("Choose an active shopper, or leave the visits open to claim."))
     if not problems and shopper is not None:
         assert start is not None and end is not None
-        gap = timedelta(days=settings.repeat_days)
         for branch in targets:
-            clash = await assignments.recent_for(
-                db, shopper.id, branch.id, (start - gap).isoformat(), (end + gap).isoformat()
+            clash = await assignments.too_soon_for(
+                db, shopper.id, branch.id, start.isoformat(), end.isoformat(), settings.repeat_days
             )
             if clash:
                 problems.append(
