@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..db import Transaction, utcnow
+from ..db import Reader, Transaction, utcnow
 
 
 async def record(
@@ -28,3 +28,21 @@ async def record(
             json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
         ),
     )
+
+
+async def visit_history(db: Reader, visit_uuid: str) -> list[dict[str, Any]]:
+    """Every recorded step of a visit, oldest first, with who took it (a name)."""
+    rows = await db.fetchall(
+        "SELECT a.at, a.action, a.details, u.name FROM audit_log a LEFT JOIN users u"
+        " ON u.id = a.actor_id WHERE a.entity = 'visit' AND a.entity_id = ? ORDER BY a.id",
+        (visit_uuid,),
+    )
+    return [
+        {
+            "at": r["at"],
+            "action": r["action"],
+            "who": r["name"],
+            "details": json.loads(r["details"]),
+        }
+        for r in rows
+    ]

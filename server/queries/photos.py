@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..photos import ProcessedPhoto
@@ -93,3 +94,15 @@ async def visits_listing(db: Reader, photo_id: str) -> list[sqlite3.Row]:
         " WHERE vp.photo_id = ? ORDER BY v.revision DESC",
         (photo_id,),
     )
+
+
+async def listed_with_details(db: Reader, visit_id: int) -> list[dict[str, Any]]:
+    """A visit revision's photos in manifest order: id, question, whether the bytes
+    arrived, size and capture time."""
+    rows = await db.fetchall(
+        "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present, p.width,"
+        " p.height, p.captured_at FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+        (visit_id,),
+    )
+    return [dict(r) for r in rows]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..db import Reader, Transaction
+from ..db import Reader, Transaction, utcnow
+from . import audit
 
 _UPSERT = (
     "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored, score_sum)"
@@ -158,3 +159,51 @@ async def question_means(
         (branch_id, month_from, month_to),
     )
     return {r["key"]: {"score": r["earned"] / r["possible"] * 100, "visits": r["n"]} for r in rows}
+
+
+async def latest_self_assessment_answers(
+    db: Reader, branch_id: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The branch's newest self-assessment as (answers, stamps); empty when there is none."""
+    row = await db.fetchone(
+        "SELECT answers, stamps FROM self_assessments WHERE branch_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT 1",
+        (branch_id,),
+    )
+    if row is None:
+        return {}, {}
+    return json.loads(row["answers"]), json.loads(row["stamps"])
+
+
+async def add_self_assessment(
+    tx: Transaction,
+    *,
+    branch_id: int,
+    author_id: int,
+    definition: dict[str, Any],
+    answers: dict[str, Any],
+    stamps: dict[str, Any],
+    total: float | None,
+    scores: dict[str, Any],
+) -> int:
+    """Store an owner's self-assessment, with its audit row."""
+    row_id = await tx.execute(
+        "INSERT INTO self_assessments (branch_id, author_id, questionnaire_id,"
+        " questionnaire_version, answers, stamps, score_total, scores, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            branch_id,
+            author_id,
+            definition["id"],
+            definition["version"],
+            json.dumps(answers),
+            json.dumps(stamps),
+            total,
+            json.dumps(scores),
+            utcnow(),
+        ),
+    )
+    await audit.record(
+        tx, author_id, "selfassessment.created", "branch", branch_id, {"self_assessment": row_id}
+    )
+    return row_id

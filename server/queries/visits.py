@@ -240,3 +240,20 @@ async def shopper_name(db: Reader, visit_id: int) -> str | None:
         (visit_id,),
     )
     return str(row[0]) if row else None
+
+
+async def approved_page(
+    db: Reader, branch_ids: list[int], *, after_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """Approved visits of some branches after a row id, in id order (exports stream them
+    page by page): id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON)."""
+    if not branch_ids:
+        return []
+    marks = ",".join("?" * len(branch_ids))
+    rows = await db.fetchall(
+        "SELECT id, visit_uuid, branch_id, local_date, score_total, scores FROM visits"
+        f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
+        " ORDER BY id LIMIT ?",
+        (*branch_ids, after_id, limit),
+    )
+    return [dict(r) for r in rows]

@@ -19,7 +19,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, Chain, User
-from ..queries import action_plans, chains, questionnaires, summaries
+from ..queries import action_plans, chains, questionnaires, summaries, visits
 from ..questionnaire import Definition, Question, is_scored, iter_questions, localized
 from ..templating import render
 from . import filters
@@ -273,17 +273,11 @@ async def _approved_visits(
     definition, _default_keys = await questionnaires.report_definition(db)
     questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
     by_id = {b.id: b for b in branches}
-    marks = ",".join("?" * len(by_id)) or "NULL"
 
     async def rows() -> AsyncIterator[dict[str, Any]]:
         last_id = 0
         while True:
-            page = await db.fetchall(
-                f"SELECT id, visit_uuid, branch_id, local_date, score_total, scores FROM visits"
-                f" WHERE state = 'approved' AND branch_id IN ({marks}) AND id > ?"
-                f" ORDER BY id LIMIT 500",
-                (*by_id, last_id),
-            )
+            page = await visits.approved_page(db, list(by_id), after_id=last_id, limit=500)
             if not page:
                 return
             for row in page:

@@ -8,7 +8,6 @@ implementation applies unchanged.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .. import auth
-from ..db import Database, utcnow
+from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import audit, questionnaires
+from ..queries import questionnaires, summaries
 from ..questionnaire import Definition, Question, is_scored, localized
 from ..scoring import score_visit
 from ..templating import render
@@ -114,13 +113,7 @@ async def form_page(request: Request) -> Response:
     _user, branch = await _branch(request)
     db: Database = request.app.state.db
     definition = await questionnaires.for_branch(db, branch.id)
-    latest = await db.fetchone(
-        "SELECT answers, stamps FROM self_assessments WHERE branch_id = ?"
-        " ORDER BY created_at DESC, id DESC LIMIT 1",
-        (branch.id,),
-    )
-    answers = json.loads(latest["answers"]) if latest else {}
-    stamps = json.loads(latest["stamps"]) if latest else {}
+    answers, stamps = await summaries.latest_self_assessment_answers(db, branch.id)
     locale = current_locale()
     sections = [
         {
@@ -151,23 +144,14 @@ async def form_submit(request: Request) -> Response:
         raise ApiError(422, "invalid", _("Answer at least one question."))
     score = score_visit(definition, answers, stamps)
     async with db.transaction() as tx:
-        row_id = await tx.execute(
-            "INSERT INTO self_assessments (branch_id, author_id, questionnaire_id,"
-            " questionnaire_version, answers, stamps, score_total, scores, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                branch.id,
-                user.id,
-                definition["id"],
-                definition["version"],
-                json.dumps(answers),
-                json.dumps(stamps),
-                score.total,
-                json.dumps(score.to_json()),
-                utcnow(),
-            ),
-        )
-        await audit.record(
-            tx, user.id, "selfassessment.created", "branch", branch.id, {"self_assessment": row_id}
+        await summaries.add_self_assessment(
+            tx,
+            branch_id=branch.id,
+            author_id=user.id,
+            definition=definition,
+            answers=answers,
+            stamps=stamps,
+            total=score.total,
+            scores=score.to_json(),
         )
     return RedirectResponse(f"/branches/{branch.id}#gap-h", status_code=303)

@@ -20,7 +20,8 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import chains, questionnaires, review, visits
+from ..queries import assignments, audit, chains, questionnaires, review, visits
+from ..queries import photos as photo_queries
 from ..questionnaire import localized
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -65,15 +66,8 @@ async def load(request: Request) -> dict[str, Any]:
     scores = json.loads(row["scores"]) if row["scores"] else None
     answers = json.loads(row["answers"])
     stamps = json.loads(row["stamps"])
-    manifest = await db.fetchall(
-        "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present, p.width,"
-        " p.height, p.captured_at FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
-        (row["id"],),
-    )
-    assignment = await db.fetchone(
-        "SELECT scenario FROM assignments WHERE id = ?", (row["assignment_id"],)
-    )
+    manifest = await photo_queries.listed_with_details(db, row["id"])
+    assignment = await assignments.get(db, row["assignment_id"])
     section_scores = {s["key"]: s for s in scores["sections"]} if scores else {}
     question_scores = {q["key"]: q for q in scores["questions"]} if scores else {}
     sections = []
@@ -135,7 +129,7 @@ async def load(request: Request) -> dict[str, Any]:
         "started_at": row["started_at"],
         "local_date": row["local_date"],
         "ended_at": row["ended_at"],
-        "scenario": assignment["scenario"] if assignment else "",
+        "scenario": assignment.scenario if assignment else "",
         "total": scores["total"] if scores else None,
         "sections": sections,
         "zeroed_by": scores["zeroed_by"] if scores else [],
@@ -272,20 +266,7 @@ async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any
     if not auth.has(user, "visit.review"):
         return None
     db: Database = request.app.state.db
-    rows = await db.fetchall(
-        "SELECT a.at, a.action, a.details, u.name FROM audit_log a LEFT JOIN users u"
-        " ON u.id = a.actor_id WHERE a.entity = 'visit' AND a.entity_id = ? ORDER BY a.id",
-        (report["visit_id"],),
-    )
-    history = [
-        {
-            "at": r["at"],
-            "action": r["action"],
-            "who": r["name"],
-            "details": json.loads(r["details"]),
-        }
-        for r in rows
-    ]
+    history = await audit.visit_history(db, report["visit_id"])
     return {
         "warnings": await review.warnings(db, report["row"]),
         "history": history,
