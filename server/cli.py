@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import shutil
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ import click
 from . import branch_import, json_input
 from . import demo as demo_module
 from .auth import hash_password, password_problem
-from .db import Database, backup_database
+from .db import Database, DatabaseFault, backup_database
 from .i18n import SUPPORTED
 from .migrate import migrate_all
 from .models import ROLES
@@ -55,7 +54,7 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], migrate: 
 
     try:
         return asyncio.run(main())
-    except sqlite3.DatabaseError as exc:
+    except DatabaseFault as exc:
         raise click.ClickException(f"database error in {settings.db_path}: {exc}") from exc
 
 

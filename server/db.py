@@ -14,7 +14,7 @@ import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +26,21 @@ import aiosqlite
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
+
+
+Row = Mapping[str, Any]
+"""What a query answers per row, for code above queries/: read by column name. (SQLite's
+rows also read by position; nothing outside queries/ and db.py relies on it.)"""
+
+
+class Conflict(Exception):
+    """A key or constraint refused a write (most often a unique key: another request
+    stored the same thing first). The transaction was rolled back; nothing was written."""
+
+
+DatabaseFault = sqlite3.DatabaseError
+"""The database file could not be used (not a database, corrupt, unreadable): the
+driver's own error, named here so that nothing above db.py needs to know the driver."""
 
 
 def utcnow() -> str:
@@ -181,6 +196,9 @@ class Database:
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(conn)
+            except sqlite3.IntegrityError as exc:
+                await conn.execute("ROLLBACK")
+                raise Conflict(str(exc)) from exc
             except BaseException:
                 await conn.execute("ROLLBACK")
                 raise

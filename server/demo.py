@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import random
 import uuid
 from dataclasses import dataclass
@@ -24,11 +23,21 @@ from PIL import Image, ImageDraw
 
 from . import photos
 from .auth import hash_password
-from .db import Database, utcnow
-from .queries import assignments, audit, chains, questionnaires, summaries, users, visits
+from .db import Database
+from .queries import (
+    action_plans,
+    assignments,
+    audit,
+    chains,
+    questionnaires,
+    summaries,
+    users,
+    visits,
+)
+from .queries import photos as photo_queries
 from .questionnaire import Definition
 from .scoring import score_visit
-from .visit_payload import canonical_hash
+from .visit_payload import PhotoEntry, canonical_hash
 
 PASSWORD = "visitscore-demo"
 SEED = 20261123
@@ -482,24 +491,17 @@ async def create_demo(
                     submitted_at=submitted_iso,
                     score=score,
                 )
-                for entry in manifest:
-                    await tx.execute(
-                        "INSERT INTO photos (id, visit_uuid, sha256, bytes, content_type,"
-                        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        (
-                            entry["photo_id"],
-                            visit_uuid,
-                            entry["sha256"],
-                            entry["bytes"],
-                            entry["content_type"],
-                            submitted_iso,
-                        ),
-                    )
-                    await tx.execute(
-                        "INSERT INTO visit_photos (visit_id, photo_id, question_key)"
-                        " VALUES (?, ?, ?)",
-                        (visit_id, entry["photo_id"], entry["question"]),
-                    )
+                await photo_queries.add_manifest(
+                    tx,
+                    visit_id,
+                    visit_uuid,
+                    tuple(
+                        PhotoEntry(
+                            e["photo_id"], e["question"], e["sha256"], e["bytes"], e["content_type"]
+                        )
+                        for e in manifest
+                    ),
+                )
                 await audit.record(
                     tx, shopper_id, "visit.submitted", "visit", visit_uuid, {"revision": 1}
                 )
@@ -534,35 +536,26 @@ async def create_demo(
             for branch in owned:
                 answers, _waits = draw_answers(rng, PROFILES["great"], definition, True)
                 score = score_visit(definition, answers, {})
-                await tx.execute(
-                    "INSERT INTO self_assessments (branch_id, author_id, questionnaire_id,"
-                    " questionnaire_version, answers, score_total, scores, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        branch_ids[branch[0]],
-                        user_ids[email],
-                        qid,
-                        qversion,
-                        json.dumps(answers),
-                        score.total,
-                        json.dumps(score.to_json()),
-                        utcnow(),
-                    ),
+                await summaries.add_self_assessment(
+                    tx,
+                    branch_id=branch_ids[branch[0]],
+                    author_id=user_ids[email],
+                    definition=definition,
+                    answers=answers,
+                    stamps={},
+                    total=score.total,
+                    scores=score.to_json(),
                 )
         owner_id = user_ids["owner@demo.test"]
-        await tx.execute(
-            "INSERT INTO action_plans (branch_id, section_key, text, responsible, due_date,"
-            " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                branch_ids["JKT-KMG"],
-                "checkout",
-                "Open a second till whenever more than three people are waiting.",
-                "Store supervisor",
-                (today + timedelta(days=21)).isoformat(),
-                owner_id,
-                utcnow(),
-                utcnow(),
-            ),
+        await action_plans.create(
+            tx,
+            branch_id=branch_ids["JKT-KMG"],
+            author_id=owner_id,
+            text="Open a second till whenever more than three people are waiting.",
+            responsible="Store supervisor",
+            due_date=(today + timedelta(days=21)).isoformat(),
+            section_key="checkout",
+            visit_id=None,
         )
 
     # Photos: process outside the transaction, then record them as received.
@@ -571,10 +564,6 @@ async def create_demo(
         key = hashlib.sha256(data).hexdigest()
         photos.store(photos_dir, key, processed)
         async with db.transaction() as tx:
-            await tx.execute(
-                "UPDATE photos SET received_at = created_at, blob_key = ?, width = ?, height = ?,"
-                " captured_at = ? WHERE id = ?",
-                (key, processed.width, processed.height, processed.captured_at, photo_id),
-            )
+            await photo_queries.mark_received(tx, photo_id, processed, original_kept=False)
         counts["photos"] += 1
     return counts

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .db import Row
 
 Role = Literal["admin", "reviewer", "manager", "owner", "shopper"]
 ROLES: tuple[Role, ...] = ("admin", "reviewer", "manager", "owner", "shopper")
@@ -29,7 +30,7 @@ class User:
     @classmethod
     def from_row(
         cls,
-        row: sqlite3.Row,
+        row: Row,
         branch_ids: frozenset[int] = frozenset(),
         chain_ids: frozenset[int] = frozenset(),
     ) -> User:
@@ -63,7 +64,7 @@ class Chain:
     name: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Chain:
+    def from_row(cls, row: Row) -> Chain:
         return cls(id=row["id"], code=row["code"], name=row["name"])
 
     def to_api(self) -> dict[str, Any]:
@@ -84,7 +85,7 @@ class Branch:
     timezone: str
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Branch:
+    def from_row(cls, row: Row) -> Branch:
         return cls(
             id=row["id"],
             chain_id=row["chain_id"],
@@ -127,7 +128,7 @@ class Assignment:
     created_at: str = ""
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Assignment:
+    def from_row(cls, row: Row) -> Assignment:
         return cls(
             id=row["id"],
             branch_id=row["branch_id"],

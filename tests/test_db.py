@@ -10,7 +10,14 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.db import Database, Migration, backup_database, load_migrations, split_statements
+from server.db import (
+    Conflict,
+    Database,
+    Migration,
+    backup_database,
+    load_migrations,
+    split_statements,
+)
 from server.migrate import migrate_all
 from server.queries import questionnaires
 from server.settings import Settings
@@ -63,7 +70,7 @@ async def test_a_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -
 async def test_wal_and_foreign_keys_are_on(db: Database) -> None:
     mode = await db.fetchone("PRAGMA journal_mode")
     assert mode is not None and mode[0] == "wal"
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         async with db.transaction() as tx:
             await tx.execute(
                 "INSERT INTO branches (chain_id, code, name, region, created_at)"
@@ -124,14 +131,14 @@ async def test_two_connections_writing_the_same_file_wait_instead_of_failing(
 async def test_published_questionnaire_versions_cannot_change(db: Database) -> None:
     definition = await questionnaires.get_published(db, "default", 1)
     assert definition is not None
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(Conflict, match="immutable"):
         async with db.transaction() as tx:
             await tx.execute(
                 "UPDATE questionnaire_versions SET definition = ?"
                 " WHERE questionnaire_id = 'default'",
                 (json.dumps({**definition, "title": {"en": "changed"}}),),
             )
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(Conflict, match="immutable"):
         async with db.transaction() as tx:
             await tx.execute(
                 "DELETE FROM questionnaire_versions WHERE questionnaire_id = 'default'"

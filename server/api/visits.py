@@ -8,7 +8,6 @@ is one transaction, so a refused or failed request leaves nothing behind.
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import auth
-from ..db import Database
+from ..db import Conflict, Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import User
@@ -63,7 +62,7 @@ async def put_visit(request: Request) -> Response:
             row = await visits.revision(tx, visit_uuid, payload.revision)
             assert row is not None
             body = await visits.status(tx, row)
-    except sqlite3.IntegrityError as exc:
+    except Conflict as exc:
         # A unique key caught what the checks above could not see (another process won
         # the race for this assignment or id): nothing was written.
         raise ApiError(

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .. import auth, reports
-from ..db import Database
+from ..db import Database, Row
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
@@ -31,9 +30,7 @@ def _no_such_visit() -> ApiError:
     return ApiError(404, "not_found", _("There is no such visit."))
 
 
-async def _visible_revision(
-    db: Database, user: User, visit_uuid: str
-) -> tuple[sqlite3.Row, Branch] | None:
+async def _visible_revision(db: Database, user: User, visit_uuid: str) -> tuple[Row, Branch] | None:
     rows = await visits.revisions(db, visit_uuid)
     if not rows:
         return None

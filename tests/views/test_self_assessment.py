@@ -41,6 +41,8 @@ def test_an_owner_updates_the_self_assessment_and_the_gap_follows(
     demo_client: TestClient, demo_dir: Path
 ) -> None:
     branch = kemang(demo_dir)
+    audited = "SELECT count(*) FROM audit_log WHERE action = 'selfassessment.created'"
+    (before,) = db_rows(demo_dir, audited)[0]
     login(demo_client, "owner@demo.test")
     token = csrf(demo_client, f"/branches/{branch}/self-assessment")
     response = demo_client.post(
@@ -54,9 +56,7 @@ def test_an_owner_updates_the_self_assessment_and_the_gap_follows(
     assert all(s["owner"] == pytest.approx(100) for s in data["sections"])
     form = demo_client.get(f"/branches/{branch}/self-assessment").text
     assert 'value="resolved" checked' in form  # the form shows the latest answers
-    assert db_rows(
-        demo_dir, "SELECT count(*) FROM audit_log WHERE action = 'selfassessment.created'"
-    ) == [(1,)]
+    assert db_rows(demo_dir, audited) == [(before + 1,)]
 
 
 def test_a_slow_greeting_in_the_self_assessment_earns_nothing(
