@@ -24,10 +24,12 @@ from .api import questionnaires as api_questionnaires
 from .api import session as api_session
 from .api import visits as api_visits
 from .db import Database
-from .errors import ApiError, api_error_handler, http_exception_handler, server_error_handler
+from .error_pages import api_error_handler, http_exception_handler, server_error_handler
+from .errors import ApiError
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
 from .photos import PhotoStore
+from .queries import programme as programme_queries
 from .scratch import Scratch
 from .settings import ASSETS, Settings
 from .templating import make_templates
@@ -68,7 +70,7 @@ register_url_convertor("id", IdConvertor())
 
 
 async def health(request: Request) -> Response:
-    await request.app.state.db.fetchone("SELECT 1")
+    await programme_queries.alive(request.app.state.db)
     return JSONResponse({"ok": True}, headers={"cache-control": "no-store"})
 
 

@@ -29,6 +29,7 @@ from .queries import (
     assignments,
     audit,
     chains,
+    programme,
     questionnaires,
     summaries,
     users,
@@ -335,8 +336,7 @@ def demo_photo(rng: random.Random, label: str) -> bytes:
 
 
 async def has_data(db: Database) -> bool:
-    row = await db.fetchone("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM chains)")
-    return bool(row and row[0])
+    return await programme.has_data(db)
 
 
 async def create_demo(

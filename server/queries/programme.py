@@ -30,3 +30,14 @@ async def set_review_required(tx: Transaction, value: bool, actor_id: int) -> No
         "settings",
         {"review_required": value},
     )
+
+
+async def has_data(db: Reader) -> bool:
+    """Whether anyone or any chain is already set up (the demo only fills an empty one)."""
+    row = await db.fetchone("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM chains)")
+    return bool(row and row[0])
+
+
+async def alive(db: Reader) -> bool:
+    """The database answers a query (for /healthz)."""
+    return await db.fetchone("SELECT 1") is not None
