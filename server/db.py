@@ -43,6 +43,15 @@ DatabaseFault = sqlite3.DatabaseError
 driver's own error, named here so that nothing above db.py needs to know the driver."""
 
 
+def plain(row: sqlite3.Row | None) -> dict[str, Any] | None:
+    """A row as a plain dict, for code above queries/ (None stays None)."""
+    return dict(row) if row is not None else None
+
+
+def plain_rows(rows: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows]
+
+
 def utcnow() -> str:
     """Server timestamps: ISO 8601 in UTC with an explicit offset, second precision."""
     return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
-from ..db import Reader, Transaction, utcnow
+from ..db import Reader, Transaction, plain, plain_rows, utcnow
 from ..photos import ProcessedPhoto
 from ..visit_payload import PhotoEntry
 
 
-async def get(db: Reader, photo_id: str) -> sqlite3.Row | None:
-    return await db.fetchone("SELECT * FROM photos WHERE id = ?", (photo_id,))
+async def get(db: Reader, photo_id: str) -> dict[str, Any] | None:
+    return plain(await db.fetchone("SELECT * FROM photos WHERE id = ?", (photo_id,)))
 
 
-async def in_manifest(db: Reader, visit_id: int, photo_id: str) -> sqlite3.Row | None:
+async def in_manifest(db: Reader, visit_id: int, photo_id: str) -> dict[str, Any] | None:
     """The photo, if this visit revision's manifest lists it."""
-    return await db.fetchone(
-        "SELECT p.* FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-        " WHERE vp.visit_id = ? AND vp.photo_id = ?",
-        (visit_id, photo_id),
+    return plain(
+        await db.fetchone(
+            "SELECT p.* FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+            " WHERE vp.visit_id = ? AND vp.photo_id = ?",
+            (visit_id, photo_id),
+        )
     )
 
 
@@ -77,22 +78,26 @@ async def mark_received(
     return changed > 0
 
 
-async def manifest_status(db: Reader, visit_id: int) -> list[sqlite3.Row]:
+async def manifest_status(db: Reader, visit_id: int) -> list[dict[str, Any]]:
     """Each listed photo with whether its bytes have arrived."""
-    return await db.fetchall(
-        "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present"
-        " FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
-        (visit_id,),
+    return plain_rows(
+        await db.fetchall(
+            "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present"
+            " FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+            " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+            (visit_id,),
+        )
     )
 
 
-async def visits_listing(db: Reader, photo_id: str) -> list[sqlite3.Row]:
+async def visits_listing(db: Reader, photo_id: str) -> list[dict[str, Any]]:
     """Every visit revision that lists a photo, newest first (for read permission)."""
-    return await db.fetchall(
-        "SELECT v.* FROM visit_photos vp JOIN visits v ON v.id = vp.visit_id"
-        " WHERE vp.photo_id = ? ORDER BY v.revision DESC",
-        (photo_id,),
+    return plain_rows(
+        await db.fetchall(
+            "SELECT v.* FROM visit_photos vp JOIN visits v ON v.id = vp.visit_id"
+            " WHERE vp.photo_id = ? ORDER BY v.revision DESC",
+            (photo_id,),
+        )
     )
 
 

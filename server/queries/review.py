@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..db import Reader, Transaction
+from ..db import Reader, Row, Transaction, plain_rows
 from ..reports import location_check
 from ..scoring import parse_stamp
 from . import audit, summaries, visits
@@ -15,13 +14,16 @@ SHORT_VISIT = timedelta(minutes=3)
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-async def queue(db: Reader) -> list[sqlite3.Row]:
+async def queue(db: Reader) -> list[dict[str, Any]]:
     """Submitted visits (their newest revision), oldest first."""
-    return await db.fetchall(
-        "SELECT v.*, b.name AS branch_name, b.region, b.timezone FROM visits v"
-        " JOIN branches b ON b.id = v.branch_id WHERE v.state = 'submitted'"
-        " AND v.revision = (SELECT max(revision) FROM visits w WHERE w.visit_uuid = v.visit_uuid)"
-        " ORDER BY v.submitted_at, v.id"
+    return plain_rows(
+        await db.fetchall(
+            "SELECT v.*, b.name AS branch_name, b.region, b.timezone FROM visits v"
+            " JOIN branches b ON b.id = v.branch_id WHERE v.state = 'submitted'"
+            " AND v.revision = (SELECT max(revision) FROM visits w"
+            " WHERE w.visit_uuid = v.visit_uuid)"
+            " ORDER BY v.submitted_at, v.id"
+        )
     )
 
 
@@ -29,7 +31,7 @@ def _moment(text: str | None) -> datetime | None:
     return parse_stamp(text)
 
 
-async def warnings(db: Reader, row: sqlite3.Row) -> list[dict[str, Any]]:
+async def warnings(db: Reader, row: Row) -> list[dict[str, Any]]:
     """What a reviewer should look at twice, each as {code, detail}."""
     found: list[dict[str, Any]] = []
     assignment = await db.fetchone(

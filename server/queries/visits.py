@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from .. import zones
-from ..db import Reader, Transaction, utcnow
+from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..scoring import VisitScore, score_visit
 from . import audit, photos, programme, questionnaires, summaries
 
@@ -128,16 +127,21 @@ async def branch_summaries(db: Reader, branch_ids: list[int]) -> dict[int, dict[
     }
 
 
-async def latest(db: Reader, visit_uuid: str) -> sqlite3.Row | None:
+async def latest(db: Reader, visit_uuid: str) -> dict[str, Any] | None:
     """The newest revision of a visit."""
-    return await db.fetchone(
-        "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC LIMIT 1", (visit_uuid,)
+    return plain(
+        await db.fetchone(
+            "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC LIMIT 1",
+            (visit_uuid,),
+        )
     )
 
 
-async def revision(db: Reader, visit_uuid: str, number: int) -> sqlite3.Row | None:
-    return await db.fetchone(
-        "SELECT * FROM visits WHERE visit_uuid = ? AND revision = ?", (visit_uuid, number)
+async def revision(db: Reader, visit_uuid: str, number: int) -> dict[str, Any] | None:
+    return plain(
+        await db.fetchone(
+            "SELECT * FROM visits WHERE visit_uuid = ? AND revision = ?", (visit_uuid, number)
+        )
     )
 
 
@@ -198,7 +202,7 @@ async def return_to_shopper(tx: Transaction, visit_id: int, note: str, actor_id:
     )
 
 
-async def status(db: Reader, row: sqlite3.Row) -> dict[str, Any]:
+async def status(db: Reader, row: Row) -> dict[str, Any]:
     """What the server holds of a visit: the phone marks it synced only when complete."""
     manifest = await photos.manifest_status(db, row["id"])
     present = [m["photo_id"] for m in manifest if m["present"]]
@@ -217,20 +221,25 @@ async def status(db: Reader, row: sqlite3.Row) -> dict[str, Any]:
     return result
 
 
-async def returned_for_shopper(db: Reader, shopper_id: int) -> list[sqlite3.Row]:
+async def returned_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
     """The shopper's visits whose newest revision was returned for another edit."""
-    return await db.fetchall(
-        "SELECT v.* FROM visits v WHERE v.shopper_id = ? AND v.state = 'returned'"
-        " AND v.revision = (SELECT max(revision) FROM visits w WHERE w.visit_uuid = v.visit_uuid)"
-        " ORDER BY v.updated_at",
-        (shopper_id,),
+    return plain_rows(
+        await db.fetchall(
+            "SELECT v.* FROM visits v WHERE v.shopper_id = ? AND v.state = 'returned'"
+            " AND v.revision = (SELECT max(revision) FROM visits w"
+            " WHERE w.visit_uuid = v.visit_uuid)"
+            " ORDER BY v.updated_at",
+            (shopper_id,),
+        )
     )
 
 
-async def revisions(db: Reader, visit_uuid: str) -> list[sqlite3.Row]:
+async def revisions(db: Reader, visit_uuid: str) -> list[dict[str, Any]]:
     """Every revision of a visit, newest first."""
-    return await db.fetchall(
-        "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC", (visit_uuid,)
+    return plain_rows(
+        await db.fetchall(
+            "SELECT * FROM visits WHERE visit_uuid = ? ORDER BY revision DESC", (visit_uuid,)
+        )
     )
 
 
