@@ -390,9 +390,7 @@ def test_never_and_na_on_a_timed_question_are_checked(
     assert path in [d["path"] for d in response.json()["error"]["details"]]
 
 
-def test_never_is_only_for_timed_questions(
-    shopper: TestClient, assignment: dict[str, Any]
-) -> None:
+def test_never_is_only_for_timed_questions(shopper: TestClient, assignment: dict[str, Any]) -> None:
     body = visit_body(assignment)
     body["answers"]["thanked"] = {"never": True}
     response = shopper.put(f"/api/v1/visits/{new_id()}", json=body)

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.conftest import LiveServer
+from server.settings import ROOT
+from tests.conftest import LiveServer, copy_data
 
 PASSWORD = "visitscore-demo"
 
@@ -176,3 +181,24 @@ def sign_in(page: Page, server: LiveServer, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
+
+
+@contextmanager
+def server_with_own_app(demo_template: Path, tmp_path: Path) -> Iterator[tuple[LiveServer, Path]]:
+    """A server of its own whose shopper app is a copy the test may change (a release)."""
+    pwa = tmp_path / "pwa"
+    shutil.copytree(ROOT / "pwa", pwa)
+    server = LiveServer(
+        copy_data(demo_template, tmp_path / "data"), env={"VISITSCORE_PWA_DIR": str(pwa)}
+    )
+    try:
+        yield server, pwa
+    finally:
+        server.stop()
+
+
+def release_new_version(page: Page, pwa: Path) -> None:
+    """A new release of the app reaches the server, and the open app looks for it."""
+    views = pwa / "views.js"
+    views.write_text(views.read_text() + "\n// release 2\n")
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")

@@ -5,25 +5,25 @@ visit waits out its backoff. And the update toast never covers the visit's butto
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from server.settings import ROOT
 from tests.browser.app_helpers import (
     expect_outbox,
     log_in,
     next_section,
     record_visit,
+    release_new_version,
+    server_with_own_app,
     start_visit,
     wait_offline_ready,
 )
 from tests.browser.test_app import visits_on_server
 from tests.browser.test_app_sync import PHOTO_PUT, VISIT_PUT
-from tests.conftest import LiveServer, copy_data
+from tests.conftest import LiveServer
 
 NO_WEB_LOCKS = "Object.defineProperty(Navigator.prototype, 'locks', {get: () => undefined});"
 
@@ -115,21 +115,14 @@ def test_background_sync_sends_a_visit_that_waits_out_its_backoff(
 def test_the_update_toast_never_covers_the_visit_buttons_and_can_be_closed(
     page: Page, demo_template: Path, tmp_path: Path
 ) -> None:
-    pwa = tmp_path / "pwa"
-    shutil.copytree(ROOT / "pwa", pwa)
-    server = LiveServer(
-        copy_data(demo_template, tmp_path / "data"), env={"VISITSCORE_PWA_DIR": str(pwa)}
-    )
-    try:
+    with server_with_own_app(demo_template, tmp_path) as (server, pwa):
         page.set_viewport_size({"width": 412, "height": 915})
         log_in(page, server)
         wait_offline_ready(page)
         start_visit(page)
         page.get_by_role("link", name="Go to the questions").click()
         next_section(page)
-        views = pwa / "views.js"  # a new release reaches the server
-        views.write_text(views.read_text() + "\n// release 2\n")
-        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        release_new_version(page, pwa)
         toast = page.locator(".toast")
         expect(toast.get_by_text("Update ready.")).to_be_visible(timeout=20000)
         page.mouse.wheel(0, 5000)
@@ -144,5 +137,3 @@ def test_the_update_toast_never_covers_the_visit_buttons_and_can_be_closed(
             assert hit == button.inner_text(), f"the toast covers {button.inner_text()!r}"
         page.get_by_role("button", name="Close").click()
         expect(toast).to_have_count(0)
-    finally:
-        server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,17 +10,18 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from server.settings import ROOT
 from tests.browser.app_helpers import (
     PASSWORD,
     expect_outbox,
     log_in,
     record_offline,
     record_visit,
+    release_new_version,
+    server_with_own_app,
     wait_offline_ready,
 )
 from tests.browser.test_app import visits_on_server
-from tests.conftest import LiveServer, copy_data, db_rows
+from tests.conftest import LiveServer, db_rows
 
 VISIT_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}$")
 PHOTO_PUT = re.compile(r"/api/v1/visits/[0-9a-f-]{36}/photos/[0-9a-f-]{36}$")
@@ -241,22 +241,14 @@ def sw_version(page: Page) -> str:
 def test_an_update_keeps_visits_queued_by_the_old_version_and_sends_them(
     page: Page, demo_template: Path, tmp_path: Path
 ) -> None:
-    pwa = tmp_path / "pwa"
-    shutil.copytree(ROOT / "pwa", pwa)
-    server = LiveServer(
-        copy_data(demo_template, tmp_path / "data"), env={"VISITSCORE_PWA_DIR": str(pwa)}
-    )
-    try:
+    with server_with_own_app(demo_template, tmp_path) as (server, pwa):
         log_in(page, server)
         wait_offline_ready(page)
         old = sw_version(page)
         page.route(VISIT_PUT, lambda route: route.abort("internetdisconnected"))
         record_visit(page)
         expect_outbox(page, "Waiting to send")
-        # A new release of the app reaches the server.
-        views = pwa / "views.js"
-        views.write_text(views.read_text() + "\n// release 2\n")
-        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        release_new_version(page, pwa)
         expect(page.get_by_text("Update ready.")).to_be_visible(timeout=20000)
         with page.expect_event("load"):
             page.get_by_role("button", name="Update now").click()
@@ -276,5 +268,3 @@ def test_an_update_keeps_visits_queued_by_the_old_version_and_sends_them(
             )
             == 1
         )
-    finally:
-        server.stop()
