@@ -211,3 +211,18 @@ def test_the_database_secret_and_photos_are_readable_by_the_owner_only(tmp_path:
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
         for path in folders:
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_export_pages_walk_an_index_instead_of_sorting(demo_template: Path) -> None:
+    """Each page of an export used to sort every remaining approved visit again."""
+    from server.queries.visits import APPROVED_PAGE
+
+    db = sqlite3.connect(demo_template / "visitscore.db")
+    try:
+        plan = db.execute(
+            "EXPLAIN QUERY PLAN " + APPROVED_PAGE.format(marks="?,?,?"), (1, 2, 3, 0, 500)
+        ).fetchall()
+    finally:
+        db.close()
+    details = " ".join(str(row[-1]) for row in plan)
+    assert "TEMP B-TREE" not in details and "visits_approved_by_id" in details, details
