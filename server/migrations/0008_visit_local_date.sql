@@ -3,3 +3,5 @@
 -- then recounts the monthly summaries by it.
 ALTER TABLE visits ADD COLUMN local_date TEXT;
 CREATE INDEX visits_by_branch_local_date ON visits (branch_id, local_date);
+-- Start-up looks for visits still without a day (none, once filled): this stays empty.
+CREATE INDEX visits_without_local_date ON visits (id) WHERE local_date IS NULL;
