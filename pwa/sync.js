@@ -108,11 +108,14 @@ async function syncItem(item) {
   return "next";
 }
 
+/** Not sent yet: waiting, or left "uploading" by whoever was sending. */
+const unsentItem = (item) => item.state === "waiting" || item.state === "uploading";
+
 /** The items to send now, oldest first; `force` ignores backoff (Sync now). */
 async function due(force) {
   const items = await db.all("outbox");
   return items
-    .filter((item) => item.state === "waiting" || item.state === "uploading")
+    .filter(unsentItem)
     .filter((item) => force || !item.next_try || item.next_try <= Date.now())
     .sort((a, b) => a.created - b.created);
 }
@@ -169,7 +172,7 @@ export async function syncOutbox({ force = false } = {}) {
  * nobody sending means a retry is scheduled.
  */
 export async function nextRetry(result) {
-  const items = (await db.all("outbox")).filter((item) => item.state === "waiting" || item.state === "uploading");
+  const items = (await db.all("outbox")).filter(unsentItem);
   if (!items.length) return null;
   if (result === "busy") return Date.now() + BUSY_RECHECK_MS;
   const times = items.map((item) => (item.state === "uploading" ? Date.now() : item.next_try || Date.now()));
@@ -178,5 +181,5 @@ export async function nextRetry(result) {
 
 /** Whether anything is still waiting to be sent (for Background Sync to ask again). */
 export async function unsent() {
-  return (await db.all("outbox")).some((item) => item.state === "waiting" || item.state === "uploading");
+  return (await db.all("outbox")).some(unsentItem);
 }

@@ -259,8 +259,9 @@ async def approved_page(
     if not branch_ids:
         return []
     marks = ",".join("?" * len(branch_ids))
-    rows = await db.fetchall(APPROVED_PAGE.format(marks=marks), (*branch_ids, after_id, limit))
-    return [dict(r) for r in rows]
+    return plain_rows(
+        await db.fetchall(APPROVED_PAGE.format(marks=marks), (*branch_ids, after_id, limit))
+    )
 
 
 # "+branch_id" keeps SQLite from choosing the branch index, whose rows would then need
