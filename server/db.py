@@ -14,18 +14,19 @@ import asyncio
 import os
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
+T = TypeVar("T")
 
 
 Row = Mapping[str, Any]
@@ -63,6 +64,12 @@ class Reader(Protocol):
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    @property
+    def memo(self) -> dict[Any, Any]:
+        """Values that never change once written (a published questionnaire version),
+        remembered per database by the queries that read them."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -113,24 +120,52 @@ async def _open(path: Path) -> aiosqlite.Connection:
     return conn
 
 
-class Transaction:
-    """The writer connection inside ``BEGIN IMMEDIATE``; use only within the block."""
+def _on_thread(conn: aiosqlite.Connection, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+    """Run ``work`` with the raw connection on the connection's own thread: one hop, however
+    many statements it runs. (aiosqlite's own methods are built on this same call.)"""
+    return conn._execute(work, conn._conn)
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
 
-    async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; answers the last row id for an INSERT, else the row count."""
-        cursor = await self._conn.execute(sql, params)
+def _run(sql: str, params: Params) -> Callable[[sqlite3.Connection], int]:
+    def work(raw: sqlite3.Connection) -> int:
+        cursor = raw.execute(sql, params)
         try:
             if sql.lstrip()[:6].upper() == "INSERT":
                 return int(cursor.lastrowid or 0)
             return cursor.rowcount
         finally:
-            await cursor.close()
+            cursor.close()
+
+    return work
+
+
+class Transaction:
+    """The writer connection inside ``BEGIN IMMEDIATE``; use only within the block.
+
+    Each call is one hop to the writer's thread, and the write lock is held from the
+    first to the last, so a write path should make few calls: :meth:`executemany` for
+    rows alike, :meth:`batch` for several statements whose results it does not need."""
+
+    def __init__(self, conn: aiosqlite.Connection, memo: dict[Any, Any]) -> None:
+        self._conn = conn
+        self.memo = memo
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; answers the last row id for an INSERT, else the row count."""
+        return await _on_thread(self._conn, _run(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        rows = list(rows)
+        await _on_thread(self._conn, lambda raw: raw.executemany(sql, rows).close())
+
+    async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Several statements in one hop, in order; answers what :meth:`execute` would
+        for each."""
+
+        def work(raw: sqlite3.Connection) -> list[int]:
+            return [_run(sql, params)(raw) for sql, params in statements]
+
+        return await _on_thread(self._conn, work)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
@@ -148,6 +183,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self.memo: dict[Any, Any] = {}
 
     async def connect(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -204,7 +240,7 @@ class Database:
             conn = self._writer
             await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(conn)
+                yield Transaction(conn, self.memo)
             except sqlite3.IntegrityError as exc:
                 await conn.execute("ROLLBACK")
                 raise Conflict(str(exc)) from exc

@@ -493,8 +493,8 @@ async def create_demo(
                 )
                 await photo_queries.add_manifest(
                     tx,
-                    visit_id,
                     visit_uuid,
+                    1,
                     tuple(
                         PhotoEntry(
                             e["photo_id"], e["question"], e["sha256"], e["bytes"], e["content_type"]

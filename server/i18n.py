@@ -19,7 +19,7 @@ from babel.dates import format_datetime as _format_datetime
 from babel.dates import get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -181,16 +181,30 @@ def negotiate(accept_language: str | None) -> str:
     return DEFAULT
 
 
+@cache
+def _number_pattern(locale: str, pattern: str | None) -> tuple[Locale, NumberPattern]:
+    """A locale and a parsed number pattern (None: the locale's own decimal format),
+    parsed once per process: Babel's ``format_decimal`` parses both on every call, which
+    was an eighth of a 500-branch comparison page."""
+    parsed = Locale.parse(locale)
+    return parsed, parse_pattern(pattern if pattern is not None else parsed.decimal_formats[None])
+
+
+def _decimal(value: float, pattern: str | None = None) -> str:
+    """``babel.numbers.format_decimal(value, pattern, locale=current_locale())``."""
+    locale, number_pattern = _number_pattern(current_locale(), pattern)
+    return number_pattern.apply(value, locale)
+
+
 def format_score(value: float | None) -> str:
     """A score for display: rounded to a whole number in the current locale, or a dash."""
     if value is None:
         return "–"
-    return format_decimal(round(value), locale=current_locale())
+    return _decimal(round(value))
 
 
 def format_number(value: float, digits: int = 0) -> str:
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=current_locale())
+    return _decimal(value, "#,##0" + ("." + "0" * digits if digits else ""))
 
 
 def zone_name(timezone: str) -> str:
@@ -206,7 +220,7 @@ def format_points(value: float | None) -> str:
     """Points such as 12 or 7.5: at most two decimals, none when whole."""
     if value is None:
         return "–"
-    return format_decimal(value, format="#,##0.##", locale=current_locale())
+    return _decimal(value, "#,##0.##")
 
 
 def format_day(value: date | str | None, timezone: str | None = None) -> str:

@@ -7,6 +7,7 @@ Scores themselves are never recomputed here: they were stored with the visit by
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,8 +141,8 @@ def percentile_ranks(values: dict[int, float]) -> dict[int, float]:
     n = len(ordered)
     out = {}
     for key, value in values.items():
-        below = sum(1 for v in ordered if v < value)
-        equal = sum(1 for v in ordered if v == value) - 1
+        below = bisect_left(ordered, value)
+        equal = bisect_right(ordered, value) - below - 1
         out[key] = 100.0 if n == 1 else (below + equal / 2) / (n - 1) * 100
     return out
 

@@ -59,26 +59,25 @@ async def put_visit(request: Request) -> Response:
     try:
         async with db.transaction() as tx:
             created = await _store(tx, user, visit_uuid, payload, settings)
-            row = await visits.revision(tx, visit_uuid, payload.revision)
-            assert row is not None
-            body = await visits.status(tx, row)
     except Conflict as exc:
         # A unique key caught what the checks above could not see (another process won
         # the race for this assignment or id): nothing was written.
         raise ApiError(
             409, "conflict", _("This visit or its assignment was already recorded differently.")
         ) from exc
-    return ok(body, status_code=201 if created else 200)
+    # Read after the commit, outside the write lock: a revision is never deleted.
+    row = await visits.revision(db, visit_uuid, payload.revision)
+    assert row is not None
+    return ok(await visits.status(db, row), status_code=201 if created else 200)
 
 
 async def _store(
     tx: Any, user: User, visit_uuid: str, payload: VisitPayload, settings: Settings
 ) -> bool:
     """Record one revision. Answers True when created, False for an identical retry."""
-    newest = await visits.latest(tx, visit_uuid)
+    newest, same = await visits.newest_and_revision(tx, visit_uuid, payload.revision)
     if newest is not None and newest["shopper_id"] != user.id:
         raise not_found()  # someone else's visit: do not say it exists
-    same = await visits.revision(tx, visit_uuid, payload.revision)
     if same is not None:
         if same["content_hash"] == payload.content_hash:
             return False
@@ -91,7 +90,8 @@ async def _store(
             )
             % {"n": payload.revision},
         )
-    assignment = await assignments.get(tx, payload.assignment_id)
+    found = await assignments.get_with_timezone(tx, payload.assignment_id)
+    assignment, timezone = found if found else (None, None)
     if assignment is None or assignment.shopper_id != user.id:
         raise invalid([Problem("assignment_id", _("is not one of your assignments"))])
     if payload.revision == 1:
@@ -141,35 +141,34 @@ async def _store(
     ]
     if problems:
         raise invalid(problems)
-    visit_id = await visits.insert(
-        tx,
-        visit_uuid=visit_uuid,
-        revision=payload.revision,
-        assignment_id=payload.assignment_id,
-        branch_id=assignment.branch_id,
-        shopper_id=user.id,
-        questionnaire_id=payload.questionnaire_id,
-        questionnaire_version=payload.questionnaire_version,
-        state="incomplete",
-        content_hash=payload.content_hash,
-        payload=payload.body,
-        started_at=payload.started_at,
-        ended_at=payload.ended_at,
-        started_utc=payload.started_utc,
-        stamps=payload.stamps,
-        answers=payload.answers,
-        comment=payload.comment,
-        geo=payload.geo,
-    )
-    await photo_queries.add_manifest(tx, visit_id, visit_uuid, payload.photos)
-    await assignments.mark_done(tx, payload.assignment_id)
-    await audit.record(
-        tx,
-        user.id,
-        "visit.received",
-        "visit",
-        visit_uuid,
-        {"revision": payload.revision, "photos": len(payload.photos)},
+    details = {"revision": payload.revision, "photos": len(payload.photos)}
+    # The revision, its photo list, its assignment and its audit row: one hop.
+    (visit_id, *_rest) = await tx.batch(
+        [
+            visits.insert_statement(
+                visit_uuid=visit_uuid,
+                revision=payload.revision,
+                assignment_id=payload.assignment_id,
+                branch_id=assignment.branch_id,
+                shopper_id=user.id,
+                questionnaire_id=payload.questionnaire_id,
+                questionnaire_version=payload.questionnaire_version,
+                state="incomplete",
+                content_hash=payload.content_hash,
+                payload=payload.body,
+                started_at=payload.started_at,
+                ended_at=payload.ended_at,
+                started_utc=payload.started_utc,
+                stamps=payload.stamps,
+                answers=payload.answers,
+                comment=payload.comment,
+                geo=payload.geo,
+                timezone=timezone,
+            ),
+            *photo_queries.manifest_statements(visit_uuid, payload.revision, payload.photos),
+            assignments.done_statement(payload.assignment_id),
+            audit.entry(user.id, "visit.received", "visit", visit_uuid, details),
+        ]
     )
     await visits.complete_if_ready(
         tx, visit_id, review_default=settings.review_required, actor_id=user.id

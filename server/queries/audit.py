@@ -8,15 +8,15 @@ from typing import Any
 from ..db import Reader, Transaction, utcnow
 
 
-async def record(
-    tx: Transaction,
+def entry(
     actor_id: int | None,
     action: str,
     entity: str,
     entity_id: object,
     details: dict[str, Any] | None = None,
-) -> None:
-    await tx.execute(
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement that records one audit row, for a write path's :meth:`batch`."""
+    return (
         "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, details)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -28,6 +28,17 @@ async def record(
             json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
         ),
     )
+
+
+async def record(
+    tx: Transaction,
+    actor_id: int | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    details: dict[str, Any] | None = None,
+) -> None:
+    await tx.execute(*entry(actor_id, action, entity, entity_id, details))
 
 
 async def visit_history(db: Reader, visit_uuid: str) -> list[dict[str, Any]]:

@@ -26,11 +26,17 @@ async def in_manifest(db: Reader, visit_id: int, photo_id: str) -> dict[str, Any
 
 async def conflicting(tx: Reader, visit_uuid: str, entries: tuple[PhotoEntry, ...]) -> list[int]:
     """Indexes of manifest entries whose photo id is already used for other content."""
+    if not entries:
+        return []
+    marks = ",".join("?" * len(entries))
+    rows = await tx.fetchall(
+        f"SELECT id, visit_uuid, sha256, bytes FROM photos WHERE id IN ({marks})",
+        [e.photo_id for e in entries],
+    )
+    known = {r["id"]: r for r in rows}
     bad: list[int] = []
     for index, entry in enumerate(entries):
-        row = await tx.fetchone(
-            "SELECT visit_uuid, sha256, bytes FROM photos WHERE id = ?", (entry.photo_id,)
-        )
+        row = known.get(entry.photo_id)
         if row is not None and (
             row["visit_uuid"] != visit_uuid
             or row["sha256"] != entry.sha256
@@ -40,29 +46,44 @@ async def conflicting(tx: Reader, visit_uuid: str, entries: tuple[PhotoEntry, ..
     return bad
 
 
-async def add_manifest(
-    tx: Transaction, visit_id: int, visit_uuid: str, entries: tuple[PhotoEntry, ...]
-) -> None:
-    """Record a revision's photo list; photos already known (earlier revision) are reused."""
+def manifest_statements(
+    visit_uuid: str, revision: int, entries: tuple[PhotoEntry, ...]
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """Record a revision's photo list (the revision's row is found by its key, so this can
+    go in the same batch as its insert); photos already known (an earlier revision) are
+    reused."""
     now = utcnow()
+    out: list[tuple[str, tuple[Any, ...]]] = []
     for entry in entries:
-        await tx.execute(
-            "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type,"
-            " device_captured_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        out.append(
             (
-                entry.photo_id,
-                visit_uuid,
-                entry.sha256,
-                entry.bytes,
-                entry.content_type,
-                entry.captured_at,
-                now,
-            ),
+                "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type,"
+                " device_captured_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.photo_id,
+                    visit_uuid,
+                    entry.sha256,
+                    entry.bytes,
+                    entry.content_type,
+                    entry.captured_at,
+                    now,
+                ),
+            )
         )
-        await tx.execute(
-            "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES (?, ?, ?)",
-            (visit_id, entry.photo_id, entry.question),
+        out.append(
+            (
+                "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES"
+                " ((SELECT id FROM visits WHERE visit_uuid = ? AND revision = ?), ?, ?)",
+                (visit_uuid, revision, entry.photo_id, entry.question),
+            )
         )
+    return out
+
+
+async def add_manifest(
+    tx: Transaction, visit_uuid: str, revision: int, entries: tuple[PhotoEntry, ...]
+) -> None:
+    await tx.batch(manifest_statements(visit_uuid, revision, entries))
 
 
 async def mark_received(

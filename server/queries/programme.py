@@ -11,7 +11,12 @@ from . import audit
 async def review_required(db: Reader, default: bool) -> bool:
     """Whether complete visits wait for a reviewer (else they are approved at once)."""
     row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'review_required'")
-    return bool(json.loads(row[0])) if row else default
+    return review_setting(row[0] if row else None, default)
+
+
+def review_setting(stored: str | None, default: bool) -> bool:
+    """The stored ``review_required`` setting (JSON), or the server's default when unset."""
+    return bool(json.loads(stored)) if stored is not None else default
 
 
 async def set_review_required(tx: Transaction, value: bool, actor_id: int) -> None:

@@ -11,12 +11,22 @@ from . import audit
 
 
 async def get_published(db: Reader, questionnaire_id: str, version: int) -> Definition | None:
+    """A published version, parsed once per process: it never changes after publishing.
+    Callers only read it."""
+    key = ("published", questionnaire_id, version)
+    if key in db.memo:
+        return db.memo[key]
     row = await db.fetchone(
         "SELECT definition FROM questionnaire_versions WHERE questionnaire_id = ? AND version = ?"
         " AND published_at IS NOT NULL",
         (questionnaire_id, version),
     )
-    return json.loads(row[0]) if row else None
+    if row is None:
+        return None
+    definition: Definition = json.loads(row[0])
+    if len(db.memo) < 256:
+        db.memo[key] = definition
+    return definition
 
 
 async def latest_published(db: Reader, questionnaire_id: str) -> Definition | None:
@@ -137,7 +147,8 @@ async def list_all(db: Reader) -> list[dict[str, Any]]:
         "  AND published_at IS NOT NULL) AS published,"
         " (SELECT max(version) FROM questionnaire_versions v WHERE v.questionnaire_id = q.id"
         "  AND published_at IS NULL) AS draft,"
-        " (SELECT count(*) FROM visits WHERE questionnaire_id = q.id) AS visits"
+        " (SELECT coalesce(sum(visits), 0) FROM visit_counts c WHERE c.questionnaire_id = q.id)"
+        " AS visits"
         " FROM questionnaires q ORDER BY q.id"
     )
     return [
@@ -174,8 +185,9 @@ async def versions(db: Reader, questionnaire_id: str) -> list[dict[str, Any]]:
     """Every version, newest first, with the number of visits made with it."""
     rows = await db.fetchall(
         "SELECT v.version, v.created_at, v.published_at,"
-        " (SELECT count(*) FROM visits x WHERE x.questionnaire_id = v.questionnaire_id"
-        "  AND x.questionnaire_version = v.version) AS visits"
+        " (SELECT coalesce(sum(visits), 0) FROM visit_counts c"
+        "  WHERE c.questionnaire_id = v.questionnaire_id"
+        "  AND c.questionnaire_version = v.version) AS visits"
         " FROM questionnaire_versions v WHERE v.questionnaire_id = ? ORDER BY v.version DESC",
         (questionnaire_id,),
     )

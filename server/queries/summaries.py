@@ -21,24 +21,52 @@ _UPSERT = (
 )
 
 
+_UPSERT_QUESTION = (
+    "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
+    " possible) VALUES (?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (branch_id, month, question_key) DO UPDATE SET visits = visits + 1,"
+    " earned = earned + excluded.earned, possible = possible + excluded.possible"
+)
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def approval_statements(
+    branch_id: int, local_date: str | None, total: float | None, scores: dict[str, Any] | None
+) -> list[Statement]:
+    """What adding one approved visit to its branch's month writes: its total, its
+    sections and its scored questions (none when it has no local day)."""
+    if not local_date:
+        return []
+    month = local_date[:7]  # the month at the branch
+    scores = scores or {}
+    out: list[Statement] = [(_UPSERT, (branch_id, month, "", int(total is not None), total or 0))]
+    for section in scores.get("sections", []):
+        score = section["score"]
+        out.append(
+            (_UPSERT, (branch_id, month, section["key"], int(score is not None), score or 0))
+        )
+    out += [
+        (_UPSERT_QUESTION, (branch_id, month, q["key"], q["earned"], q["possible"]))
+        for q in scores.get("questions", [])
+        if q["status"] == "scored" and q["possible"] > 0
+    ]
+    return out
+
+
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
         "SELECT branch_id, local_date, score_total, scores FROM visits WHERE id = ?",
         (visit_id,),
     )
-    if row is None or not row["local_date"]:
+    if row is None:
         return
-    month = str(row["local_date"])[:7]  # the month at the branch
-    total = row["score_total"]
-    await tx.execute(_UPSERT, (row["branch_id"], month, "", int(total is not None), total or 0))
-    scores = json.loads(row["scores"]) if row["scores"] else {"sections": []}
-    for section in scores["sections"]:
-        score = section["score"]
-        await tx.execute(
-            _UPSERT,
-            (row["branch_id"], month, section["key"], int(score is not None), score or 0),
-        )
+    scores = json.loads(row["scores"]) if row["scores"] else None
+    await tx.batch(
+        approval_statements(row["branch_id"], row["local_date"], row["score_total"], scores)
+    )
 
 
 async def rebuild(tx: Transaction) -> None:
@@ -57,6 +85,17 @@ async def rebuild(tx: Transaction) -> None:
         " coalesce(sum(json_extract(s.value, '$.score')), 0)"
         " FROM visits v, json_each(v.scores, '$.sections') s"
         " WHERE v.state = 'approved' AND v.local_date IS NOT NULL GROUP BY 1, 2, 3"
+    )
+    await tx.execute("DELETE FROM branch_month_questions")
+    await tx.execute(
+        "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
+        " possible) SELECT v.branch_id, substr(v.local_date, 1, 7),"
+        " json_extract(q.value, '$.key'), count(*), sum(json_extract(q.value, '$.earned')),"
+        " sum(json_extract(q.value, '$.possible'))"
+        " FROM visits v, json_each(v.scores, '$.questions') q"
+        " WHERE v.state = 'approved' AND v.local_date IS NOT NULL"
+        " AND json_extract(q.value, '$.status') = 'scored'"
+        " AND json_extract(q.value, '$.possible') > 0 GROUP BY 1, 2, 3"
     )
 
 
@@ -147,18 +186,19 @@ async def recent_visits(db: Reader, branch_id: int, limit: int = 10) -> list[dic
 async def question_means(
     db: Reader, branch_id: int, month_from: str, month_to: str
 ) -> dict[str, dict[str, float]]:
-    """Per question over the period: the share of its possible points earned (0..100)."""
+    """Per question over the period: the share of its possible points earned (0..100),
+    from the per-month question summary kept with each approval."""
     rows = await db.fetchall(
-        "SELECT json_extract(q.value, '$.key') AS key, sum(json_extract(q.value, '$.earned'))"
-        " AS earned, sum(json_extract(q.value, '$.possible')) AS possible, count(*) AS n"
-        " FROM visits v, json_each(v.scores, '$.questions') q"
-        " WHERE v.branch_id = ? AND v.state = 'approved'"
-        " AND substr(v.local_date, 1, 7) BETWEEN ? AND ?"
-        " AND json_extract(q.value, '$.status') = 'scored'"
-        " AND json_extract(q.value, '$.possible') > 0 GROUP BY key",
+        "SELECT question_key AS key, sum(earned) AS earned, sum(possible) AS possible,"
+        " sum(visits) AS n FROM branch_month_questions"
+        " WHERE branch_id = ? AND month BETWEEN ? AND ? GROUP BY question_key",
         (branch_id, month_from, month_to),
     )
-    return {r["key"]: {"score": r["earned"] / r["possible"] * 100, "visits": r["n"]} for r in rows}
+    return {
+        r["key"]: {"score": r["earned"] / r["possible"] * 100, "visits": r["n"]}
+        for r in rows
+        if r["possible"]
+    }
 
 
 async def latest_self_assessment_answers(

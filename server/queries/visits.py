@@ -11,8 +11,18 @@ from ..scoring import VisitScore, score_visit
 from . import audit, photos, programme, questionnaires, summaries
 
 
-async def insert(
-    tx: Transaction,
+async def insert(tx: Transaction, **fields: Any) -> int:
+    """Store one revision; answers its row id. (The fields of :func:`insert_statement`; the
+    branch's time zone is looked up when not given.)"""
+    if "timezone" not in fields:
+        branch = await tx.fetchone(
+            "SELECT timezone FROM branches WHERE id = ?", (fields["branch_id"],)
+        )
+        fields["timezone"] = branch["timezone"] if branch else None
+    return await tx.execute(*insert_statement(**fields))
+
+
+def insert_statement(
     *,
     visit_uuid: str,
     revision: int,
@@ -34,15 +44,14 @@ async def insert(
     received_at: str | None = None,
     submitted_at: str | None = None,
     score: VisitScore | None = None,
-) -> int:
+    timezone: str | None,
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement that stores one revision; ``timezone`` is its branch's."""
     received = received_at or utcnow()
     geo = geo or {}
-    branch = await tx.fetchone("SELECT timezone FROM branches WHERE id = ?", (branch_id,))
     # The visit's day, in its branch's zone, once and for all (server/zones.py).
-    day = (
-        zones.local_date(started_at, branch["timezone"] if branch else None) if started_at else None
-    )
-    return await tx.execute(
+    day = zones.local_date(started_at, timezone) if started_at else None
+    return (
         "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
         " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
         " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment, geo_lat,"
@@ -101,26 +110,33 @@ async def set_state(tx: Transaction, visit_id: int, state: str, note: str | None
 
 
 async def count_by_state(db: Reader) -> dict[str, int]:
-    rows = await db.fetchall("SELECT state, count(*) FROM visits GROUP BY state")
+    """Visit rows by state, from the counts the database keeps (migration 0010)."""
+    rows = await db.fetchall(
+        "SELECT state, sum(visits) FROM visit_counts GROUP BY state HAVING sum(visits) > 0"
+    )
     return {r[0]: r[1] for r in rows}
 
 
 async def branch_summaries(db: Reader, branch_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Approved visits per branch: how many, the average score, the latest visit date."""
+    """Approved visits per branch: how many, the average score, the latest visit date.
+    The counts come from the monthly summary and the latest visit from one index seek per
+    branch, so this costs the same however many visits a branch has."""
     if not branch_ids:
         return {}
     marks = ",".join("?" * len(branch_ids))
     rows = await db.fetchall(
-        f"SELECT branch_id, count(*) AS n, count(score_total) AS scored, avg(score_total) AS mean,"
-        f" max(started_utc) AS latest"
-        f" FROM visits WHERE state = 'approved' AND branch_id IN ({marks}) GROUP BY branch_id",
+        "SELECT branch_id, sum(visits) AS n, sum(scored) AS scored, sum(score_sum) AS total,"
+        " (SELECT max(v.started_utc) FROM visits v WHERE v.branch_id = s.branch_id"
+        "  AND v.state = 'approved') AS latest"
+        f" FROM branch_month_scores s WHERE section_key = '' AND branch_id IN ({marks})"
+        " GROUP BY branch_id",
         branch_ids,
     )
     return {
         r["branch_id"]: {
             "n": r["n"],
             "scored": r["scored"],
-            "mean": r["mean"],
+            "mean": r["total"] / r["scored"] if r["scored"] else None,
             "latest": r["latest"],
         }
         for r in rows
@@ -137,6 +153,20 @@ async def latest(db: Reader, visit_uuid: str) -> dict[str, Any] | None:
     )
 
 
+async def newest_and_revision(
+    db: Reader, visit_uuid: str, number: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the newest revision of a visit, its revision ``number``), in one read."""
+    rows = await db.fetchall(
+        "SELECT * FROM visits WHERE visit_uuid = ? AND (revision = ? OR revision ="
+        " (SELECT max(revision) FROM visits WHERE visit_uuid = ?)) ORDER BY revision DESC",
+        (visit_uuid, number, visit_uuid),
+    )
+    found = [dict(r) for r in rows]
+    same = next((r for r in found if r["revision"] == number), None)
+    return (found[0] if found else None), same
+
+
 async def revision(db: Reader, visit_uuid: str, number: int) -> dict[str, Any] | None:
     return plain(
         await db.fetchone(
@@ -150,37 +180,45 @@ async def complete_if_ready(
 ) -> bool:
     """When a revision has all its photos, score it and move it on: submitted, or
     approved when the programme has review turned off (the admin's programme setting,
-    else the server's default). Answers whether it moved."""
-    row = await tx.fetchone("SELECT * FROM visits WHERE id = ?", (visit_id,))
-    if row is None or row["state"] != "incomplete":
-        return False
-    missing = await tx.fetchone(
-        "SELECT count(*) FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-        " WHERE vp.visit_id = ? AND p.received_at IS NULL",
+    else the server's default). Answers whether it moved. One read and one batch of
+    writes: the write lock is held for two hops."""
+    row = await tx.fetchone(
+        "SELECT v.*, (SELECT count(*) FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+        "  WHERE vp.visit_id = v.id AND p.received_at IS NULL) AS photos_missing,"
+        " (SELECT value FROM programme_settings WHERE key = 'review_required') AS review"
+        " FROM visits v WHERE v.id = ?",
         (visit_id,),
     )
-    if missing and missing[0]:
+    if row is None or row["state"] != "incomplete" or row["photos_missing"]:
         return False
     definition = await questionnaires.get_published(
         tx, row["questionnaire_id"], row["questionnaire_version"]
     )
     assert definition is not None, "a visit's questionnaire version is always published"
     score = score_visit(definition, json.loads(row["answers"]), json.loads(row["stamps"]))
-    review = await programme.review_required(tx, review_default)
+    review = programme.review_setting(row["review"], review_default)
     state = "submitted" if review else "approved"
     now = utcnow()
-    await tx.execute(
-        "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
-        " updated_at = ? WHERE id = ?",
-        (state, now, score.total, json.dumps(score.to_json()), now, visit_id),
-    )
+    scores = score.to_json()
     details = {"revision": row["revision"]}
-    await audit.record(tx, actor_id, "visit.submitted", "visit", row["visit_uuid"], details)
+    statements = [
+        (
+            "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
+            " updated_at = ? WHERE id = ?",
+            (state, now, score.total, json.dumps(scores), now, visit_id),
+        ),
+        audit.entry(actor_id, "visit.submitted", "visit", row["visit_uuid"], details),
+    ]
     if state == "approved":
-        await audit.record(
-            tx, None, "visit.approved", "visit", row["visit_uuid"], {**details, "review": "off"}
+        statements.append(
+            audit.entry(
+                None, "visit.approved", "visit", row["visit_uuid"], {**details, "review": "off"}
+            )
         )
-        await summaries.count_approval(tx, visit_id)
+        statements += summaries.approval_statements(
+            row["branch_id"], row["local_date"], score.total, scores
+        )
+    await tx.batch(statements)
     return True
 
 

@@ -1,0 +1,152 @@
+"""A data folder at scale: the demo (its users, roles, questionnaire, photos) grown to
+``branches`` branches in its chain and ``visits`` more approved visits.
+
+Each added visit is a copy of one of the demo's approved visits (its payload, answers,
+stamps and score breakdown, moved to another branch and day over the last 24 months),
+so rows are the size and shape the server really stores. Rows are written with plain
+sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
+then rebuilt by the server's own code, as an upgrade would.
+
+    .venv/bin/python benchmarks/scale_data.py DATA_DIR --visits 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sqlite3
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server.db import Database  # noqa: E402
+from server.queries import summaries  # noqa: E402
+from tests.conftest import DEMO_TODAY, build_demo  # noqa: E402
+
+BATCH = 10_000
+MONTHS = 24
+PASSWORD = "visitscore-demo"
+
+
+def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
+    """Build the demo in ``data`` and add ``visits`` approved visits over ``branches``."""
+    build_demo(data)
+    rng = random.Random(seed)
+    db = sqlite3.connect(data / "visitscore.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    db.execute("BEGIN")
+    chain_id, zone, now = db.execute(
+        "SELECT chain_id, timezone, created_at FROM branches ORDER BY id LIMIT 1"
+    ).fetchone()
+    have = db.execute("SELECT count(*) FROM branches").fetchone()[0]
+    regions = [r for (r,) in db.execute("SELECT DISTINCT region FROM branches")]
+    db.executemany(
+        "INSERT INTO branches (chain_id, code, name, region, city, timezone, created_at)"
+        " VALUES (?, ?, ?, ?, 'City', ?, ?)",
+        [
+            (chain_id, f"S{n:04d}", f"Scale branch {n:04d}", regions[n % len(regions)], zone, now)
+            for n in range(have + 1, branches + 1)
+        ],
+    )
+    branch_ids = [b for (b,) in db.execute("SELECT id FROM branches")]
+    templates = db.execute(
+        "SELECT shopper_id, questionnaire_id, questionnaire_version, content_hash, payload,"
+        " started_at, ended_at, started_utc, received_at, submitted_at, stamps, answers,"
+        " comment, score_total, scores FROM visits WHERE state = 'approved'"
+    ).fetchall()
+    db.execute("COMMIT")
+    first_day = DEMO_TODAY - timedelta(days=MONTHS * 30)
+    days = (DEMO_TODAY - first_day).days
+    done = 0
+    while done < visits:
+        count = min(BATCH, visits - done)
+        db.execute("BEGIN")
+        next_assignment = db.execute("SELECT coalesce(max(id), 0) + 1 FROM assignments").fetchone()[
+            0
+        ]
+        assignments, rows = [], []
+        for i in range(count):
+            t = templates[rng.randrange(len(templates))]
+            day = first_day + timedelta(days=rng.randrange(days))
+            old = str(t[5])[:10]
+            new = day.isoformat()
+            branch = rng.choice(branch_ids)
+            assignment = next_assignment + i
+            assignments.append((assignment, branch, t[0], t[1], t[2], new, new, now, now))
+            started = str(t[5]).replace(old, new)
+            utc = datetime.fromisoformat(started).astimezone().isoformat()
+            rows.append(
+                (
+                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    assignment,
+                    branch,
+                    t[0],
+                    t[1],
+                    t[2],
+                    t[3],
+                    t[4].replace(old, new),
+                    started,
+                    str(t[6]).replace(old, new),
+                    utc,
+                    t[8],
+                    t[9],
+                    t[10].replace(old, new),
+                    t[11],
+                    t[12],
+                    t[13],
+                    t[14],
+                    now,
+                    new,
+                )
+            )
+        db.executemany(
+            "INSERT INTO assignments (id, branch_id, shopper_id, questionnaire_id,"
+            " questionnaire_version, window_start, window_end, state, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'done', ?, ?)",
+            assignments,
+        )
+        db.executemany(
+            "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
+            " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
+            " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment,"
+            " score_total, scores, updated_at, local_date)"
+            " VALUES (?, 1, ?, ?, ?, ?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        db.execute("COMMIT")
+        done += count
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+    async def rebuild() -> None:
+        async with Database(data / "visitscore.db") as database:
+            async with database.transaction() as tx:
+                await summaries.rebuild(tx)
+
+    asyncio.run(rebuild())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path)
+    parser.add_argument("--visits", type=int, default=10_000)
+    parser.add_argument("--branches", type=int, default=500)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    grow(args.data, args.visits, args.branches)
+    size = (args.data / "visitscore.db").stat().st_size
+    print(
+        f"{args.visits:,} visits over {args.branches} branches in"
+        f" {time.perf_counter() - started:.0f} s ({size / 1e6:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
