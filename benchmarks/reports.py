@@ -1,9 +1,9 @@
 """Reports at chain scale, each figure beside a baseline measured in the same run.
 
-    .venv/bin/python benchmarks/reports.py [--branches 500] [--visits 1000000] [--months 24]
+    .venv/bin/python benchmarks/reports.py [--branches 500] [--visits 100000]
 
-1. Builds a synthetic chain (default 500 branches, 1,000,000 approved visits over 24
-   months) in a temp folder with the real schema, and its monthly summary.
+1. Builds a chain (default 500 branches, 100,000 more approved visits over 24 months;
+   ``make bench-large`` uses 1,000,000) with benchmarks/scale_data.py.
 2. The comparison's numbers from the summary against the same numbers computed from the
    stored per-visit scores (SQL over every visit) and from the raw answers (re-scoring;
    measured on a sample, scaled up). Target: ≥ 20× faster than the raw computation.
@@ -19,9 +19,9 @@ import argparse
 import asyncio
 import hashlib
 import json
-import random
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -36,146 +36,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_server import free_port, visitscore_server, wait_up  # noqa: E402
+from scale_data import PASSWORD, grow  # noqa: E402
 
-from server.auth import hash_password  # noqa: E402
-from server.db import MIGRATIONS_DIR, Database, split_statements  # noqa: E402
-from server.demo import PROFILES, draw_answers, draw_stamps  # noqa: E402
-from server.migrate import migrate_all  # noqa: E402
+from server.db import Database  # noqa: E402
 from server.queries import summaries  # noqa: E402
 from server.questionnaire import load_default  # noqa: E402
 from server.scoring import score_visit  # noqa: E402
 
-PASSWORD = "benchmark-password"
 
-
-def month_list(count: int) -> list[str]:
-    out, year, month = [], 2024, 12
-    for _ in range(count):
-        out.append(f"{year:04d}-{month:02d}")
-        month += 1
-        if month == 13:
-            year, month = year + 1, 1
-    return out
-
-
-def build(data: Path, branches: int, visits: int, months: int) -> dict[str, Any]:
-    """The synthetic chain, written with plain sqlite3 in big transactions."""
-    import sqlite3
-
-    async def migrate() -> None:
-        async with Database(data / "visitscore.db") as db:
-            await migrate_all(db)
-
-    asyncio.run(migrate())
-    definition = load_default()
-    rng = random.Random(7)
-    samples = []
-    for i in range(300):
-        profile = rng.choice(list(PROFILES.values()))
-        answers, waits = draw_answers(rng, profile, definition, has_scenario=i % 2 == 0)
-        from datetime import datetime
-        from zoneinfo import ZoneInfo
-
-        start = datetime(2025, 6, 1, 10, tzinfo=ZoneInfo("Asia/Jakarta"))
-        stamps = draw_stamps(
-            start,
-            answers["greeted_verbally"]["value"],
-            waits["greeting_delay"],
-            waits["queue_wait"],
-            rng,
-        )
-        score = score_visit(definition, answers, stamps)
-        samples.append(
-            (json.dumps(answers), json.dumps(stamps), score.total, json.dumps(score.to_json()))
-        )
+def build(data: Path, branches: int, visits: int) -> dict[str, Any]:
+    """The demo grown to a chain of ``branches`` and ``visits`` more approved visits
+    (benchmarks/scale_data.py: real payloads, batched transactions)."""
+    grow(data, visits, branches)
     db = sqlite3.connect(data / "visitscore.db")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = OFF")
-    now = "2026-11-23T00:00:00+00:00"
-    db.execute(
-        "INSERT INTO chains (id, code, name, created_at) VALUES (1, 'BIG', 'Big', ?)", (now,)
-    )
-    regions = [f"Region {i + 1}" for i in range(10)]
-    db.executemany(
-        "INSERT INTO branches (id, chain_id, code, name, region, city, latitude, longitude,"
-        " timezone, created_at) VALUES (?, 1, ?, ?, ?, 'City', -6.2, 106.8, 'Asia/Jakarta', ?)",
-        [(b, f"B{b:04d}", f"Branch {b:04d}", regions[b % 10], now) for b in range(1, branches + 1)],
-    )
-    hashed = hash_password(PASSWORD)
-    db.execute(
-        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES"
-        " (1, 'manager@bench.test', 'Manager', 'manager', ?, ?)",
-        (hashed, now),
-    )
-    db.execute(
-        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES"
-        " (2, 'shopper@bench.test', 'Shopper', 'shopper', ?, ?)",
-        (hashed, now),
-    )
-    db.execute(
-        "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES"
-        " (3, 'admin@bench.test', 'Admin', 'admin', ?, ?)",
-        (hashed, now),
-    )
-    db.execute("INSERT INTO chain_managers (user_id, chain_id) VALUES (1, 1)")
-    month_names = month_list(months)
-    batch: list[tuple[Any, ...]] = []
-    assignments: list[tuple[Any, ...]] = []
-
-    def flush() -> None:
-        db.executemany(
-            "INSERT INTO assignments (id, branch_id, shopper_id, questionnaire_id,"
-            " questionnaire_version, window_start, window_end, state, created_at, updated_at)"
-            " VALUES (?, ?, 2, 'default', 1, ?, ?, 'done', ?, ?)",
-            assignments,
-        )
-        db.executemany(
-            "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
-            " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
-            " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment,"
-            " score_total, scores, updated_at) VALUES (?, 1, ?, ?, 2, 'default', 1, 'approved',"
-            " 'x', '{}', ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?)",
-            batch,
-        )
-        batch.clear()
-        assignments.clear()
-
-    for n in range(1, visits + 1):
-        branch = rng.randint(1, branches)
-        month = month_names[rng.randrange(months)]
-        day = f"{month}-{rng.randint(1, 28):02d}"
-        started = f"{day}T{rng.randint(9, 19):02d}:{rng.randint(0, 59):02d}:00+07:00"
-        answers, stamps, total, scores = samples[rng.randrange(len(samples))]
-        assignments.append((n, branch, day, day, now, now))
-        batch.append(
-            (
-                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                n,
-                branch,
-                started,
-                started,
-                started,
-                now,
-                now,
-                stamps,
-                answers,
-                total,
-                scores,
-                now,
-            )
-        )
-        if len(batch) >= 20000:
-            flush()
-    flush()
-    # The summary, as migration 0004 backfills it (in service each approval updates it).
-    sql = (MIGRATIONS_DIR / "0004_report_summaries.sql").read_text()
-    db.execute("DELETE FROM branch_month_scores")
-    for statement in split_statements(sql):
-        if statement.startswith("INSERT"):
-            db.execute(statement)
-    db.commit()
-    db.close()
-    return {"months": month_names}
+    try:
+        months = [m for (m,) in db.execute("SELECT DISTINCT month FROM branch_month_scores")]
+    finally:
+        db.close()
+    return {"months": sorted(months)}
 
 
 def timed(work: Any, rounds: int) -> float:
@@ -247,7 +125,7 @@ def measure_pages(data: Path, period: tuple[str, str]) -> dict[str, Any]:
 
     visit_id = add_report_visit(data)
     with TestClient(create_app(Settings(data_dir=data))) as client:
-        client.post("/api/v1/session", json={"email": "manager@bench.test", "password": PASSWORD})
+        client.post("/api/v1/session", json={"email": "manager@demo.test", "password": PASSWORD})
         compare = f"/chains/1/compare?from={period[0]}&to={period[1]}"
         assert client.get(compare).status_code == 200
         compare_ms = timed(lambda: client.get(compare), 10)
@@ -256,7 +134,7 @@ def measure_pages(data: Path, period: tuple[str, str]) -> dict[str, Any]:
         assert page.status_code == 200 and page.text.count("/thumb") == 20, page.status_code
         report_ms = timed(lambda: client.get(report), 30)
         client.cookies.clear()
-        client.post("/api/v1/session", json={"email": "admin@bench.test", "password": PASSWORD})
+        client.post("/api/v1/session", json={"email": "admin@demo.test", "password": PASSWORD})
         for path in ("/admin/questionnaires", "/admin/questionnaires/default"):
             assert client.get(path).status_code == 200
         questionnaires_ms = max(
@@ -264,7 +142,7 @@ def measure_pages(data: Path, period: tuple[str, str]) -> dict[str, Any]:
             timed(lambda: client.get("/admin/questionnaires/default"), 10),
         )
         client.cookies.clear()
-        client.post("/api/v1/session", json={"email": "manager@bench.test", "password": PASSWORD})
+        client.post("/api/v1/session", json={"email": "manager@demo.test", "password": PASSWORD})
         return {
             "questionnaires_ms": questionnaires_ms,
             "compare_ms": compare_ms,
@@ -372,17 +250,16 @@ def throughput(data: Path, visit_id: str, cookie: str, size: int) -> dict[str, f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--branches", type=int, default=500)
-    parser.add_argument("--visits", type=int, default=1_000_000)
-    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--visits", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp()) if args.keep is None else args.keep
     data = tmp / "data"
     try:
         start = time.perf_counter()
-        months = build(data, args.branches, args.visits, args.months)["months"]
+        months = build(data, args.branches, args.visits)["months"]
         print(
-            f"built {args.branches} branches, {args.visits:,} visits over {args.months} months"
+            f"built {args.branches} branches, {args.visits:,} visits over {len(months)} months"
             f" in {time.perf_counter() - start:.0f} s"
             f" ({(data / 'visitscore.db').stat().st_size / 1e6:.0f} MB)"
         )

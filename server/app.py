@@ -23,6 +23,7 @@ from .api import photos as api_photos
 from .api import questionnaires as api_questionnaires
 from .api import session as api_session
 from .api import visits as api_visits
+from .compression import CompressionMiddleware
 from .db import Database
 from .error_pages import api_error_handler, http_exception_handler, server_error_handler
 from .errors import ApiError
@@ -228,7 +229,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=routes(settings),
-        middleware=[Middleware(RequestMiddleware)],
+        middleware=[Middleware(CompressionMiddleware), Middleware(RequestMiddleware)],
         exception_handlers={
             ApiError: api_error_handler,
             HTTPException: http_exception_handler,
