@@ -69,9 +69,7 @@ def test_a_compressed_copy_revalidates_with_its_own_etag(demo_client: TestClient
     first = demo_client.get("/app/app.js", headers={"accept-encoding": "br"})
     etag = first.headers["etag"]
     assert etag.endswith('-br"')  # another entity than the plain file
-    again = demo_client.get(
-        "/app/app.js", headers={"accept-encoding": "br", "if-none-match": etag}
-    )
+    again = demo_client.get("/app/app.js", headers={"accept-encoding": "br", "if-none-match": etag})
     assert again.status_code == 304 and again.headers["etag"] == etag
     # A client that now asks for gzip gets the gzip entity, not a 304 for brotli bytes.
     other = demo_client.get(
