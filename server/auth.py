@@ -188,9 +188,7 @@ async def current_user(conn: HTTPConnection) -> User | None:
     token = conn.cookies.get(SESSION_COOKIE)
     if token:
         db: Database = conn.app.state.db
-        user_id = await sessions.user_id_for(db, _token_hash(token))
-        if user_id is not None:
-            user = await users.get(db, user_id)
+        user = await sessions.user_for(db, _token_hash(token))
     conn.state.user = user
     if user is not None and user.locale:
         activate(user.locale)

@@ -139,24 +139,40 @@ def _run(sql: str, params: Params) -> Callable[[sqlite3.Connection], int]:
     return work
 
 
+def _roll_back(raw: sqlite3.Connection) -> None:
+    if raw.in_transaction:
+        raw.execute("ROLLBACK").close()
+
+
 class Transaction:
     """The writer connection inside ``BEGIN IMMEDIATE``; use only within the block.
 
     Each call is one hop to the writer's thread, and the write lock is held from the
     first to the last, so a write path should make few calls: :meth:`executemany` for
-    rows alike, :meth:`batch` for several statements whose results it does not need."""
+    rows alike, :meth:`batch` for several statements whose results it does not need.
+    ``BEGIN IMMEDIATE`` goes with the first call, in the same hop."""
 
     def __init__(self, conn: aiosqlite.Connection, memo: dict[Any, Any]) -> None:
         self._conn = conn
         self.memo = memo
+        self.begun = False
+
+    def _hop(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
+        def run(raw: sqlite3.Connection) -> T:
+            if not self.begun:
+                raw.execute("BEGIN IMMEDIATE").close()
+                self.begun = True
+            return work(raw)
+
+        return _on_thread(self._conn, run)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; answers the last row id for an INSERT, else the row count."""
-        return await _on_thread(self._conn, _run(sql, params))
+        return await self._hop(_run(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
-        await _on_thread(self._conn, lambda raw: raw.executemany(sql, rows).close())
+        await self._hop(lambda raw: raw.executemany(sql, rows).close())
 
     async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
         """Several statements in one hop, in order; answers what :meth:`execute` would
@@ -165,14 +181,36 @@ class Transaction:
         def work(raw: sqlite3.Connection) -> list[int]:
             return [_run(sql, params)(raw) for sql, params in statements]
 
-        return await _on_thread(self._conn, work)
+        return await self._hop(work)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        def work(raw: sqlite3.Connection) -> list[sqlite3.Row]:
+            cursor = raw.execute(sql, params)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
+
+        return await self._hop(work)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
+
+    async def fetch_each(self, queries: Sequence[tuple[str, Params]]) -> list[list[sqlite3.Row]]:
+        """Several reads in one hop: each query's rows, in order."""
+
+        def work(raw: sqlite3.Connection) -> list[list[sqlite3.Row]]:
+            out = []
+            for sql, params in queries:
+                cursor = raw.execute(sql, params)
+                try:
+                    out.append(cursor.fetchall())
+                finally:
+                    cursor.close()
+            return out
+
+        return await self._hop(work)
 
 
 class Database:
@@ -238,17 +276,20 @@ class Database:
             raise RuntimeError("database is not connected")
         async with self._write_lock:
             conn = self._writer
-            await conn.execute("BEGIN IMMEDIATE")
+            tx = Transaction(conn, self.memo)
             try:
-                yield Transaction(conn, self.memo)
+                yield tx
             except sqlite3.IntegrityError as exc:
-                await conn.execute("ROLLBACK")
+                await _on_thread(conn, _roll_back)
                 raise Conflict(str(exc)) from exc
             except BaseException:
-                await conn.execute("ROLLBACK")
+                # Also when this task was cancelled before its first hop ran: hops run in
+                # order, so this one finds (and ends) whatever that hop began.
+                await _on_thread(conn, _roll_back)
                 raise
             else:
-                await conn.execute("COMMIT")
+                if tx.begun:
+                    await conn.execute("COMMIT")
 
     # Migrations -------------------------------------------------------------
 

@@ -14,12 +14,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import auth
+from .. import auth, zones
 from ..db import Conflict, Database
 from ..errors import ApiError
 from ..i18n import _
-from ..models import User
-from ..queries import assignments, audit, chains, questionnaires, visits
+from ..models import Assignment, User
+from ..queries import assignments, audit, chains, programme, questionnaires, visits
 from ..queries import photos as photo_queries
 from ..questionnaire import Problem
 from ..settings import Settings
@@ -75,7 +75,16 @@ async def _store(
     tx: Any, user: User, visit_uuid: str, payload: VisitPayload, settings: Settings
 ) -> bool:
     """Record one revision. Answers True when created, False for an identical retry."""
-    newest, same = await visits.newest_and_revision(tx, visit_uuid, payload.revision)
+    # Everything checked below is read in one hop, the writes go in one batch: the write
+    # lock is held for two hops and the commit.
+    context = await visits.put_context(
+        tx,
+        visit_uuid,
+        payload.revision,
+        payload.assignment_id,
+        [p.photo_id for p in payload.photos],
+    )
+    newest, same = context["newest"], context["same"]
     if newest is not None and newest["shopper_id"] != user.id:
         raise not_found()  # someone else's visit: do not say it exists
     if same is not None:
@@ -90,8 +99,8 @@ async def _store(
             )
             % {"n": payload.revision},
         )
-    found = await assignments.get_with_timezone(tx, payload.assignment_id)
-    assignment, timezone = found if found else (None, None)
+    found = context["assignment"]
+    assignment = Assignment.from_row(found) if found else None
     if assignment is None or assignment.shopper_id != user.id:
         raise invalid([Problem("assignment_id", _("is not one of your assignments"))])
     if payload.revision == 1:
@@ -134,7 +143,8 @@ async def _store(
     )
     assert definition is not None, "assignments only use published versions"
     problems = check_against(payload, definition)
-    clashes = await photo_queries.conflicting(tx, visit_uuid, payload.photos)
+    known = context["photos"]
+    clashes = photo_queries.conflicting(visit_uuid, payload.photos, known)
     problems += [
         Problem(f"photos[{i}].photo_id", _("this photo id is already used for another photo"))
         for i in clashes
@@ -142,37 +152,46 @@ async def _store(
     if problems:
         raise invalid(problems)
     details = {"revision": payload.revision, "photos": len(payload.photos)}
-    # The revision, its photo list, its assignment and its audit row: one hop.
-    (visit_id, *_rest) = await tx.batch(
-        [
-            visits.insert_statement(
-                visit_uuid=visit_uuid,
-                revision=payload.revision,
-                assignment_id=payload.assignment_id,
-                branch_id=assignment.branch_id,
-                shopper_id=user.id,
-                questionnaire_id=payload.questionnaire_id,
-                questionnaire_version=payload.questionnaire_version,
-                state="incomplete",
-                content_hash=payload.content_hash,
-                payload=payload.body,
-                started_at=payload.started_at,
-                ended_at=payload.ended_at,
-                started_utc=payload.started_utc,
-                stamps=payload.stamps,
-                answers=payload.answers,
-                comment=payload.comment,
-                geo=payload.geo,
-                timezone=timezone,
-            ),
-            *photo_queries.manifest_statements(visit_uuid, payload.revision, payload.photos),
-            assignments.done_statement(payload.assignment_id),
-            audit.entry(user.id, "visit.received", "visit", visit_uuid, details),
-        ]
-    )
-    await visits.complete_if_ready(
-        tx, visit_id, review_default=settings.review_required, actor_id=user.id
-    )
+    timezone = found["branch_timezone"]
+    statements = [
+        visits.insert_statement(
+            visit_uuid=visit_uuid,
+            revision=payload.revision,
+            assignment_id=payload.assignment_id,
+            branch_id=assignment.branch_id,
+            shopper_id=user.id,
+            questionnaire_id=payload.questionnaire_id,
+            questionnaire_version=payload.questionnaire_version,
+            state="incomplete",
+            content_hash=payload.content_hash,
+            payload=payload.body,
+            started_at=payload.started_at,
+            ended_at=payload.ended_at,
+            started_utc=payload.started_utc,
+            stamps=payload.stamps,
+            answers=payload.answers,
+            comment=payload.comment,
+            geo=payload.geo,
+            timezone=timezone,
+        ),
+        *photo_queries.manifest_statements(visit_uuid, payload.revision, payload.photos),
+        assignments.done_statement(payload.assignment_id),
+        audit.entry(user.id, "visit.received", "visit", visit_uuid, details),
+    ]
+    if all(known.get(p.photo_id, {}).get("present") for p in payload.photos):
+        # Every photo is already here (or there are none): complete in the same batch.
+        statements += visits.completion_statements(
+            visit_uuid=visit_uuid,
+            revision=payload.revision,
+            branch_id=assignment.branch_id,
+            local_date=zones.local_date(payload.started_at, timezone),
+            definition=definition,
+            answers=payload.answers,
+            stamps=payload.stamps,
+            review=programme.review_setting(context["review_setting"], settings.review_required),
+            actor_id=user.id,
+        )
+    await tx.batch(statements)
     return True
 
 

@@ -57,16 +57,6 @@ async def get(db: Reader, assignment_id: int) -> Assignment | None:
     return Assignment.from_row(row) if row else None
 
 
-async def get_with_timezone(db: Reader, assignment_id: int) -> tuple[Assignment, str] | None:
-    """An assignment and its branch's time zone."""
-    row = await db.fetchone(
-        "SELECT a.*, b.timezone AS branch_timezone FROM assignments a"
-        " JOIN branches b ON b.id = a.branch_id WHERE a.id = ?",
-        (assignment_id,),
-    )
-    return (Assignment.from_row(row), row["branch_timezone"]) if row else None
-
-
 async def open_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
     """The shopper's open assignments, soonest window first, each with its branch."""
     rows = await db.fetchall(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..db import Reader, Transaction, plain, plain_rows, utcnow
+from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..photos import ProcessedPhoto
 from ..visit_payload import PhotoEntry
 
@@ -24,16 +24,11 @@ async def in_manifest(db: Reader, visit_id: int, photo_id: str) -> dict[str, Any
     )
 
 
-async def conflicting(tx: Reader, visit_uuid: str, entries: tuple[PhotoEntry, ...]) -> list[int]:
-    """Indexes of manifest entries whose photo id is already used for other content."""
-    if not entries:
-        return []
-    marks = ",".join("?" * len(entries))
-    rows = await tx.fetchall(
-        f"SELECT id, visit_uuid, sha256, bytes FROM photos WHERE id IN ({marks})",
-        [e.photo_id for e in entries],
-    )
-    known = {r["id"]: r for r in rows}
+def conflicting(
+    visit_uuid: str, entries: tuple[PhotoEntry, ...], known: dict[str, Row]
+) -> list[int]:
+    """Indexes of manifest entries whose photo id is already used for other content
+    (``known``: the stored photos by id, as ``visits.put_context`` reads them)."""
     bad: list[int] = []
     for index, entry in enumerate(entries):
         row = known.get(entry.photo_id)

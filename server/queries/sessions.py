@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ..db import Reader, Transaction, utcnow
+from ..models import User
+from . import users
 
 
 def _iso(moment: datetime) -> str:
@@ -26,13 +28,15 @@ async def create(
     )
 
 
-async def user_id_for(db: Reader, token_hash: str) -> int | None:
+async def user_for(db: Reader, token_hash: str) -> User | None:
+    """The active user a live session belongs to, with their memberships: one read, as
+    every logged-in request makes it."""
     row = await db.fetchone(
-        "SELECT s.user_id FROM sessions s JOIN users u ON u.id = s.user_id"
+        users.WITH_MEMBERSHIPS + " JOIN sessions s ON s.user_id = u.id"
         " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
         (token_hash, utcnow()),
     )
-    return int(row[0]) if row else None
+    return users.with_memberships(row) if row is not None else None
 
 
 async def delete(tx: Transaction, token_hash: str) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
-from ..db import Reader, Transaction, utcnow
+from ..db import Reader, Row, Transaction, utcnow
 from ..models import Role, User
 from . import audit
 
@@ -17,11 +18,24 @@ async def _memberships(db: Reader, user_id: int) -> tuple[frozenset[int], frozen
     return frozenset(r[0] for r in branches), frozenset(r[0] for r in chains)
 
 
+WITH_MEMBERSHIPS = (
+    "SELECT u.*,"
+    " (SELECT json_group_array(branch_id) FROM branch_owners WHERE user_id = u.id) AS owns,"
+    " (SELECT json_group_array(chain_id) FROM chain_managers WHERE user_id = u.id) AS manages"
+    " FROM users u"
+)
+"""A user row with the branches they own and the chains they manage: one read."""
+
+
+def with_memberships(row: Row) -> User:
+    return User.from_row(
+        row, frozenset(json.loads(row["owns"])), frozenset(json.loads(row["manages"]))
+    )
+
+
 async def get(db: Reader, user_id: int) -> User | None:
-    row = await db.fetchone("SELECT * FROM users WHERE id = ?", (user_id,))
-    if row is None:
-        return None
-    return User.from_row(row, *await _memberships(db, user_id))
+    row = await db.fetchone(WITH_MEMBERSHIPS + " WHERE u.id = ?", (user_id,))
+    return with_memberships(row) if row is not None else None
 
 
 async def get_login(db: Reader, email: str) -> tuple[User, str] | None:

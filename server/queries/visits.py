@@ -153,18 +153,42 @@ async def latest(db: Reader, visit_uuid: str) -> dict[str, Any] | None:
     )
 
 
-async def newest_and_revision(
-    db: Reader, visit_uuid: str, number: int
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(the newest revision of a visit, its revision ``number``), in one read."""
-    rows = await db.fetchall(
-        "SELECT * FROM visits WHERE visit_uuid = ? AND (revision = ? OR revision ="
-        " (SELECT max(revision) FROM visits WHERE visit_uuid = ?)) ORDER BY revision DESC",
-        (visit_uuid, number, visit_uuid),
+async def put_context(
+    tx: Transaction, visit_uuid: str, number: int, assignment_id: int, photo_ids: list[str]
+) -> dict[str, Any]:
+    """Everything storing a revision checks, read in one hop: the visit's newest revision
+    and revision ``number`` (if stored), the assignment with its branch's time zone, the
+    programme's review setting and the photos already known by id."""
+    marks = ",".join("?" * len(photo_ids))
+    revisions, assignment, setting, photo_rows = await tx.fetch_each(
+        [
+            (
+                "SELECT * FROM visits WHERE visit_uuid = ? AND (revision = ? OR revision ="
+                " (SELECT max(revision) FROM visits WHERE visit_uuid = ?))"
+                " ORDER BY revision DESC",
+                (visit_uuid, number, visit_uuid),
+            ),
+            (
+                "SELECT a.*, b.timezone AS branch_timezone FROM assignments a"
+                " JOIN branches b ON b.id = a.branch_id WHERE a.id = ?",
+                (assignment_id,),
+            ),
+            ("SELECT value FROM programme_settings WHERE key = 'review_required'", ()),
+            (
+                "SELECT id, visit_uuid, sha256, bytes, received_at IS NOT NULL AS present"
+                f" FROM photos WHERE id IN ({marks})",
+                photo_ids,
+            ),
+        ]
     )
-    found = [dict(r) for r in rows]
-    same = next((r for r in found if r["revision"] == number), None)
-    return (found[0] if found else None), same
+    found = [dict(r) for r in revisions]
+    return {
+        "newest": found[0] if found else None,
+        "same": next((r for r in found if r["revision"] == number), None),
+        "assignment": dict(assignment[0]) if assignment else None,
+        "review_setting": setting[0][0] if setting else None,
+        "photos": {r["id"]: dict(r) for r in photo_rows},
+    }
 
 
 async def revision(db: Reader, visit_uuid: str, number: int) -> dict[str, Any] | None:
@@ -173,6 +197,43 @@ async def revision(db: Reader, visit_uuid: str, number: int) -> dict[str, Any] |
             "SELECT * FROM visits WHERE visit_uuid = ? AND revision = ?", (visit_uuid, number)
         )
     )
+
+
+def completion_statements(
+    *,
+    visit_uuid: str,
+    revision: int,
+    branch_id: int,
+    local_date: str | None,
+    definition: dict[str, Any],
+    answers: dict[str, Any],
+    stamps: dict[str, Any],
+    review: bool,
+    actor_id: int | None,
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """What completing a revision writes (all its photos are in): its scores and its new
+    state (submitted, or approved when review is off, counted in the summaries then),
+    with the audit rows. The revision is found by its key, so this can follow its insert
+    in one batch."""
+    score = score_visit(definition, answers, stamps)
+    state = "submitted" if review else "approved"
+    now = utcnow()
+    scores = score.to_json()
+    details = {"revision": revision}
+    statements = [
+        (
+            "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
+            " updated_at = ? WHERE visit_uuid = ? AND revision = ?",
+            (state, now, score.total, json.dumps(scores), now, visit_uuid, revision),
+        ),
+        audit.entry(actor_id, "visit.submitted", "visit", visit_uuid, details),
+    ]
+    if state == "approved":
+        statements.append(
+            audit.entry(None, "visit.approved", "visit", visit_uuid, {**details, "review": "off"})
+        )
+        statements += summaries.approval_statements(branch_id, local_date, score.total, scores)
+    return statements
 
 
 async def complete_if_ready(
@@ -195,30 +256,19 @@ async def complete_if_ready(
         tx, row["questionnaire_id"], row["questionnaire_version"]
     )
     assert definition is not None, "a visit's questionnaire version is always published"
-    score = score_visit(definition, json.loads(row["answers"]), json.loads(row["stamps"]))
-    review = programme.review_setting(row["review"], review_default)
-    state = "submitted" if review else "approved"
-    now = utcnow()
-    scores = score.to_json()
-    details = {"revision": row["revision"]}
-    statements = [
-        (
-            "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
-            " updated_at = ? WHERE id = ?",
-            (state, now, score.total, json.dumps(scores), now, visit_id),
-        ),
-        audit.entry(actor_id, "visit.submitted", "visit", row["visit_uuid"], details),
-    ]
-    if state == "approved":
-        statements.append(
-            audit.entry(
-                None, "visit.approved", "visit", row["visit_uuid"], {**details, "review": "off"}
-            )
+    await tx.batch(
+        completion_statements(
+            visit_uuid=row["visit_uuid"],
+            revision=row["revision"],
+            branch_id=row["branch_id"],
+            local_date=row["local_date"],
+            definition=definition,
+            answers=json.loads(row["answers"]),
+            stamps=json.loads(row["stamps"]),
+            review=programme.review_setting(row["review"], review_default),
+            actor_id=actor_id,
         )
-        statements += summaries.approval_statements(
-            row["branch_id"], row["local_date"], score.total, scores
-        )
-    await tx.batch(statements)
+    )
     return True
 
 
