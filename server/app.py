@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -201,6 +202,9 @@ def routes(settings: Settings) -> list[Route | Mount]:
     ]
 
 
+SWITCH_INTERVAL = 0.0005
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or settings_module.from_env()
 
@@ -213,6 +217,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # Image work runs on its own few threads: bounded concurrency, and few malloc
         # arenas holding decoded pixels after a burst.
         pool = ThreadPoolExecutor(settings.photo_workers, thread_name_prefix="photo")
+        # Exports and photos do CPU work on threads; a thread keeps the GIL for up to the
+        # switch interval (5 ms by default) before the event loop may run, for each of a
+        # request's few steps. 0.5 ms keeps a request's wait behind that work short.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         await db.connect()
         try:
             applied = await migrate_all(db)

@@ -220,9 +220,12 @@ def test_export_pages_walk_an_index_instead_of_sorting(demo_template: Path) -> N
     db = sqlite3.connect(demo_template / "visitscore.db")
     try:
         plan = db.execute(
-            "EXPLAIN QUERY PLAN " + APPROVED_PAGE.format(marks="?,?,?"), (1, 2, 3, 0, 500)
+            "EXPLAIN QUERY PLAN " + APPROVED_PAGE.format(marks="?,?,?"),
+            (1, 2, 3, "2026-03-01", 0, "2026-05-01", 500),
         ).fetchall()
     finally:
         db.close()
     details = " ".join(str(row[-1]) for row in plan)
-    assert "TEMP B-TREE" not in details and "visits_approved_by_id" in details, details
+    assert "TEMP B-TREE" not in details, details
+    # A period's export starts at its first day and stops at its last: a range search.
+    assert "visits_approved_by_day" in details and "local_date" in details, details

@@ -340,22 +340,33 @@ async def shopper_name(db: Reader, visit_id: int) -> str | None:
 
 
 async def approved_page(
-    db: Reader, branch_ids: list[int], *, after_id: int, limit: int
+    db: Reader,
+    branch_ids: list[int],
+    *,
+    after: tuple[str, int],
+    before_day: str | None = None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """Approved visits of some branches after a row id, in id order (exports stream them
-    page by page): id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON)."""
+    """Approved visits of some branches after ``after`` = (local day, row id), in that
+    order (exports stream them page by page), up to the day ``before_day`` (excluded):
+    id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON)."""
     if not branch_ids:
         return []
     marks = ",".join("?" * len(branch_ids))
     return plain_rows(
-        await db.fetchall(APPROVED_PAGE.format(marks=marks), (*branch_ids, after_id, limit))
+        await db.fetchall(
+            APPROVED_PAGE.format(marks=marks),
+            (*branch_ids, *after, before_day or "9999-12-31", limit),
+        )
     )
 
 
 # "+branch_id" keeps SQLite from choosing the branch index, whose rows would then need
-# sorting on every page: it walks visits_approved_by_id (0009) in id order instead.
+# sorting on every page: it walks visits_approved_by_day (0011) in (day, id) order and
+# reads only the rows from ``after`` to ``before_day``.
 APPROVED_PAGE = (
     "SELECT id, visit_uuid, branch_id, local_date, score_total, scores FROM visits"
-    " WHERE state = 'approved' AND +branch_id IN ({marks}) AND id > ?"
-    " ORDER BY id LIMIT ?"
+    " WHERE state = 'approved' AND +branch_id IN ({marks})"
+    " AND (local_date, id) > (?, ?)"
+    " AND local_date < ? ORDER BY local_date, id LIMIT ?"
 )

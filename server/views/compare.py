@@ -7,8 +7,10 @@ visits themselves. Bad filter values are ignored with a visible note.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
@@ -266,51 +268,41 @@ async def compare_csv(request: Request) -> Response:
 async def _approved_visits(
     request: Request,
 ) -> tuple[Chain, Definition, list[Question], AsyncIterator[dict[str, Any]]]:
-    """Every approved visit of the branches the user may see, read in pages of 500, each
-    with its branch and its section and question scores (0..100, None when N/A)."""
+    """Every approved visit of the branches the user may see (of the period asked for, if
+    any), day by day, read in pages of 500. Each page comes as a function that makes its
+    rows (each visit with its branch and its section and question scores, 0..100, None
+    when N/A): CPU work the caller runs off the event loop, with its own formatting."""
     _user, chain, branches = await _chain_and_branches(request, "report.export")
+    try:
+        first_day, end_day = filters.export_period(request.query_params)
+    except ValueError as exc:
+        raise ApiError(
+            400,
+            "bad_filter",
+            _("An export's period is given in months, such as ?from=2026-01&to=2026-03."),
+        ) from exc
     db: Database = request.app.state.db
     definition, _default_keys = await questionnaires.report_definition(db)
     questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
     by_id = {b.id: b for b in branches}
 
-    async def rows() -> AsyncIterator[dict[str, Any]]:
-        last_id = 0
+    async def pages() -> AsyncIterator[Callable[[], list[dict[str, Any]]]]:
+        after = (first_day, 0)
         while True:
-            page = await visits.approved_page(db, list(by_id), after_id=last_id, limit=500)
+            page = await visits.approved_page(
+                db, list(by_id), after=after, before_day=end_day, limit=500
+            )
             if not page:
                 return
-            for row in page:
-                last_id = row["id"]
-                scores = json.loads(row["scores"]) if row["scores"] else {}
-                section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
-                question_score = {q["key"]: q for q in scores.get("questions", [])}
-                branch = by_id[row["branch_id"]]
-                yield {
-                    "visit_id": row["visit_uuid"],
-                    "date": row["local_date"],  # the day at the branch
-                    "local_date": row["local_date"],
-                    "branch": {
-                        "id": branch.id,
-                        "name": branch.name,
-                        "code": branch.code,
-                        "region": branch.region,
-                    },
-                    "total": row["score_total"],
-                    "sections": {
-                        s["key"]: section_score.get(s["key"]) for s in definition["sections"]
-                    },
-                    "questions": {
-                        q["key"]: _question_score(question_score.get(q["key"])) for q in questions
-                    },
-                }
+            after = (page[-1]["local_date"], page[-1]["id"])
+            yield partial(_export_rows, page, by_id, definition, questions)
 
-    return chain, definition, questions, rows()
+    return chain, definition, questions, pages()
 
 
 async def visits_csv(request: Request) -> Response:
     """The approved visits, one row per visit, one column per section and question score."""
-    chain, definition, questions, rows = await _approved_visits(request)
+    chain, definition, questions, pages = await _approved_visits(request)
     locale = current_locale()
     header = [
         _("Visit"),
@@ -323,11 +315,10 @@ async def visits_csv(request: Request) -> Response:
         *[q["key"] for q in questions],
     ]
 
-    async def lines() -> AsyncIterator[str]:
-        writer = csv_export.Writer()
-        writer.row(header)
-        count = 0
-        async for visit in rows:
+    writer = csv_export.Writer()
+
+    def text(page: Callable[[], list[dict[str, Any]]]) -> str:
+        for visit in page():
             writer.row(
                 [
                     visit["visit_id"],
@@ -340,10 +331,13 @@ async def visits_csv(request: Request) -> Response:
                     *[_number(v) for v in visit["questions"].values()],
                 ]
             )
-            count += 1
-            if count % 500 == 0:
-                yield writer.take()
+        return writer.take()
+
+    async def lines() -> AsyncIterator[str]:
+        writer.row(header)
         yield writer.take()
+        async for page in pages:
+            yield await asyncio.to_thread(text, page)  # CPU work: off the event loop
 
     return StreamingResponse(
         lines(),
@@ -357,19 +351,55 @@ async def visits_csv(request: Request) -> Response:
 
 async def visits_json(request: Request) -> Response:
     """The same visits as JSON: ``{"chain", "visits": [...]}``, streamed."""
-    chain, _definition, _questions, rows = await _approved_visits(request)
+    chain, _definition, _questions, pages = await _approved_visits(request)
+
+    def text(page: Callable[[], list[dict[str, Any]]]) -> str:
+        return ",".join(json.dumps(visit) for visit in page())
 
     async def chunks() -> AsyncIterator[str]:
         yield '{"chain": ' + json.dumps(chain.to_api()) + ', "visits": ['
         first = True
-        async for visit in rows:
-            yield ("" if first else ",") + json.dumps(visit)
+        async for page in pages:
+            yield ("" if first else ",") + await asyncio.to_thread(text, page)
             first = False
         yield "]}"
 
     return StreamingResponse(
         chunks(), media_type="application/json", headers={"cache-control": "private, no-cache"}
     )
+
+
+def _export_rows(
+    page: list[dict[str, Any]],
+    by_id: dict[int, Branch],
+    definition: Definition,
+    questions: list[Question],
+) -> list[dict[str, Any]]:
+    out = []
+    for row in page:
+        scores = json.loads(row["scores"]) if row["scores"] else {}
+        section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
+        question_score = {q["key"]: q for q in scores.get("questions", [])}
+        branch = by_id[row["branch_id"]]
+        out.append(
+            {
+                "visit_id": row["visit_uuid"],
+                "date": row["local_date"],  # the day at the branch
+                "local_date": row["local_date"],
+                "branch": {
+                    "id": branch.id,
+                    "name": branch.name,
+                    "code": branch.code,
+                    "region": branch.region,
+                },
+                "total": row["score_total"],
+                "sections": {s["key"]: section_score.get(s["key"]) for s in definition["sections"]},
+                "questions": {
+                    q["key"]: _question_score(question_score.get(q["key"])) for q in questions
+                },
+            }
+        )
+    return out
 
 
 def _question_score(result: dict[str, Any] | None) -> float | None:

@@ -50,3 +50,19 @@ def period(
         notes.append(_("The period was reversed; showing it the right way round."))
         month_from, month_to = month_to, month_from
     return month_from, month_to, notes
+
+
+def export_period(params: QueryParams) -> tuple[str, str | None]:
+    """An export's optional period, ``?from=2026-01&to=2026-03`` (months at the branch):
+    (first day, the day after the last, None for no end). Without them: everything. A
+    download has nowhere to show a note, so a bad month is refused (ValueError)."""
+    months = []
+    for name in ("from", "to"):
+        value = params.get(name) or None
+        if value is not None and not MONTH.fullmatch(value):
+            raise ValueError(name)
+        months.append(value)
+    first, last = months
+    if first and last and first > last:
+        first, last = last, first
+    return (f"{first}-01" if first else ""), (f"{months_back(last, -1)}-01" if last else None)

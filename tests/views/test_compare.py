@@ -217,3 +217,25 @@ def test_region_trends_weigh_each_branch_month_by_its_scored_visits(demo_dir: Pa
     assert trend["months"] == [{"month": "2026-11", "mean": pytest.approx(50.0)}]
     row = next(r for r in data["branches"] if r["id"] == a)
     assert row["visits"] == 4 and row["small_sample"] and row["rank"] is None
+
+
+def test_an_export_of_a_period_holds_that_period_day_by_day(demo_client: TestClient) -> None:
+    from tests.conftest import login as log_in
+
+    log_in(demo_client, "manager@demo.test")
+    everything = demo_client.get("/chains/1/visits.json").json()["visits"]
+    days = [v["local_date"] for v in everything]
+    assert days == sorted(days) and len(set(days)) > 20  # in the order of the branch's days
+    months = sorted({d[:7] for d in days})
+    first, last = months[1], months[2]
+    answer = demo_client.get(f"/chains/1/visits.json?from={first}&to={last}")
+    got = answer.json()["visits"]
+    expected = [v for v in everything if first <= v["local_date"][:7] <= last]
+    assert got == expected and got
+    reversed_too = demo_client.get(f"/chains/1/visits.json?from={last}&to={first}").json()
+    assert reversed_too["visits"] == expected
+    csv = demo_client.get(f"/chains/1/visits.csv?from={first}")
+    assert csv.status_code == 200
+    assert csv.text.count("\n") == 1 + sum(1 for v in everything if v["local_date"][:7] >= first)
+    bad = demo_client.get("/chains/1/visits.csv?to=last-year")
+    assert bad.status_code == 400 and "given in months" in bad.text

@@ -1,0 +1,123 @@
+"""The chain's visits export at two sizes, and what it does to everyone else meanwhile.
+
+    .venv/bin/python benchmarks/exports.py [--small 10000] [--large 100000] [--keep DIR]
+
+Two data folders from ``scale_data.grow`` (the same chain, ``--small`` and ``--large``
+more visits). For each, alternating (small, large, small, large), a real ``visitscore
+serve`` streams ``/chains/1/visits.csv`` to a manager while one client asks
+``/healthz`` again and again. Prints rows per second and /healthz's p99 during the
+export against its p99 with the server idle, measured just before.
+
+Targets (issue "Fast as it grows"): rows per second at the large size at least 0.8 × the
+small size's (linear time); /healthz's p99 during an export under 3 × its idle p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from http_load import load, one  # noqa: E402
+from local_server import visitscore_server  # noqa: E402
+from pages import ready  # noqa: E402
+from scale_data import PASSWORD  # noqa: E402
+
+
+def run_once(data: Path) -> dict[str, float]:
+    with visitscore_server(data) as (_server, url):
+        status, headers, _ = asyncio.run(
+            one(
+                url,
+                (
+                    "POST",
+                    "/api/v1/session",
+                    json.dumps({"email": "manager@demo.test", "password": PASSWORD}).encode(),
+                ),
+                {"Content-Type": "application/json"},
+            )
+        )
+        assert status == 201, status
+        cookie = headers["set-cookie"].split(";", 1)[0]
+        health = ("GET", "/healthz", b"")
+        idle = asyncio.run(load(url, lambda: health, connections=1, seconds=2))
+        # The download runs in its own process (curl), so it takes no turn from the
+        # client that measures /healthz.
+        with tempfile.NamedTemporaryFile(suffix=".csv") as saved:
+            started = time.perf_counter()
+            export = url + "/chains/1/visits.csv"
+            download = subprocess.Popen(
+                ["curl", "-sSf", "-o", saved.name, "-H", f"Cookie: {cookie}", export]
+            )
+
+            async def during() -> list[float]:
+                latencies: list[float] = []
+                while download.poll() is None:
+                    result = await load(url, lambda: health, connections=1, seconds=0.25)
+                    latencies += result.latencies
+                return latencies
+
+            busy = asyncio.run(during())
+            seconds = time.perf_counter() - started
+            assert download.wait() == 0
+            with open(saved.name, "rb") as text:
+                rows = (
+                    sum(chunk.count(b"\n") for chunk in iter(lambda: text.read(1 << 20), b"")) - 1
+                )
+    busy.sort()
+    return {
+        "rows": rows,
+        "rate": rows / seconds,
+        "idle_p99": idle.percentile(0.99) * 1000,
+        "busy_p99": busy[min(len(busy) - 1, int(len(busy) * 0.99))] * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="build into this folder and reuse it")
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        folder = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        sizes = {"small": ready(folder, args.small), "large": ready(folder, args.large)}
+        results: dict[str, list[dict[str, float]]] = {"small": [], "large": []}
+        for _ in range(args.rounds):
+            for name, data in sizes.items():
+                got = run_once(data)
+                results[name].append(got)
+                print(
+                    f"  {name:5} {got['rows']:>9,.0f} rows at {got['rate']:8,.0f} rows/s;"
+                    f" /healthz p99 {got['idle_p99']:.1f} ms idle,"
+                    f" {got['busy_p99']:.1f} ms during the export",
+                    flush=True,
+                )
+    linear = statistics.median(
+        b["rate"] / a["rate"] for a, b in zip(results["small"], results["large"], strict=True)
+    )
+    stalls = max(
+        statistics.median(r["busy_p99"] / r["idle_p99"] for r in runs) for runs in results.values()
+    )
+    print(
+        f"rows/s at {args.large:,} visits / at {args.small:,}: {linear:.2f} (target ≥ 0.8);"
+        f" /healthz p99 during an export / idle: {stalls:.2f} (target < 3)"
+    )
+    ok = linear >= 0.8 and stalls < 3
+    print("targets met" if ok else "TARGETS MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
