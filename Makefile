@@ -56,12 +56,13 @@ messages: $(STAMP)
 # small size (10k against 100k visits, kept in .bench/); `make bench-large` the 1M one
 # (about 10 GB more, built in about 3 minutes).
 BENCH_LARGE ?= 100000
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	@mkdir -p .bench
 	$(BIN)/python benchmarks/pages.py --large $(BENCH_LARGE) --keep .bench
 	$(BIN)/python benchmarks/exports.py --large $(BENCH_LARGE) --keep .bench
 	$(BIN)/python benchmarks/reports.py --visits $(BENCH_LARGE)
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/first_load.py
 	$(BIN)/python benchmarks/photos.py
 	$(BIN)/python benchmarks/durability.py
 

@@ -50,7 +50,7 @@ async function networkFirst(request) {
     if (response.ok) await cache.put(request, response.clone());
     return response;
   } catch (error) {
-    const cached = await cache.match(request);
+    const cached = await cache.match(request, { ignoreVary: true });
     if (cached) return cached;
     throw error;
   }
@@ -58,7 +58,9 @@ async function networkFirst(request) {
 
 async function shellFirst(request) {
   const cache = await caches.open(SHELL);
-  const hit = await cache.match(request, { ignoreSearch: true });
+  // The shell cache is versioned as a whole: Vary (Accept-Encoding, Accept-Language)
+  // must not make a cached file miss while offline.
+  const hit = await cache.match(request, { ignoreSearch: true, ignoreVary: true });
   if (hit) return hit;
   return fetch(request);
 }
@@ -66,13 +68,13 @@ async function shellFirst(request) {
 async function navigation(request, url) {
   const cache = await caches.open(SHELL);
   if (url.pathname === "/app" || url.pathname.startsWith("/app/")) {
-    const shell = await cache.match("/app/");
+    const shell = await cache.match("/app/", { ignoreVary: true });
     if (shell) return shell;
   }
   try {
     return await fetch(request);
   } catch (error) {
-    return (await cache.match("/app/offline.html")) || Response.error();
+    return (await cache.match("/app/offline.html", { ignoreVary: true })) || Response.error();
   }
 }
 

@@ -34,6 +34,13 @@ export async function loadLanguage(choice) {
   if (choice) await kvSet("lang", current);
   document.documentElement.lang = current;
   let strings = null;
+  // The page brings the strings of the browser's language with it (no round trip).
+  const inline = document.getElementById("strings");
+  if (inline && inline.dataset.lang === current) {
+    table = JSON.parse(inline.textContent);
+    kvSet(`strings:${current}`, table);
+    return current;
+  }
   try {
     const response = await fetch(`/app/strings/${current}.json`);
     if (response.ok && (response.headers.get("content-type") || "").includes("application/json")) {

@@ -197,6 +197,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/service-worker.js", app_shell.service_worker, methods=["GET"]),
         Route("/app", app_shell.app_root, methods=["GET"]),
         Route("/app/strings/{lang}.json", app_shell.strings, methods=["GET"]),
+        Route("/app/", app_shell.index, methods=["GET", "HEAD"]),
         Mount("/app", app_shell.ShellFiles(directory=settings.pwa_dir, html=True), name="app"),
         Mount("/static", StaticFiles(directory=ASSETS / "static"), name="static"),
     ]

@@ -40,3 +40,29 @@ def test_the_first_load_fits_its_budget_on_the_wire(demo_client: TestClient) -> 
         gzipped += len(gzip.compress(answer.content))
     assert gzipped <= SHELL_GZIP_BUDGET
     assert wire <= FIRST_LOAD_BUDGET, f"{wire} bytes on the wire ({plain} uncompressed)"
+
+
+def test_the_page_brings_the_strings_of_the_browser_language(demo_client: TestClient) -> None:
+    """No round trip for the login form's words: they come inside the page, in the
+    language the browser asks for, and the page revalidates per language."""
+    import json
+
+    from server.i18n import translations
+
+    answer = demo_client.get("/app/", headers={"accept-language": "id-ID,id;q=0.9"})
+    assert answer.status_code == 200
+    block = re.search(
+        r'<script type="application/json" id="strings" data-lang="id">(.*?)</script>',
+        answer.text,
+        re.S,
+    )
+    assert block is not None
+    table = json.loads(block.group(1))
+    assert table["Log in"] == translations("id").gettext("Log in") != "Log in"
+    assert table == demo_client.get("/app/strings/id.json").json()["strings"]
+    assert "Accept-Language" in answer.headers["vary"]
+    etag = answer.headers["etag"]
+    again = demo_client.get("/app/", headers={"accept-language": "id", "if-none-match": etag})
+    assert again.status_code == 304
+    french = demo_client.get("/app/", headers={"accept-language": "fr", "if-none-match": etag})
+    assert french.status_code == 200 and 'data-lang="fr"' in french.text

@@ -16,10 +16,17 @@ from tests.conftest import LiveServer, db_rows
 INLINE = """() => [...document.querySelectorAll("*")].flatMap(el => [
     ...[...el.attributes].filter(a => a.name.startsWith("on") || a.name === "style")
         .map(a => `${el.tagName}[${a.name}]`),
-    ...(el.tagName === "SCRIPT" && !el.src ? ["inline <script>"] : []),
+    // A JSON data block (the app's strings) is data the browser never runs; anything
+    // else inline would be code.
+    ...(el.tagName === "SCRIPT" && !el.src && el.type !== "application/json"
+        ? ["inline <script>"] : []),
     ...(el.tagName === "STYLE" ? ["<style>"] : []),
 ])"""
 """What the policy would block: inline handlers, style attributes, inline scripts."""
+DATA_BLOCKS = """() => [...document.querySelectorAll('script[type="application/json"]')]
+    .map(el => { try { JSON.parse(el.textContent); return null; } catch { return el.id; } })
+    .filter(Boolean)"""
+"""Data blocks that are not JSON (there should be none)."""
 
 PARAMS = {"branch_id": "1", "chain_id": "1", "user_id": "1", "qid": "default"}
 
@@ -58,6 +65,7 @@ def test_every_page_sends_the_policy_and_runs_under_it(page: Page, live_server: 
         assert "script-src 'self'" in policy and "object-src 'none'" in policy, path
         inline = page.evaluate(INLINE)
         assert not inline, (path, inline)
+        assert not page.evaluate(DATA_BLOCKS), path
     assert not errors
 
 
