@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from contextvars import ContextVar, Token
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -192,8 +192,16 @@ def _number_pattern(locale: str, pattern: str | None) -> tuple[Locale, NumberPat
 
 def _decimal(value: float, pattern: str | None = None) -> str:
     """``babel.numbers.format_decimal(value, pattern, locale=current_locale())``."""
-    locale, number_pattern = _number_pattern(current_locale(), pattern)
-    return number_pattern.apply(value, locale)
+    return _formatted(current_locale(), pattern, value)
+
+
+@lru_cache(maxsize=16384)
+def _formatted(locale: str, pattern: str | None, value: float) -> str:
+    """Reports show the same few numbers again and again (scores 0 to 100, counts): each
+    is formatted once per locale and pattern. (1 and 1.0 share an entry: every pattern
+    here formats them alike.)"""
+    parsed_locale, number_pattern = _number_pattern(locale, pattern)
+    return number_pattern.apply(value, parsed_locale)
 
 
 def format_score(value: float | None) -> str:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from .. import auth, charts, csv_export, reports
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _, current_locale
+from ..i18n import _, current_locale, format_score
 from ..models import Branch, Chain, User
 from ..queries import action_plans, chains, questionnaires, summaries, visits
 from ..questionnaire import Definition, Question, is_scored, iter_questions, localized
@@ -209,6 +209,11 @@ async def compare_page(request: Request) -> Response:
             for t in data["region_trends"]
         ],
     )
+    # Each row's score cells made here (colour band, formatted score): 500 branches × 10
+    # columns are too many for a template's per-cell lookups and calls.
+    for row in data["branches"]:
+        values = [row["total"], *(row["sections"][s["key"]] for s in data["sections"])]
+        row["cells"] = [(charts.band(v), format_score(v)) for v in values]
     return await render(
         request,
         "compare.html",
