@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from local_server import visitscore_server  # noqa: E402
 
 from server import photos  # noqa: E402
+from tests.api.conftest import visit_body  # noqa: E402
 
 
 def photo_like_jpeg(
@@ -229,14 +230,9 @@ def memory(uploads: int = 20, kind: str = "jpeg", target_mb: float = 300) -> tup
                         }
                         for b in blobs
                     ]
-                    body = {
-                        "assignment_id": assignment["id"],
-                        "questionnaire": assignment["questionnaire"],
-                        "revision": 1,
-                        "started_at": "2026-11-24T10:00:00+07:00",
-                        "photos": entries,
-                        "answers": _all_answers(),
-                    }
+                    # A complete visit as the API tests send it (every required answer
+                    # and stamp), listing the photos about to be uploaded.
+                    body = visit_body(assignment, photos=entries)
                     visit_id = str(uuid.uuid4())
                     response = await client.put(f"/api/v1/visits/{visit_id}", json=body)
                     response.raise_for_status()
@@ -265,26 +261,6 @@ def memory(uploads: int = 20, kind: str = "jpeg", target_mb: float = 300) -> tup
             f" upload bytes in flight: {uploads * size:.0f} MB)   target < {target_mb:.0f} MB"
         )
         return peak < target_mb and set(codes) == {201}, peak
-
-
-def _all_answers() -> dict[str, Any]:
-    from server.questionnaire import is_required, iter_questions, load_default
-
-    answers: dict[str, Any] = {}
-    for _section, q in iter_questions(load_default()):
-        if not is_required(q):
-            continue
-        if q.get("na"):
-            answers[q["key"]] = {"na": True}
-            continue
-        values = {
-            "yes_no": True,
-            "scale": q.get("min"),
-            "count_pair": {"open": 1, "total": 2},
-            "choice": q.get("options", [{}])[0].get("key"),
-        }
-        answers[q["key"]] = {"value": values[q["type"]]}
-    return answers
 
 
 def main() -> int:

@@ -3,7 +3,8 @@
 
 Each added visit is a copy of one of the demo's approved visits (its payload, answers,
 stamps and score breakdown, moved to another branch and day over the last 24 months),
-so rows are the size and shape the server really stores. Rows are written with plain
+with its assignment and the three audit rows the server writes for it, so rows are the
+size and shape the server really stores. Rows are written with plain
 sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
 then rebuilt by the server's own code, as an upgrade would.
 
@@ -71,7 +72,7 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
         next_assignment = db.execute("SELECT coalesce(max(id), 0) + 1 FROM assignments").fetchone()[
             0
         ]
-        assignments, rows = [], []
+        assignments, rows, audits = [], [], []
         for i in range(count):
             t = templates[rng.randrange(len(templates))]
             day = first_day + timedelta(days=rng.randrange(days))
@@ -81,10 +82,18 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
             assignment = next_assignment + i
             assignments.append((assignment, branch, t[0], t[1], t[2], new, new, now, now))
             started = str(t[5]).replace(old, new)
+            visit_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            # What the server writes for each visit (received, submitted, approved).
+            for action, details in (
+                ("visit.received", '{"photos": 0, "revision": 1}'),
+                ("visit.submitted", '{"revision": 1}'),
+                ("visit.approved", '{"revision": 1}'),
+            ):
+                audits.append((now, t[0], action, visit_uuid, details))
             utc = datetime.fromisoformat(started).astimezone().isoformat()
             rows.append(
                 (
-                    str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    visit_uuid,
                     assignment,
                     branch,
                     t[0],
@@ -106,6 +115,11 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
                     new,
                 )
             )
+        db.executemany(
+            "INSERT INTO audit_log (at, actor_id, action, entity, entity_id, details)"
+            " VALUES (?, ?, ?, 'visit', ?, ?)",
+            audits,
+        )
         db.executemany(
             "INSERT INTO assignments (id, branch_id, shopper_id, questionnaire_id,"
             " questionnaire_version, window_start, window_end, state, created_at, updated_at)"
