@@ -2,8 +2,10 @@
 
 All writes go through :meth:`Database.transaction`, which holds an asyncio lock around
 ``BEGIN IMMEDIATE … COMMIT`` on the single writer connection, so requests in this
-process never race each other for the write lock. Other processes (uvicorn workers,
-``visitscore backup``) are handled by SQLite's busy timeout. Reads run on a small
+process never race each other for the write lock. Writers in other processes (uvicorn
+workers, CLI commands) queue with it on a file lock beside the database (see
+:func:`_enter_gate`); anything else (the sqlite3 shell, a backup reading) is handled by
+SQLite's busy timeout. Reads run on a small
 pool of separate connections, each on its own thread, and see the last committed
 state (WAL lets them run while a write is in progress).
 """
@@ -11,9 +13,11 @@ state (WAL lets them run while a write is in progress).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -144,6 +148,24 @@ def _roll_back(raw: sqlite3.Connection) -> None:
         raw.execute("ROLLBACK").close()
 
 
+def _enter_gate(gate: int) -> None:
+    """Take the writers' gate (a ``flock`` on ``<database>-writers``) shared by every
+    process serving this database: the writers take turns on it at once, where SQLite's
+    busy handler would sleep them 1 to 100 ms between tries. Waits at most the busy
+    timeout, then fails as SQLite would; a process that dies loses the lock with it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0001
+    while True:
+        try:
+            fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise sqlite3.OperationalError("database is locked") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
+
+
 class Transaction:
     """The writer connection inside ``BEGIN IMMEDIATE``; use only within the block.
 
@@ -152,15 +174,23 @@ class Transaction:
     rows alike, :meth:`batch` for several statements whose results it does not need.
     ``BEGIN IMMEDIATE`` goes with the first call, in the same hop."""
 
-    def __init__(self, conn: aiosqlite.Connection, memo: dict[Any, Any]) -> None:
+    def __init__(self, conn: aiosqlite.Connection, memo: dict[Any, Any], gate: int) -> None:
         self._conn = conn
         self.memo = memo
         self.begun = False
+        self._gate = gate
 
     def _hop(self, work: Callable[[sqlite3.Connection], T]) -> Awaitable[T]:
         def run(raw: sqlite3.Connection) -> T:
             if not self.begun:
-                raw.execute("BEGIN IMMEDIATE").close()
+                # Writers of every process queue on the gate (the kernel wakes the next
+                # one), instead of polling SQLite's lock in busy-timeout sleeps.
+                _enter_gate(self._gate)
+                try:
+                    raw.execute("BEGIN IMMEDIATE").close()
+                except BaseException:
+                    fcntl.flock(self._gate, fcntl.LOCK_UN)
+                    raise
                 self.begun = True
             return work(raw)
 
@@ -228,6 +258,7 @@ class Database:
         # Readable by the server's user only; SQLite gives the -wal and -shm files the
         # database's own permissions.
         os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        self._gate = os.open(str(self.path) + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
         self._writer = await _open(self.path)
         mode = await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
         if next(iter(mode))[0].lower() != "wal":
@@ -246,6 +277,7 @@ class Database:
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
+            os.close(self._gate)
 
     async def __aenter__(self) -> Database:
         await self.connect()
@@ -276,20 +308,38 @@ class Database:
             raise RuntimeError("database is not connected")
         async with self._write_lock:
             conn = self._writer
-            tx = Transaction(conn, self.memo)
+            tx = Transaction(conn, self.memo, self._gate)
+            gate = self._gate
+
+            def roll_back(raw: sqlite3.Connection) -> None:
+                try:
+                    _roll_back(raw)
+                finally:
+                    if tx.begun:
+                        fcntl.flock(gate, fcntl.LOCK_UN)
+
+            def commit(raw: sqlite3.Connection) -> None:
+                try:
+                    raw.execute("COMMIT").close()
+                except BaseException:
+                    _roll_back(raw)
+                    raise
+                finally:
+                    fcntl.flock(gate, fcntl.LOCK_UN)
+
             try:
                 yield tx
             except sqlite3.IntegrityError as exc:
-                await _on_thread(conn, _roll_back)
+                await _on_thread(conn, roll_back)
                 raise Conflict(str(exc)) from exc
             except BaseException:
                 # Also when this task was cancelled before its first hop ran: hops run in
                 # order, so this one finds (and ends) whatever that hop began.
-                await _on_thread(conn, _roll_back)
+                await _on_thread(conn, roll_back)
                 raise
             else:
                 if tx.begun:
-                    await conn.execute("COMMIT")
+                    await _on_thread(conn, commit)
 
     # Migrations -------------------------------------------------------------
 

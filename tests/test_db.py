@@ -205,7 +205,12 @@ def test_the_database_secret_and_photos_are_readable_by_the_owner_only(tmp_path:
         files = [p for p in data.rglob("*") if p.is_file()]
         folders = [data, *(p for p in data.rglob("*") if p.is_dir())]
         names = {p.name for p in files}
-        assert {"visitscore.db", "visitscore.db-wal", "secret.key"} <= names
+        assert {
+            "visitscore.db",
+            "visitscore.db-wal",
+            "visitscore.db-writers",
+            "secret.key",
+        } <= names
         assert any(p.name.endswith("-display.jpg") for p in files)
         for path in files:
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path

@@ -212,10 +212,9 @@ async def _until_ok(
         delay = min(delay * 2, 1.0)
 
 
-async def shopper(
-    email: str, direct: str, via_proxy: str, outcome: Outcome, deadline: float, seed: int
-) -> None:
-    rng = random.Random(seed)
+async def log_in(email: str, direct: str) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The shopper's session cookies and assignments, straight from the server (before
+    the chaos starts: these requests are not retried)."""
     async with httpx.AsyncClient(base_url=direct, timeout=10) as login_client:
         response = await login_client.post(
             "/api/v1/session", json={"email": email, "password": "visitscore-demo"}
@@ -223,6 +222,18 @@ async def shopper(
         assert response.status_code == 201
         cookies = dict(login_client.cookies)
         assignments = (await login_client.get("/api/v1/assignments")).json()["assignments"]
+    return cookies, assignments
+
+
+async def shopper(
+    login: tuple[dict[str, str], list[dict[str, Any]]],
+    via_proxy: str,
+    outcome: Outcome,
+    deadline: float,
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    cookies, assignments = login
     # A connection per request, so each request meets its own fault.
     fresh = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(
@@ -287,21 +298,15 @@ def test_nothing_is_lost_or_stored_twice_through_faults_and_kills(
         handler = proxy_handler(server.port, rng, faults, live)
         proxy = await asyncio.start_server(handler, "127.0.0.1", 0)
         proxy_port = proxy.sockets[0].getsockname()[1]
+        logins = [await log_in(email, f"http://127.0.0.1:{server.port}") for email in SHOPPERS]
         stop = asyncio.Event()
         killer = asyncio.create_task(chaos(server, stop, random.Random(SEED + 1)))
         deadline = time.monotonic() + DEADLINE_SECONDS
         try:
             await asyncio.gather(
                 *(
-                    shopper(
-                        email,
-                        f"http://127.0.0.1:{server.port}",
-                        f"http://127.0.0.1:{proxy_port}",
-                        outcome,
-                        deadline,
-                        SEED + i,
-                    )
-                    for i, email in enumerate(SHOPPERS)
+                    shopper(login, f"http://127.0.0.1:{proxy_port}", outcome, deadline, SEED + i)
+                    for i, login in enumerate(logins)
                 )
             )
         finally:
