@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from starlette.testclient import TestClient  # noqa: E402
 
 from server.app import create_app  # noqa: E402
-from server.photos import write_atomic  # noqa: E402
+from server.photo_store import write_atomic  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests.api.conftest import visit_body  # noqa: E402
 from tests.conftest import build_demo  # noqa: E402

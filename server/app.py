@@ -30,7 +30,7 @@ from .error_pages import api_error_handler, http_exception_handler, server_error
 from .errors import ApiError
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
-from .photos import PhotoStore
+from .photo_store import FolderStore
 from .queries import programme as programme_queries
 from .scratch import Scratch
 from .settings import ASSETS, Settings
@@ -228,11 +228,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             app.state.db = db
-            app.state.scratch = app.state.photo_store.scratch = scratch.open()
+            app.state.scratch = scratch.open()
+            store = app.state.photo_store
+            if isinstance(store, FolderStore):
+                store.scratch = app.state.scratch  # same file system: renamed into place
+            await store.check()
             app.state.photo_pool = pool
             yield
         finally:
             pool.shutdown(wait=True)
+            await app.state.photo_store.close()
             scratch.close()
             await db.close()
 
@@ -248,7 +253,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.templates = make_templates(settings.data_dir / "templates")
-    app.state.photo_store = PhotoStore(settings.photos_dir)
+    app.state.photo_store = settings.open_photo_store()
     # Made now, not by two workers racing on first use; it signs CSRF tokens.
     app.state.secret = settings.secret_key()
     return app

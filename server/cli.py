@@ -20,18 +20,36 @@ from .db import Database, DatabaseFault, backup_database
 from .i18n import SUPPORTED
 from .migrate import migrate_all
 from .models import ROLES
+from .photo_store import FolderStore, PhotoStore, StoreUnavailable
 from .queries import chains, questionnaires, users
 from .questionnaire import export_document, parse_document
 from .settings import Settings, from_env
 
 T = TypeVar("T")
 
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the database and photos live [env VISITSCORE_DATA_DIR; default ./data].",
-)
+
+def data_dir_option(command: Callable[..., T]) -> Callable[..., T]:
+    """``--data-dir`` and ``--photo-store``: every command takes both; the command gets
+    ``data_dir`` and sets the photo store through :func:`_settings`."""
+    command = click.option(
+        "--photo-store",
+        default=None,
+        metavar="FOLDER|s3://BUCKET/PREFIX",
+        help="Where photo files live [env VISITSCORE_PHOTO_STORE; default DATA_DIR/photos]."
+        " S3: VISITSCORE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION.",
+        callback=_remember_photo_store,
+        expose_value=False,
+    )(command)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the database and photos live [env VISITSCORE_DATA_DIR; default ./data].",
+    )(command)
+
+
+def _remember_photo_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta["visitscore.photo_store"] = value
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -39,7 +57,25 @@ def _settings(data_dir: Path | None) -> Settings:
         settings = from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    return settings.with_overrides(data_dir=data_dir)
+    photo_store = click.get_current_context().meta.get("visitscore.photo_store")
+    return settings.with_overrides(data_dir=data_dir, photo_store=photo_store)
+
+
+def _photo_store(settings: Settings) -> PhotoStore:
+    """The settings' photo store, checked usable now; one clear line if it is not."""
+
+    async def check(store: PhotoStore) -> None:
+        try:
+            await store.check()
+        finally:
+            await store.close()
+
+    try:
+        store = settings.open_photo_store()
+        asyncio.run(check(store))
+        return settings.open_photo_store()
+    except StoreUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], migrate: bool = True) -> T:
@@ -89,6 +125,7 @@ def serve(
     settings = _settings(data_dir).with_overrides(
         host=host, port=port, workers=workers, access_log=access_log
     )
+    asyncio.run(_photo_store(settings).close())
     applied = _run(settings, migrate_all, migrate=False)
     if applied:
         click.echo(f"Applied: {', '.join(applied)}")
@@ -96,7 +133,9 @@ def serve(
     os.environ.update(settings.to_env())
     click.echo(
         f"Visitscore on http://{settings.host}:{settings.port}/ "
-        f"(data in {settings.data_dir.resolve()})"
+        f"(data in {settings.data_dir.resolve()}"
+        + (f", photos in {settings.photo_store}" if settings.photo_store else "")
+        + ")"
     )
     uvicorn.run(
         "server.app:app_factory",
@@ -140,13 +179,17 @@ def demo(data_dir: Path | None, today: Any) -> None:
     """Create the demo programme in an empty data directory and print the logins."""
     settings = _settings(data_dir)
     day: date = today.date() if today else date.today()
+    store = _photo_store(settings)
 
     async def work(db: Database) -> dict[str, int]:
         if await demo_module.has_data(db):
             raise click.ClickException(
                 f"{settings.db_path} already has data; the demo needs an empty data directory"
             )
-        return await demo_module.create_demo(db, settings.photos_dir, day)
+        try:
+            return await demo_module.create_demo(db, store, day)
+        finally:
+            await store.close()
 
     counts = _run(settings, work)
     click.echo(
@@ -246,14 +289,20 @@ def backup(dest: Path, data_dir: Path | None) -> None:
     # The database first: photos are written before the rows that name them and never
     # deleted, so every photo the copied database names is already on disk.
     backup_database(settings.db_path, dest / "visitscore.db")
-    copied = 0
-    if settings.photos_dir.exists():
-        for source in sorted(settings.photos_dir.rglob("*")):
-            if source.is_file() and not source.name.startswith(".tmp-"):
-                target = dest / "photos" / source.relative_to(settings.photos_dir)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
+    source = _photo_store(settings)
+    copy = FolderStore(dest / "photos")
+
+    async def copy_photos() -> int:
+        copied = 0
+        try:
+            async for name in source.names():
+                await copy.put(name, await source.get(name), "")
                 copied += 1
+        finally:
+            await source.close()
+        return copied
+
+    copied = asyncio.run(copy_photos())
     if settings.secret_path.exists():
         shutil.copy2(settings.secret_path, dest / settings.secret_path.name)
     click.echo(f"Backed up {settings.db_path} and {copied} photo files to {dest}")

@@ -15,7 +15,6 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from PIL import Image, ImageDraw
 from . import photos
 from .auth import hash_password
 from .db import Database
+from .photo_store import PhotoStore
 from .queries import (
     action_plans,
     assignments,
@@ -340,7 +340,7 @@ async def has_data(db: Database) -> bool:
 
 
 async def create_demo(
-    db: Database, photos_dir: Path, today: date | None = None, seed: int = SEED
+    db: Database, store: PhotoStore, today: date | None = None, seed: int = SEED
 ) -> dict[str, int]:
     """Fill an empty, migrated database with the demo programme. Deterministic for a
     given ``today`` and seed. Answers counts of what it made."""
@@ -562,7 +562,7 @@ async def create_demo(
     for photo_id, data in photo_jobs:
         processed = photos.process(io.BytesIO(data))
         key = hashlib.sha256(data).hexdigest()
-        photos.store(photos_dir, key, processed)
+        await photos.save(store, key, processed)
         async with db.transaction() as tx:
             await photo_queries.mark_received(tx, photo_id, processed, original_kept=False)
         counts["photos"] += 1

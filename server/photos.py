@@ -2,28 +2,29 @@
 
 Only JPEG, PNG and WebP are accepted, recognised by their content. What is served is
 re-encoded from pixels, so no metadata (GPS included) survives into it; the capture
-time is read from EXIF first and kept in the database. Derived files are stored under
-``photos/<aa>/<bb>/<sha256>-<size>.jpg`` (content-addressed), each written atomically.
+time is read from EXIF first and kept in the database. Derived files are stored as
+``<aa>/<bb>/<sha256>-<size>.jpg`` (content-addressed) in the photo store
+(:mod:`server.photo_store`), each written whole or not at all.
 
-The functions here are blocking: callers run them in a worker thread.
+The functions here are blocking (but :func:`save`): callers run them in a worker thread.
 """
 
 from __future__ import annotations
 
-import errno
 import io
 import logging
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
 from .i18n import N_
+
+if TYPE_CHECKING:
+    from .photo_store import PhotoStore
 
 log = logging.getLogger("visitscore.photos")
 
@@ -198,13 +199,14 @@ def _process(source: str | Path | IO[bytes]) -> ProcessedPhoto:
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 
 
-def blob_path(photos_dir: Path, key: str, size: str, content_type: str = "image/jpeg") -> Path:
-    """Where one size of a photo lives. Derived sizes are always JPEG; an original keeps
-    its own format."""
+def blob_name(key: str, size: str, content_type: str = "image/jpeg") -> str:
+    """The name one size of a photo is stored under (``aa/bb/<sha256>-<size>.<ext>``):
+    content-addressed, the same in every store. Derived sizes are always JPEG; an
+    original keeps its own format."""
     if size not in SIZES or len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
         raise ValueError("bad photo key or size")
     extension = _EXTENSIONS[content_type] if size == "original" else "jpg"
-    return photos_dir / key[:2] / key[2:4] / f"{key}-{size}.{extension}"
+    return f"{key[:2]}/{key[2:4]}/{key}-{size}.{extension}"
 
 
 # --- lossless metadata stripping, for originals kept on request ---------------------
@@ -339,52 +341,6 @@ def strip_original(data: bytes, content_type: str, orientation: int = 1) -> byte
     return strip_webp(data)
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _make_dirs(folder: Path) -> None:
-    """``mkdir -p`` whose new entries survive a power cut: each new folder's parent is
-    synced."""
-    if folder.is_dir():
-        return
-    _make_dirs(folder.parent)
-    try:
-        folder.mkdir(mode=0o700)  # photos are for the server's user only (files: 0600)
-    except FileExistsError:
-        return
-    _fsync_dir(folder.parent)
-
-
-def write_atomic(path: Path, data: bytes, scratch: Path | None = None) -> None:
-    """Temp file, fsync, rename, fsync the folder: all or nothing, durable once it
-    returns. The temp file is made in ``scratch`` (this worker's own folder, removed
-    with everything in it if the worker dies) when it is on the same file system."""
-    _make_dirs(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=scratch or path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.replace(tmp, path)
-        except OSError as exc:
-            if scratch is None or exc.errno != errno.EXDEV:
-                raise
-            Path(tmp).unlink(missing_ok=True)  # another file system: write in place
-            write_atomic(path, data)
-            return
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
 def prepare(source: Path, keep_original: bool) -> tuple[ProcessedPhoto, bytes | None]:
     """Everything an upload needs before anything is written: the derived sizes and,
     when originals are kept, the original without its metadata (None when it cannot be
@@ -402,29 +358,11 @@ def prepare(source: Path, keep_original: bool) -> tuple[ProcessedPhoto, bytes | 
     return processed, original
 
 
-class PhotoStore:
-    """Where photo files live: on the local disk under the data directory. Files are
-    content-addressed and never change once written."""
-
-    def __init__(self, root: Path, scratch: Path | None = None) -> None:
-        self.root = root
-        self.scratch = scratch  # this worker's folder for files in the making
-
-    def path(self, key: str, size: str, content_type: str = "image/jpeg") -> Path:
-        return blob_path(self.root, key, size, content_type)
-
-    def put(self, key: str, photo: ProcessedPhoto) -> None:
-        """Write the derived sizes (idempotent: an existing file is the same content)."""
-        for size, data in (("display", photo.display), ("thumb", photo.thumb)):
-            path = self.path(key, size)
-            if not path.exists():
-                write_atomic(path, data, self.scratch)
-
-    def put_original(self, key: str, data: bytes, content_type: str) -> None:
-        path = self.path(key, "original", content_type)
-        if not path.exists():
-            write_atomic(path, data, self.scratch)
+async def save(store: PhotoStore, key: str, photo: ProcessedPhoto) -> None:
+    """Store the derived sizes (idempotent: a stored name holds the same content)."""
+    await store.put(blob_name(key, "thumb"), photo.thumb, "image/jpeg")
+    await store.put(blob_name(key, "display"), photo.display, "image/jpeg")
 
 
-def store(photos_dir: Path, key: str, photo: ProcessedPhoto) -> None:
-    PhotoStore(photos_dir).put(key, photo)
+async def save_original(store: PhotoStore, key: str, data: bytes, content_type: str) -> None:
+    await store.put(blob_name(key, "original", content_type), data, content_type)

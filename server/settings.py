@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .photo_store import PhotoStore, open_store
+
 ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or, installed from a wheel, the folder that holds the package)."""
 
@@ -40,6 +42,9 @@ def _env_int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path("data"))
+    # Where photo files live: empty for <data_dir>/photos, a folder, or s3://bucket/prefix
+    # (server/photo_store.py).
+    photo_store: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -68,9 +73,9 @@ class Settings:
     def db_path(self) -> Path:
         return self.data_dir / "visitscore.db"
 
-    @property
-    def photos_dir(self) -> Path:
-        return self.data_dir / "photos"
+    def open_photo_store(self) -> PhotoStore:
+        """The photo store these settings name (raises ``StoreUnavailable``)."""
+        return open_store(self.photo_store, self.data_dir)
 
     @property
     def secret_path(self) -> Path:
@@ -107,6 +112,7 @@ class Settings:
         """The environment that reproduces these settings in a worker process."""
         return {
             "VISITSCORE_DATA_DIR": str(self.data_dir),
+            "VISITSCORE_PHOTO_STORE": self.photo_store,
             "VISITSCORE_REVIEW_REQUIRED": "1" if self.review_required else "0",
             "VISITSCORE_KEEP_ORIGINALS": "1" if self.keep_originals else "0",
             "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
@@ -120,6 +126,7 @@ class Settings:
 def from_env() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("VISITSCORE_DATA_DIR") or "data"),
+        photo_store=os.environ.get("VISITSCORE_PHOTO_STORE") or "",
         host=os.environ.get("VISITSCORE_HOST") or "127.0.0.1",
         port=_env_int("VISITSCORE_PORT", 8000),
         workers=_env_int("VISITSCORE_WORKERS", 1),

@@ -26,6 +26,7 @@ from server.app import create_app
 from server.db import Database
 from server.demo import PASSWORD, create_demo
 from server.migrate import migrate_all
+from server.photo_store import FolderStore
 from server.settings import Settings
 
 DEMO_TODAY = date(2026, 11, 23)
@@ -45,7 +46,7 @@ def build_demo(data_dir: Path, today: date = DEMO_TODAY) -> None:
     async def main() -> None:
         async with Database(data_dir / "visitscore.db") as db:
             await migrate_all(db)
-            await create_demo(db, data_dir / "photos", today)
+            await create_demo(db, FolderStore(data_dir / "photos"), today)
 
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, main()).result()
@@ -208,3 +209,26 @@ async def db(tmp_path: Path) -> Database:
     await migrate_all(database)
     yield database  # type: ignore[misc]
     await database.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real S3 endpoint (SeaweedFS on 127.0.0.1), started once per test session."""
+    from tests.s3 import seaweedfs
+
+    with seaweedfs(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: Any, monkeypatch: pytest.MonkeyPatch, request: Any) -> str:
+    """A new empty bucket, with this process's environment pointed at the endpoint."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-")
+    bucket = f"{name}-{uuid.uuid4().hex[:8]}"
+    s3_endpoint.client().create_bucket(Bucket=bucket)
+    for key, value in s3_endpoint.env().items():
+        monkeypatch.setenv(key, value)
+    return bucket

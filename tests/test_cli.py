@@ -15,23 +15,11 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "serve",
-        "migrate",
-        "demo",
-        "create-user",
-        "backup",
-        "export-questionnaire",
-        "import-questionnaire",
-        "import-branches",
-    ],
-)
+@pytest.mark.parametrize("command", sorted(main.commands))
 def test_every_command_has_help(runner: CliRunner, command: str) -> None:
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0
-    assert "--data-dir" in result.output
+    assert "--data-dir" in result.output and "--photo-store" in result.output
 
 
 def test_migrate_twice_applies_nothing_the_second_time(runner: CliRunner, tmp_path: Path) -> None:

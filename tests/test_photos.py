@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import zlib
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from server import photos
+from server.photo_store import FolderStore
 from tests.photo_corpus import GPS_MARKER, corpus
 
 
@@ -118,13 +120,16 @@ def test_bad_images_are_refused_with_a_reason(data: bytes, code: str) -> None:
 def test_store_is_content_addressed_and_atomic(tmp_path: Path) -> None:
     data = jpeg((800, 600))
     key = hashlib.sha256(data).hexdigest()
-    photos.store(tmp_path, key, photos.process(io.BytesIO(data)))
-    display = photos.blob_path(tmp_path, key, "display")
-    assert display.is_file() and photos.blob_path(tmp_path, key, "thumb").is_file()
+    store = FolderStore(tmp_path)
+    asyncio.run(photos.save(store, key, photos.process(io.BytesIO(data))))
+    display = store.path(photos.blob_name(key, "display"))
+    assert display.is_file() and store.path(photos.blob_name(key, "thumb")).is_file()
     assert display.parent == tmp_path / key[:2] / key[2:4]
     assert not list(tmp_path.rglob(".tmp-*"))
     with pytest.raises(ValueError):
-        photos.blob_path(tmp_path, "../../etc/passwd", "display")
+        photos.blob_name("../../etc/passwd", "display")
+    with pytest.raises(ValueError):
+        store.path("../../etc/passwd")
 
 
 CORPUS = dict(corpus())

@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import os
 import tempfile
 import weakref
 from pathlib import Path
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, gettext
-from ..photos import PhotoError, PhotoStore, prepare
+from ..photo_store import BlobMissing, PhotoStore
+from ..photos import PhotoError, blob_name, prepare, save, save_original
 from ..queries import audit, chains, visits
 from ..queries import photos as photo_queries
 from ..settings import Settings
 from ..visit_payload import is_uuid
 from .common import ok
 from .visits import not_found, visit_id_from
+
+log = logging.getLogger("visitscore.photos")
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -128,9 +132,9 @@ async def _store(
         )
     except PhotoError as exc:
         raise ApiError(422, exc.code, gettext(exc.message)) from exc
-    await loop.run_in_executor(pool, store.put, sha, processed)
+    await save(store, sha, processed)
     if original is not None:
-        await loop.run_in_executor(pool, store.put_original, sha, original, processed.content_type)
+        await save_original(store, sha, original, processed.content_type)
     async with db.transaction() as tx:
         stored_now = await photo_queries.mark_received(
             tx, photo_id, processed, original is not None
@@ -176,9 +180,14 @@ async def get_photo(request: Request) -> Response:
         raise ApiError(404, "not_found", _("There is no such photo."))
     store: PhotoStore = request.app.state.photo_store
     content_type = photo["content_type"] if size == "original" else "image/jpeg"
-    file = store.path(photo["blob_key"], size, content_type)
     etag = f'"{photo["blob_key"][:32]}-{size}"'
     headers = {"cache-control": "private, max-age=31536000, immutable", "etag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return FileResponse(file, media_type=content_type, headers=headers)
+    try:
+        return await store.serve(
+            blob_name(photo["blob_key"], size, content_type), content_type, headers
+        )
+    except BlobMissing as exc:  # recorded but gone from the store: an operator's matter
+        log.error("photo %s (%s) is missing from %s", photo_id, size, store.description)
+        raise ApiError(404, "not_found", _("There is no such photo.")) from exc
