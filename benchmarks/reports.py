@@ -206,9 +206,9 @@ def add_report_visit(data: Path) -> str:
             (photo, visit_uuid, sha, sha),
         )
         db.execute(
-            "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES (?, ?,"
-            " 'checkout_photo')",
-            (visit_id, photo),
+            "INSERT INTO visit_photos (visit_id, photo_id, question_key, position) VALUES"
+            " (?, ?, 'checkout_photo', ?)",
+            (visit_id, photo, n),
         )
     db.commit()
     db.close()

@@ -134,8 +134,6 @@ def _run(sql: str, params: Params) -> Callable[[sqlite3.Connection], int]:
     def work(raw: sqlite3.Connection) -> int:
         cursor = raw.execute(sql, params)
         try:
-            if sql.lstrip()[:6].upper() == "INSERT":
-                return int(cursor.lastrowid or 0)
             return cursor.rowcount
         finally:
             cursor.close()
@@ -197,16 +195,23 @@ class Transaction:
         return _on_thread(self._conn, run)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; answers the last row id for an INSERT, else the row count."""
+        """Run one statement; answers the number of rows it changed."""
         return await self._hop(_run(sql, params))
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run one ``INSERT`` of a table with an ``id`` key; answers the new row's id
+        (``RETURNING id``, as PostgreSQL does it, not SQLite's last row id)."""
+        row = await self.fetchone(sql + " RETURNING id", params)
+        if row is None:
+            raise RuntimeError("the INSERT stored no row")
+        return int(row[0])
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         rows = list(rows)
         await self._hop(lambda raw: raw.executemany(sql, rows).close())
 
     async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
-        """Several statements in one hop, in order; answers what :meth:`execute` would
-        for each."""
+        """Several statements in one hop, in order; answers each one's changed rows."""
 
         def work(raw: sqlite3.Connection) -> list[int]:
             return [_run(sql, params)(raw) for sql, params in statements]

@@ -21,7 +21,7 @@ async def create(
     visit_id: int | None,
 ) -> int:
     now = utcnow()
-    plan_id = await tx.execute(
+    plan_id = await tx.insert(
         "INSERT INTO action_plans (branch_id, visit_id, section_key, text, responsible,"
         " due_date, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (branch_id, visit_id, section_key, text, responsible, due_date, author_id, now, now),

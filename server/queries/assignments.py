@@ -23,7 +23,7 @@ async def create(
     created_by: int | None = None,
 ) -> int:
     now = utcnow()
-    assignment_id = await tx.execute(
+    assignment_id = await tx.insert(
         "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id, questionnaire_version,"
         " window_start, window_end, scenario, state, created_by, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

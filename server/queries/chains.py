@@ -9,7 +9,7 @@ from . import audit
 
 
 async def create_chain(tx: Transaction, code: str, name: str, actor_id: int | None = None) -> int:
-    chain_id = await tx.execute(
+    chain_id = await tx.insert(
         "INSERT INTO chains (code, name, created_at) VALUES (?, ?, ?)", (code, name, utcnow())
     )
     await audit.record(tx, actor_id, "chain.created", "chain", chain_id, {"code": code})
@@ -29,7 +29,7 @@ async def create_branch(
     longitude: float | None = None,
     timezone: str = "UTC",
 ) -> int:
-    return await tx.execute(
+    return await tx.insert(
         "INSERT INTO branches (chain_id, code, name, region, city, address, latitude,"
         " longitude, timezone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (chain_id, code, name, region, city, address, latitude, longitude, timezone, utcnow()),

@@ -49,11 +49,12 @@ def manifest_statements(
     reused."""
     now = utcnow()
     out: list[tuple[str, tuple[Any, ...]]] = []
-    for entry in entries:
+    for position, entry in enumerate(entries):
         out.append(
             (
-                "INSERT OR IGNORE INTO photos (id, visit_uuid, sha256, bytes, content_type,"
-                " device_captured_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO photos (id, visit_uuid, sha256, bytes, content_type,"
+                " device_captured_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (
                     entry.photo_id,
                     visit_uuid,
@@ -67,9 +68,9 @@ def manifest_statements(
         )
         out.append(
             (
-                "INSERT INTO visit_photos (visit_id, photo_id, question_key) VALUES"
-                " ((SELECT id FROM visits WHERE visit_uuid = ? AND revision = ?), ?, ?)",
-                (visit_uuid, revision, entry.photo_id, entry.question),
+                "INSERT INTO visit_photos (visit_id, photo_id, question_key, position) VALUES"
+                " ((SELECT id FROM visits WHERE visit_uuid = ? AND revision = ?), ?, ?, ?)",
+                (visit_uuid, revision, entry.photo_id, entry.question, position),
             )
         )
     return out
@@ -100,7 +101,7 @@ async def manifest_status(db: Reader, visit_id: int) -> list[dict[str, Any]]:
         await db.fetchall(
             "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present"
             " FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-            " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+            " WHERE vp.visit_id = ? ORDER BY vp.position",
             (visit_id,),
         )
     )
@@ -123,7 +124,7 @@ async def listed_with_details(db: Reader, visit_id: int) -> list[dict[str, Any]]
     rows = await db.fetchall(
         "SELECT vp.photo_id, vp.question_key, p.received_at IS NOT NULL AS present, p.width,"
         " p.height, p.captured_at FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
-        " WHERE vp.visit_id = ? ORDER BY vp.rowid",
+        " WHERE vp.visit_id = ? ORDER BY vp.position",
         (visit_id,),
     )
     return [dict(r) for r in rows]

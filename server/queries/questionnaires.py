@@ -98,7 +98,8 @@ async def store_version(
     published). The caller has validated the definition."""
     qid = definition["id"]
     await tx.execute(
-        "INSERT OR IGNORE INTO questionnaires (id, created_at) VALUES (?, ?)", (qid, utcnow())
+        "INSERT INTO questionnaires (id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (qid, utcnow()),
     )
     draft = await tx.fetchone(
         "SELECT version FROM questionnaire_versions WHERE questionnaire_id = ?"

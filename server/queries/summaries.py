@@ -227,7 +227,7 @@ async def add_self_assessment(
     scores: dict[str, Any],
 ) -> int:
     """Store an owner's self-assessment, with its audit row."""
-    row_id = await tx.execute(
+    row_id = await tx.insert(
         "INSERT INTO self_assessments (branch_id, author_id, questionnaire_id,"
         " questionnaire_version, answers, stamps, score_total, scores, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -62,7 +62,7 @@ async def create(
     chain_ids: Iterable[int] = (),
     actor_id: int | None = None,
 ) -> int:
-    user_id = await tx.execute(
+    user_id = await tx.insert(
         "INSERT INTO users (email, name, role, password_hash, locale, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (email.strip(), name.strip(), role, password_hash, locale, utcnow()),

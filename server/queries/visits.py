@@ -19,7 +19,7 @@ async def insert(tx: Transaction, **fields: Any) -> int:
             "SELECT timezone FROM branches WHERE id = ?", (fields["branch_id"],)
         )
         fields["timezone"] = branch["timezone"] if branch else None
-    return await tx.execute(*insert_statement(**fields))
+    return await tx.insert(*insert_statement(**fields))
 
 
 def insert_statement(
