@@ -34,7 +34,10 @@ from urllib.parse import urlsplit
 
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024
+WHOLE = 2 * 1024 * 1024
+"""Objects up to this size are read whole and sent in one piece (one thread hop); larger
+ones (kept originals) are streamed in ``CHUNK``s."""
 _NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}-(display|thumb|original)\.(jpg|png|webp)")
 
 
@@ -266,16 +269,24 @@ class S3Store(PhotoStore):
     async def delete(self, name: str) -> None:
         await asyncio.to_thread(self._client.delete_object, Bucket=self.bucket, Key=self._key(name))
 
-    def _open(self, name: str) -> Any:
+    def _open(self, name: str) -> tuple[Any, bytes | None]:
+        """The object's answer and, when it is small (display copies and thumbnails),
+        its bytes read in the same thread hop."""
         try:
-            return self._client.get_object(Bucket=self.bucket, Key=self._key(name))
+            answer = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
         except Exception as exc:
             if self._missing(exc):
                 raise BlobMissing(name) from exc
             raise
+        if answer["ContentLength"] <= WHOLE:
+            with answer["Body"] as body:
+                return answer, body.read()
+        return answer, None
 
     async def serve(self, name: str, content_type: str, headers: Mapping[str, str]) -> Response:
-        answer = await asyncio.to_thread(self._open, name)
+        answer, data = await asyncio.to_thread(self._open, name)
+        if data is not None:
+            return Response(data, media_type=content_type, headers=dict(headers))
         body = answer["Body"]
 
         def chunks() -> Iterator[bytes]:  # Starlette reads it on a thread

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
-from server import photos
+from server import photo_store, photos
 from server.app import create_app
 from server.cli import main
 from server.photo_store import BlobMissing, FolderStore, PhotoStore, StoreUnavailable, open_store
@@ -98,7 +98,7 @@ def test_a_missing_bucket_or_unreachable_endpoint_stops_the_cli_in_one_line(
 
 
 def test_photos_go_to_the_bucket_and_come_back_through_the_api(
-    s3_bucket: str, s3_endpoint: Any, demo_dir: Path
+    s3_bucket: str, s3_endpoint: Any, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings(data_dir=demo_dir, photo_store=f"s3://{s3_bucket}/visitscore")
     data = jpeg_bytes((1200, 900), color=(220, 40, 40))
@@ -122,6 +122,12 @@ def test_photos_go_to_the_bucket_and_come_back_through_the_api(
             headers={"if-none-match": served.headers["etag"]},
         )
         assert again.status_code == 304
+        # Objects above the size read whole (kept originals) are streamed in chunks.
+        monkeypatch.setattr(photo_store, "WHOLE", 1000)
+        monkeypatch.setattr(photo_store, "CHUNK", 4096)
+        streamed = client.get(f"/api/v1/photos/{entry['photo_id']}/display")
+        assert streamed.status_code == 200 and streamed.content == served.content
+        assert int(streamed.headers["content-length"]) == len(served.content) > 4096
     listed = s3_endpoint.client().list_objects_v2(Bucket=s3_bucket)["Contents"]
     assert sorted(item["Key"] for item in listed) == [
         f"visitscore/{photos.blob_name(key, 'display')}",
