@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test setup lock chromium lint messages bench bench-large clean
+.PHONY: run test setup lock chromium postgresql lint messages bench bench-large clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,11 +34,18 @@ chromium:
 		(apt-get update -qq || true) && \
 		apt-get install -y -o DPkg::Lock::Timeout=600 chromium; }
 
+# Debian's PostgreSQL server for the tests (each test session starts its own throwaway
+# cluster in /tmp; nothing listens outside the tests).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		(apt-get update -qq || true) && \
+		apt-get install -y -o DPkg::Lock::Timeout=600 postgresql; }
+
 run: $(STAMP)
 	@test -f $(DATA)/visitscore.db || $(BIN)/visitscore demo --data-dir $(DATA)
 	$(BIN)/visitscore serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium postgresql
 	$(BIN)/ruff check server tests benchmarks
 	$(BIN)/python -m pytest
 

@@ -232,3 +232,20 @@ def s3_bucket(s3_endpoint: Any, monkeypatch: pytest.MonkeyPatch, request: Any) -
     for key, value in s3_endpoint.env().items():
         monkeypatch.setenv(key, value)
     return bucket
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (tests/postgres.py), started once per test session."""
+    from tests.postgres import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> str:
+    """A new empty PostgreSQL database; its URL."""
+    import uuid
+
+    return str(pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}"))
