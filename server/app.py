@@ -25,7 +25,7 @@ from .api import questionnaires as api_questionnaires
 from .api import session as api_session
 from .api import visits as api_visits
 from .compression import CompressionMiddleware
-from .db import Database
+from .engines import open_database
 from .error_pages import api_error_handler, http_exception_handler, server_error_handler
 from .errors import ApiError
 from .middleware import RequestMiddleware
@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.db_path, read_connections=settings.read_connections)
+        db = open_database(settings.database_url, settings.data_dir, settings.read_connections)
         # This worker's folder for uploads and photo files in the making; folders of
         # workers that died (and only those) are removed (see scratch.py).
         scratch = Scratch(settings.data_dir / "uploads")

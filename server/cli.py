@@ -16,7 +16,9 @@ import click
 from . import branch_import, json_input
 from . import demo as demo_module
 from .auth import hash_password, password_problem
-from .db import Database, DatabaseFault, backup_database
+from .db import Database, DatabaseFault, DatabaseUnavailable, backup_database
+from .db_postgres import DatabaseFault as PostgresFault
+from .engines import _without_password, open_database
 from .i18n import SUPPORTED
 from .migrate import migrate_all
 from .models import ROLES
@@ -32,12 +34,21 @@ def data_dir_option(command: Callable[..., T]) -> Callable[..., T]:
     """``--data-dir`` and ``--photo-store``: every command takes both; the command gets
     ``data_dir`` and sets the photo store through :func:`_settings`."""
     command = click.option(
+        "--database-url",
+        default=None,
+        metavar="URL",
+        help="The database [env VISITSCORE_DATABASE_URL; default DATA_DIR/visitscore.db]:"
+        " postgresql://user:password@host:port/name, or sqlite:////path/to/file.db.",
+        callback=_remember("database_url"),
+        expose_value=False,
+    )(command)
+    command = click.option(
         "--photo-store",
         default=None,
         metavar="FOLDER|s3://BUCKET/PREFIX",
         help="Where photo files live [env VISITSCORE_PHOTO_STORE; default DATA_DIR/photos]."
         " S3: VISITSCORE_S3_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION.",
-        callback=_remember_photo_store,
+        callback=_remember("photo_store"),
         expose_value=False,
     )(command)
     return click.option(
@@ -48,8 +59,11 @@ def data_dir_option(command: Callable[..., T]) -> Callable[..., T]:
     )(command)
 
 
-def _remember_photo_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    ctx.meta["visitscore.photo_store"] = value
+def _remember(name: str) -> Callable[[click.Context, click.Parameter, str | None], None]:
+    def keep(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        ctx.meta[f"visitscore.{name}"] = value
+
+    return keep
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -57,8 +71,19 @@ def _settings(data_dir: Path | None) -> Settings:
         settings = from_env()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    photo_store = click.get_current_context().meta.get("visitscore.photo_store")
-    return settings.with_overrides(data_dir=data_dir, photo_store=photo_store)
+    meta = click.get_current_context().meta
+    return settings.with_overrides(
+        data_dir=data_dir,
+        photo_store=meta.get("visitscore.photo_store"),
+        database_url=meta.get("visitscore.database_url"),
+    )
+
+
+def _where(settings: Settings) -> str:
+    """The database, for messages (a URL without its password)."""
+    if not settings.database_url:
+        return str(settings.db_path)
+    return _without_password(settings.database_url)
 
 
 def _photo_store(settings: Settings) -> PhotoStore:
@@ -83,15 +108,18 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], migrate: 
     work, close it."""
 
     async def main() -> T:
-        async with Database(settings.db_path) as db:
+        async with open_database(settings.database_url, settings.data_dir) as db:
             if migrate:
                 await migrate_all(db)
             return await work(db)
 
     try:
         return asyncio.run(main())
-    except DatabaseFault as exc:
-        raise click.ClickException(f"database error in {settings.db_path}: {exc}") from exc
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (DatabaseFault, PostgresFault) as exc:
+        reason = " ".join(str(exc).split())
+        raise click.ClickException(f"database error in {_where(settings)}: {reason}") from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -162,7 +190,7 @@ def migrate(data_dir: Path | None) -> None:
 
     applied, versions = _run(settings, work, migrate=False)
     click.echo(
-        f"Database {settings.db_path} is at migration {max(versions):04d}"
+        f"Database {_where(settings)} is at migration {max(versions):04d}"
         + (f" (applied {', '.join(applied)})" if applied else "")
     )
 
@@ -184,7 +212,7 @@ def demo(data_dir: Path | None, today: Any) -> None:
     async def work(db: Database) -> dict[str, int]:
         if await demo_module.has_data(db):
             raise click.ClickException(
-                f"{settings.db_path} already has data; the demo needs an empty data directory"
+                f"{_where(settings)} already has data; the demo needs an empty database"
             )
         try:
             return await demo_module.create_demo(db, store, day)
@@ -281,6 +309,11 @@ def create_user(
 def backup(dest: Path, data_dir: Path | None) -> None:
     """Copy the database (consistent, while serving) and the photos into DEST."""
     settings = _settings(data_dir)
+    if settings.on_postgres:
+        raise click.ClickException(
+            "the database is PostgreSQL: back it up with pg_dump or point-in-time recovery"
+            " (docs/scaling.md)"
+        )
     if not settings.db_path.exists():
         raise click.ClickException(f"no database at {settings.db_path}")
     if dest.exists() and any(dest.iterdir()):

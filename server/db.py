@@ -43,6 +43,11 @@ class Conflict(Exception):
     stored the same thing first). The transaction was rolled back; nothing was written."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database is misconfigured or cannot be reached; the message is one line for
+    an operator."""
+
+
 DatabaseFault = sqlite3.DatabaseError
 """The database file could not be used (not a database, corrupt, unreadable): the
 driver's own error, named here so that nothing above db.py needs to know the driver."""

@@ -45,6 +45,9 @@ class Settings:
     # Where photo files live: empty for <data_dir>/photos, a folder, or s3://bucket/prefix
     # (server/photo_store.py).
     photo_store: str = ""
+    # The database: empty for <data_dir>/visitscore.db, sqlite:///path or postgresql://…
+    # (server/engines.py).
+    database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -71,7 +74,14 @@ class Settings:
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file (the data folder's, or the one a sqlite:/// URL names)."""
+        if self.database_url.startswith("sqlite://"):
+            return Path(self.database_url.removeprefix("sqlite://"))
         return self.data_dir / "visitscore.db"
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql:", "postgres:"))
 
     def open_photo_store(self) -> PhotoStore:
         """The photo store these settings name (raises ``StoreUnavailable``)."""
@@ -113,6 +123,7 @@ class Settings:
         return {
             "VISITSCORE_DATA_DIR": str(self.data_dir),
             "VISITSCORE_PHOTO_STORE": self.photo_store,
+            "VISITSCORE_DATABASE_URL": self.database_url,
             "VISITSCORE_REVIEW_REQUIRED": "1" if self.review_required else "0",
             "VISITSCORE_KEEP_ORIGINALS": "1" if self.keep_originals else "0",
             "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
@@ -127,6 +138,7 @@ def from_env() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("VISITSCORE_DATA_DIR") or "data"),
         photo_store=os.environ.get("VISITSCORE_PHOTO_STORE") or "",
+        database_url=os.environ.get("VISITSCORE_DATABASE_URL") or "",
         host=os.environ.get("VISITSCORE_HOST") or "127.0.0.1",
         port=_env_int("VISITSCORE_PORT", 8000),
         workers=_env_int("VISITSCORE_WORKERS", 1),

@@ -9,8 +9,10 @@ import re
 from pathlib import Path
 
 SERVER = Path(__file__).resolve().parent.parent / "server"
-STORAGE = {"db.py", "migrate.py"}
-DRIVER = re.compile(r"^\s*(import sqlite3|import aiosqlite|from aiosqlite)", re.M)
+STORAGE = {"db.py", "db_postgres.py", "migrate.py"}
+DRIVER = re.compile(
+    r"^\s*(import sqlite3|import aiosqlite|from aiosqlite|import psycopg|from psycopg)", re.M
+)
 SQL_CALLS = re.compile(r"\.(execute|fetchall|fetchone|execute_fetchall)\(")
 
 

@@ -16,16 +16,19 @@ _UPSERT = (
     "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored, score_sum)"
     " VALUES (?, ?, ?, 1, ?, ?)"
     " ON CONFLICT (branch_id, month, section_key) DO UPDATE SET"
-    " visits = visits + 1, scored = scored + excluded.scored,"
-    " score_sum = score_sum + excluded.score_sum"
+    " visits = branch_month_scores.visits + 1,"
+    " scored = branch_month_scores.scored + excluded.scored,"
+    " score_sum = branch_month_scores.score_sum + excluded.score_sum"
 )
 
 
 _UPSERT_QUESTION = (
     "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
     " possible) VALUES (?, ?, ?, 1, ?, ?)"
-    " ON CONFLICT (branch_id, month, question_key) DO UPDATE SET visits = visits + 1,"
-    " earned = earned + excluded.earned, possible = possible + excluded.possible"
+    " ON CONFLICT (branch_id, month, question_key) DO UPDATE SET"
+    " visits = branch_month_questions.visits + 1,"
+    " earned = branch_month_questions.earned + excluded.earned,"
+    " possible = branch_month_questions.possible + excluded.possible"
 )
 
 
