@@ -47,7 +47,7 @@ class Settings:
     photo_store: str = ""
     # The database: empty for <data_dir>/visitscore.db, sqlite:///path or postgresql://…
     # (server/engines.py).
-    database_url: str = ""
+    database_url: str = field(default_factory=lambda: os.environ.get("VISITSCORE_DATABASE_URL", ""))
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1

@@ -7,7 +7,14 @@ name). For psycopg they become ``%s`` and ``%(name)s``, and a literal ``%`` beco
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from functools import lru_cache
+
+
+def placeholders(values: Sized) -> str:
+    """The inside of ``IN (…)`` for these values: ``?,?,?``, or ``NULL`` for none (SQLite
+    takes ``IN ()``, PostgreSQL does not; ``x IN (NULL)`` is never true on either)."""
+    return ",".join("?" * len(values)) or "NULL"
 
 
 @lru_cache(maxsize=2048)

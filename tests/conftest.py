@@ -15,6 +15,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,12 @@ from server.settings import Settings
 DEMO_TODAY = date(2026, 11, 23)
 
 warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The database comes from the fixtures (and VISITSCORE_TEST_ENGINE), never from the
+    # shell that started the tests: a developer's own database is not a test's.
+    os.environ.pop("VISITSCORE_DATABASE_URL", None)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,7 +68,16 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows from a data directory's database, read directly (tests check what was stored)."""
+    """Rows from a data directory's database, read directly (tests check what was stored):
+    the PostgreSQL database of this test when it runs on PostgreSQL."""
+    url = os.environ.get("VISITSCORE_DATABASE_URL", "")
+    if url.startswith("postgresql:"):
+        import psycopg
+
+        from server.sql import to_psycopg
+
+        with psycopg.connect(url) as conn:
+            return [tuple(r) for r in conn.execute(to_psycopg(sql), params).fetchall()]
     db = sqlite3.connect(data_dir / "visitscore.db")
     try:
         return db.execute(sql, params).fetchall()
@@ -94,10 +110,20 @@ def copy_data(template: Path, dest: Path) -> Path:
     return dest
 
 
+ENGINE = os.environ.get("VISITSCORE_TEST_ENGINE", "sqlite")
+"""The database the suites run on: sqlite (default) or postgresql (a throwaway cluster;
+each test gets its own database, the demo copied from a template database)."""
+
+
 @pytest.fixture
-def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
+def demo_dir(demo_template: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A private copy of the demo data for one test."""
-    return copy_data(demo_template, tmp_path / "data")
+    data = copy_data(demo_template, tmp_path / "data")
+    if ENGINE == "postgresql":
+        template = request.getfixturevalue("pg_demo_template")
+        url = template.copy()
+        request.getfixturevalue("monkeypatch").setenv("VISITSCORE_DATABASE_URL", url)
+    return data
 
 
 def free_port() -> int:
@@ -166,7 +192,10 @@ class LiveServer:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if ENGINE == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        request.getfixturevalue("monkeypatch").setenv("VISITSCORE_DATABASE_URL", url)
     return Settings(data_dir=tmp_path / "data")
 
 
@@ -249,3 +278,37 @@ def pg_url(pg_cluster: Any) -> str:
     import uuid
 
     return str(pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}"))
+
+
+@dataclass
+class PgTemplate:
+    cluster: Any
+    name: str
+
+    def copy(self) -> str:
+        """A new database made from the template (PostgreSQL copies its files)."""
+        import uuid
+
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.cluster.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        return str(self.cluster.url(name))
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_cluster: Any, demo_template: Path) -> PgTemplate:
+    """The demo built once on PostgreSQL (its photos are the SQLite demo's: same seed)."""
+    from server.engines import open_database
+
+    url = pg_cluster.create_database("demo_template")
+
+    async def main() -> None:
+        async with open_database(url, demo_template) as db:
+            await migrate_all(db)
+            await create_demo(db, FolderStore(demo_template.parent / "pg-photos"), DEMO_TODAY)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, main()).result()
+    return PgTemplate(pg_cluster, "demo_template")

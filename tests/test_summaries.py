@@ -18,7 +18,8 @@ SELECT branch_id, substr(local_date, 1, 7) AS month, count(*), count(score_total
        round(coalesce(sum(score_total), 0), 6)
 FROM visits WHERE state = 'approved' GROUP BY 1, 2 ORDER BY 1, 2"""
 FROM_SUMMARY = """
-SELECT branch_id, month, visits, scored, round(score_sum, 6) FROM branch_month_scores
+SELECT branch_id, month, visits, scored, round(CAST(score_sum AS NUMERIC), 6)
+FROM branch_month_scores
 WHERE section_key = '' ORDER BY 1, 2"""
 SECTIONS_FROM_VISITS = """
 SELECT v.branch_id, substr(v.local_date, 1, 7), json_extract(s.value, '$.key'),
@@ -27,7 +28,8 @@ SELECT v.branch_id, substr(v.local_date, 1, 7), json_extract(s.value, '$.key'),
 FROM visits v, json_each(v.scores, '$.sections') s WHERE v.state = 'approved'
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 SECTIONS_FROM_SUMMARY = """
-SELECT branch_id, month, section_key, scored, round(score_sum, 6) FROM branch_month_scores
+SELECT branch_id, month, section_key, scored, round(CAST(score_sum AS NUMERIC), 6)
+FROM branch_month_scores
 WHERE section_key <> '' ORDER BY 1, 2, 3"""
 
 QUESTIONS_FROM_VISITS = """

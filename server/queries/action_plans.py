@@ -6,6 +6,7 @@ from typing import Any
 
 from .. import zones
 from ..db import Reader, Transaction, utcnow
+from ..sql import placeholders
 from . import audit, questionnaires
 
 
@@ -63,7 +64,7 @@ async def for_branches(
     average score before the plan and since (from approved visits)."""
     if not branch_ids:
         return []
-    marks = ",".join("?" * len(branch_ids))
+    marks = placeholders(branch_ids)
     rows = await db.fetchall(
         "SELECT p.*, v.visit_uuid, b.timezone FROM action_plans p"
         " JOIN branches b ON b.id = p.branch_id LEFT JOIN visits v ON v.id = p.visit_id"
@@ -102,16 +103,17 @@ async def _progress(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The section's mean over the 5 approved visits before the plan, and over all since."""
     sql = (
-        "SELECT avg(score), count(score) FROM (SELECT json_extract(s.value, '$.score') AS score"
+        "SELECT avg(score), count(score) FROM (SELECT"
+        " CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION) AS score"
         " FROM visits v, json_each(v.scores, '$.sections') s WHERE v.branch_id = ?"
         " AND v.state = 'approved' AND json_extract(s.value, '$.key') = ?"
-        " AND v.started_utc {op} ? ORDER BY v.started_utc {order} LIMIT {limit})"
+        " AND v.started_utc {op} ? ORDER BY v.started_utc {order}{limit}) recent"
     )
     before = await db.fetchone(
-        sql.format(op="<", order="DESC", limit=5), (branch_id, section, since)
+        sql.format(op="<", order="DESC", limit=" LIMIT 5"), (branch_id, section, since)
     )
     after = await db.fetchone(
-        sql.format(op=">=", order="ASC", limit=-1), (branch_id, section, since)
+        sql.format(op=">=", order="ASC", limit=""), (branch_id, section, since)
     )
 
     def pack(row: Any) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..models import Assignment, Branch
+from ..sql import placeholders
 from . import audit
 
 
@@ -185,7 +186,7 @@ async def with_branch(db: Reader, assignment_id: int) -> dict[str, Any] | None:
 
 async def _with_branches(db: Reader, rows: list[Any]) -> list[dict[str, Any]]:
     ids = sorted({row["branch_id"] for row in rows})
-    marks = ",".join("?" * len(ids)) or "NULL"
+    marks = placeholders(ids)
     branches = {
         r["id"]: Branch.from_row(r)
         for r in await db.fetchall(f"SELECT * FROM branches WHERE id IN ({marks})", ids)

@@ -74,7 +74,7 @@ async def list_branches(
     branch_ids: frozenset[int] | None = None,
 ) -> list[Branch]:
     """Active branches, narrowed to some chains and/or some branches (None: no narrowing)."""
-    rows = await db.fetchall("SELECT * FROM branches WHERE active ORDER BY region, name")
+    rows = await db.fetchall("SELECT * FROM branches WHERE active = 1 ORDER BY region, name")
     return [
         Branch.from_row(r)
         for r in rows

@@ -33,7 +33,7 @@ async def user_for(db: Reader, token_hash: str) -> User | None:
     every logged-in request makes it."""
     row = await db.fetchone(
         users.WITH_MEMBERSHIPS + " JOIN sessions s ON s.user_id = u.id"
-        " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active",
+        " WHERE s.token_hash = ? AND s.expires_at > ? AND u.active = 1",
         (token_hash, utcnow()),
     )
     return users.with_memberships(row) if row is not None else None

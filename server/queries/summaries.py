@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from ..db import Reader, Transaction, utcnow
+from ..sql import placeholders
 from . import audit
 
 _UPSERT = (
@@ -85,7 +86,7 @@ async def rebuild(tx: Transaction) -> None:
         "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
         " score_sum) SELECT v.branch_id, substr(v.local_date, 1, 7),"
         " json_extract(s.value, '$.key'), count(*), count(json_extract(s.value, '$.score')),"
-        " coalesce(sum(json_extract(s.value, '$.score')), 0)"
+        " coalesce(sum(CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION)), 0)"
         " FROM visits v, json_each(v.scores, '$.sections') s"
         " WHERE v.state = 'approved' AND v.local_date IS NOT NULL GROUP BY 1, 2, 3"
     )
@@ -93,12 +94,14 @@ async def rebuild(tx: Transaction) -> None:
     await tx.execute(
         "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
         " possible) SELECT v.branch_id, substr(v.local_date, 1, 7),"
-        " json_extract(q.value, '$.key'), count(*), sum(json_extract(q.value, '$.earned')),"
-        " sum(json_extract(q.value, '$.possible'))"
+        " json_extract(q.value, '$.key'), count(*),"
+        " sum(CAST(json_extract(q.value, '$.earned') AS DOUBLE PRECISION)),"
+        " sum(CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION))"
         " FROM visits v, json_each(v.scores, '$.questions') q"
         " WHERE v.state = 'approved' AND v.local_date IS NOT NULL"
         " AND json_extract(q.value, '$.status') = 'scored'"
-        " AND json_extract(q.value, '$.possible') > 0 GROUP BY 1, 2, 3"
+        " AND CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION) > 0"
+        " GROUP BY 1, 2, 3"
     )
 
 
@@ -113,7 +116,7 @@ async def by_branch(
     """{branch: {section ('' = total): {visits, scored, mean}}} over a range of months."""
     if not branch_ids:
         return {}
-    marks = ",".join("?" * len(branch_ids))
+    marks = placeholders(branch_ids)
     rows = await db.fetchall(
         "SELECT branch_id, section_key, sum(visits) AS visits, sum(scored) AS scored,"
         " sum(score_sum) AS score_sum FROM branch_month_scores"
@@ -138,7 +141,7 @@ async def monthly(
     """Each branch's mean score per month (for trend lines)."""
     if not branch_ids:
         return []
-    marks = ",".join("?" * len(branch_ids))
+    marks = placeholders(branch_ids)
     rows = await db.fetchall(
         "SELECT branch_id, month, visits, scored, score_sum FROM branch_month_scores"
         f" WHERE section_key = ? AND month BETWEEN ? AND ? AND branch_id IN ({marks})"

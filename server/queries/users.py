@@ -84,7 +84,7 @@ async def set_locale(tx: Transaction, user_id: int, locale: str | None) -> None:
 
 
 async def count_by_role(db: Reader) -> dict[str, int]:
-    rows = await db.fetchall("SELECT role, count(*) FROM users WHERE active GROUP BY role")
+    rows = await db.fetchall("SELECT role, count(*) FROM users WHERE active = 1 GROUP BY role")
     return {r[0]: r[1] for r in rows}
 
 
@@ -104,7 +104,7 @@ async def list_all(db: Reader) -> list[User]:
 
 
 async def active_admins(db: Reader) -> int:
-    row = await db.fetchone("SELECT count(*) FROM users WHERE role = 'admin' AND active")
+    row = await db.fetchone("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1")
     return int(row[0]) if row else 0
 
 

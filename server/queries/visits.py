@@ -8,6 +8,7 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..scoring import VisitScore, score_visit
+from ..sql import placeholders
 from . import audit, photos, programme, questionnaires, summaries
 
 
@@ -123,7 +124,7 @@ async def branch_summaries(db: Reader, branch_ids: list[int]) -> dict[int, dict[
     branch, so this costs the same however many visits a branch has."""
     if not branch_ids:
         return {}
-    marks = ",".join("?" * len(branch_ids))
+    marks = placeholders(branch_ids)
     rows = await db.fetchall(
         "SELECT branch_id, sum(visits) AS n, sum(scored) AS scored, sum(score_sum) AS total,"
         " (SELECT max(v.started_utc) FROM visits v WHERE v.branch_id = s.branch_id"
@@ -159,7 +160,7 @@ async def put_context(
     """Everything storing a revision checks, read in one hop: the visit's newest revision
     and revision ``number`` (if stored), the assignment with its branch's time zone, the
     programme's review setting and the photos already known by id."""
-    marks = ",".join("?" * len(photo_ids))
+    marks = placeholders(photo_ids)
     revisions, assignment, setting, photo_rows = await tx.fetch_each(
         [
             (
@@ -352,7 +353,7 @@ async def approved_page(
     id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON)."""
     if not branch_ids:
         return []
-    marks = ",".join("?" * len(branch_ids))
+    marks = placeholders(branch_ids)
     return plain_rows(
         await db.fetchall(
             APPROVED_PAGE.format(marks=marks),

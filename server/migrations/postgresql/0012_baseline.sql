@@ -8,7 +8,9 @@
 --   REAL is DOUBLE PRECISION (SQLite's REAL is 8 bytes; PostgreSQL's REAL only 4);
 --   emails: citext (SQLite: COLLATE NOCASE);
 --   JSON stays text, checked by json_valid() below (SQLite's built-in of that name);
---   triggers call PL/pgSQL functions; GLOB checks are regular expressions.
+--   triggers call PL/pgSQL functions; GLOB checks are regular expressions;
+--   SQLite's json_valid, json_group_array, json_extract, json_each (for paths '$.a.b')
+--   and date(day, modifier) are defined here.
 
 CREATE EXTENSION IF NOT EXISTS citext;
 
@@ -20,6 +22,34 @@ BEGIN
 EXCEPTION WHEN others THEN
     RETURN false;
 END
+$$;
+
+-- SQLite's functions the queries use, with SQLite's results (text), so that a query is
+-- written once: json_group_array(x) and date(day, '+N days').
+CREATE FUNCTION json_group_array_text(items anycompatiblearray) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(array_to_json(items)::text, '[]') $$;
+
+CREATE AGGREGATE json_group_array(anycompatible) (
+    SFUNC = array_append,
+    STYPE = anycompatiblearray,
+    FINALFUNC = json_group_array_text,
+    INITCOND = '{}'
+);
+
+CREATE FUNCTION date(day text, modifier text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT (day::date + modifier::interval)::date::text $$;
+
+-- json_extract(json, '$.a.b') as text (numbers are cast where summed or compared), and
+-- json_each(json, '$.a') as a table of its array's items in a column named value.
+CREATE FUNCTION json_path(path text) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS $$ SELECT string_to_array(substr(path, 3), '.') $$;
+
+CREATE FUNCTION json_extract(value text, path text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$ SELECT value::jsonb #>> json_path(path) $$;
+
+CREATE FUNCTION json_each(value text, path text) RETURNS TABLE (value text)
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT item::text FROM jsonb_array_elements(value::jsonb #> json_path(path)) AS item
 $$;
 
 CREATE TABLE chains (
