@@ -45,9 +45,15 @@ run: $(STAMP)
 	@test -f $(DATA)/visitscore.db || $(BIN)/visitscore demo --data-dir $(DATA)
 	$(BIN)/visitscore serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
+# The whole suite on SQLite (its PostgreSQL and S3 tests on their own throwaway servers),
+# then the API, page and permission suites again with PostgreSQL as the database.
+PG_SUITES = tests/api tests/views tests/test_auth.py tests/test_permissions.py \
+	tests/test_zones.py tests/test_summaries.py
 test: $(STAMP) chromium postgresql
 	$(BIN)/ruff check server tests benchmarks
 	$(BIN)/python -m pytest
+	VISITSCORE_TEST_ENGINE=postgresql $(BIN)/python -m pytest -q $(PG_SUITES) \
+		--deselect tests/api/test_chaos.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check server tests benchmarks

@@ -85,6 +85,43 @@ def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
         db.close()
 
 
+def open_db(data_dir: Path) -> Any:
+    """The database of a data directory as the app opens it (PostgreSQL when this test
+    runs there), not yet connected."""
+    from server.engines import open_database
+
+    return open_database(os.environ.get("VISITSCORE_DATABASE_URL", ""), data_dir)
+
+
+def db_write(data_dir: Path, statements: list[tuple[str, Any]]) -> None:
+    """Change a data directory's database directly, in one transaction (tests set up
+    what no request makes): statements with a tuple of parameters, or a list of tuples
+    for several rows."""
+    url = os.environ.get("VISITSCORE_DATABASE_URL", "")
+    if url.startswith("postgresql:"):
+        import psycopg
+
+        from server.sql import to_psycopg
+
+        with psycopg.connect(url) as conn, conn.cursor() as cursor:
+            for sql, params in statements:
+                if isinstance(params, list):
+                    cursor.executemany(to_psycopg(sql), params)
+                else:
+                    cursor.execute(to_psycopg(sql), params)
+        return
+    db = sqlite3.connect(data_dir / "visitscore.db")
+    try:
+        with db:
+            for sql, params in statements:
+                if isinstance(params, list):
+                    db.executemany(sql, params)
+                else:
+                    db.execute(sql, params)
+    finally:
+        db.close()
+
+
 def files_in_the_making(data_dir: Path) -> list[Path]:
     """Upload and photo temp files left in the workers' scratch folders (their lock
     files aside)."""

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from server.auth import hash_password, login_delay, verify_password
 from server.demo import PASSWORD
 from server.settings import Settings
 from tests.conftest import csrf_from as _csrf
-from tests.conftest import login
+from tests.conftest import db_write, login
 
 
 def test_password_hash_is_salted_scrypt_and_verifies() -> None:
@@ -112,13 +111,15 @@ def test_failed_logins_slow_down_the_guesser_not_the_account(demo_dir: Path) -> 
 
 def test_the_delay_doubles_with_each_failure(demo_dir: Path) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    db = sqlite3.connect(demo_dir / "visitscore.db")
-    with db:
-        db.executemany(
-            "INSERT INTO login_failures (email, address, at) VALUES (?, ?, ?)",
-            [("owner@demo.test", "203.0.113.9", now)] * 10,
-        )
-    db.close()
+    db_write(
+        demo_dir,
+        [
+            (
+                "INSERT INTO login_failures (email, address, at) VALUES (?, ?, ?)",
+                [("owner@demo.test", "203.0.113.9", now)] * 10,
+            )
+        ],
+    )
     with TestClient(create_app(Settings(data_dir=demo_dir)), client=("203.0.113.9", 1)) as c:
         blocked = _attempt(c, "owner@demo.test", PASSWORD)
         assert blocked.status_code == 429

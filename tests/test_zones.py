@@ -6,18 +6,16 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from server import zones
 from server.app import create_app
-from server.db import Database
 from server.migrate import migrate_all
 from server.settings import Settings
 from tests.api.conftest import visit_body
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, db_write, login, open_db
 from tests.test_summaries import assert_consistent
 
 KUTA = 10  # Toko Contoh Kuta, Bali: Asia/Makassar (UTC+8)
@@ -33,18 +31,20 @@ def test_local_date_is_the_day_at_the_branch() -> None:
 
 
 def _assignment_at_kuta(data: Path) -> int:
-    db = sqlite3.connect(data / "visitscore.db")
-    with db:
-        cursor = db.execute(
-            "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id,"
-            " questionnaire_version, window_start, window_end, state, created_at, updated_at)"
-            " SELECT ?, id, 'default', 1, '2026-11-20', '2026-11-30', 'open',"
-            " '2026-11-19T00:00:00+00:00', '2026-11-19T00:00:00+00:00'"
-            " FROM users WHERE email = 'shopper@demo.test'",
-            (KUTA,),
-        )
-    db.close()
-    return int(cursor.lastrowid or 0)
+    db_write(
+        data,
+        [
+            (
+                "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id,"
+                " questionnaire_version, window_start, window_end, state, created_at,"
+                " updated_at) SELECT ?, id, 'default', 1, '2026-11-20', '2026-11-30', 'open',"
+                " '2026-11-19T00:00:00+00:00', '2026-11-19T00:00:00+00:00'"
+                " FROM users WHERE email = 'shopper@demo.test'",
+                (KUTA,),
+            )
+        ],
+    )
+    return int(db_rows(data, "SELECT max(id) FROM assignments")[0][0])
 
 
 def test_a_late_visit_in_bali_belongs_to_december_everywhere(demo_dir: Path) -> None:
@@ -92,14 +92,13 @@ def test_a_late_visit_in_bali_belongs_to_december_everywhere(demo_dir: Path) -> 
 def test_visits_stored_before_local_dates_are_backfilled_and_recounted(demo_dir: Path) -> None:
     before = db_rows(demo_dir, "SELECT count(*) FROM visits WHERE local_date IS NOT NULL")
     assert before[0][0] > 100
-    db = sqlite3.connect(demo_dir / "visitscore.db")
-    with db:
-        db.execute("UPDATE visits SET local_date = NULL")
-        db.execute("DELETE FROM branch_month_scores")
-    db.close()
+    db_write(
+        demo_dir,
+        [("UPDATE visits SET local_date = NULL", ()), ("DELETE FROM branch_month_scores", ())],
+    )
 
     async def again() -> list[str]:
-        async with Database(demo_dir / "visitscore.db") as database:
+        async with open_db(demo_dir) as database:
             return await migrate_all(database)
 
     assert asyncio.run(again()) == ["visit local dates"]

@@ -11,13 +11,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.db import Database
 from server.queries import visits
 from server.questionnaire import load_default
 from server.scoring import score_visit
 from server.settings import Settings
 from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, login, open_db
 
 
 def test_a_visit_without_photos_is_complete_and_scored_at_once(
@@ -273,7 +272,7 @@ def test_staff_see_submitted_visits_owners_only_approved(
 
 def _return_visit(data_dir: Path, visit_id: str, note: str) -> None:
     async def main() -> None:
-        async with Database(data_dir / "visitscore.db") as db:
+        async with open_db(data_dir) as db:
             row = await visits.latest(db, visit_id)
             assert row is not None
             reviewer = await db.fetchone("SELECT id FROM users WHERE role = 'reviewer'")

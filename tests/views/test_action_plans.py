@@ -11,11 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.db import Database
 from server.queries import questionnaires
 from server.settings import Settings
 from tests.conftest import csrf_token as token
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, login, open_db
 
 
 def branch_of(data: Path, code: str) -> int:
@@ -81,7 +80,7 @@ def test_a_plan_shows_whether_its_section_improved(demo_client: TestClient, demo
         r[0]
         for r in db_rows(
             demo_dir,
-            "SELECT json_extract(s.value, '$.score') FROM visits v,"
+            "SELECT CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION) FROM visits v,"
             " json_each(v.scores, '$.sections') s WHERE v.branch_id = ? AND"
             " v.state = 'approved' AND json_extract(s.value, '$.key') = 'checkout'"
             " ORDER BY v.started_utc DESC LIMIT 5",
@@ -152,7 +151,7 @@ def test_a_plan_may_name_any_section_the_form_offers(demo_dir: Path) -> None:
     }
 
     async def publish() -> None:
-        async with Database(demo_dir / "visitscore.db") as db, db.transaction() as tx:
+        async with open_db(demo_dir) as db, db.transaction() as tx:
             await questionnaires.store_version(tx, other, publish=True)
 
     asyncio.run(publish())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import statistics
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.csv_export import FORMULA_STARTS, safe_cell
 from server.settings import Settings
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, db_write, login
 
 
 def by_hand(data: Path, month_from: str, month_to: str) -> dict[str, dict[str, Any]]:
@@ -161,13 +160,15 @@ def test_every_csv_export_neutralises_cells_that_look_like_formulas(
     """Branch names, codes and regions (and anything else a user typed) that start like a
     formula reach every export as text: a leading apostrophe, as OWASP recommends."""
     evil = f'{start}HYPERLINK("http://attacker.invalid","x")'
-    db = sqlite3.connect(demo_dir / "visitscore.db")
-    with db:
-        db.execute(
-            "UPDATE branches SET name = ?, code = ?, region = ? WHERE id = 1",
-            (evil, f"{start}CODE", f"{start}Region"),
-        )
-    db.close()
+    db_write(
+        demo_dir,
+        [
+            (
+                "UPDATE branches SET name = ?, code = ?, region = ? WHERE id = 1",
+                (evil, f"{start}CODE", f"{start}Region"),
+            )
+        ],
+    )
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "manager@demo.test")
         exports = [
@@ -197,19 +198,21 @@ def test_region_trends_weigh_each_branch_month_by_its_scored_visits(demo_dir: Pa
     others = [
         r[0] for r in db_rows(demo_dir, "SELECT id FROM branches WHERE region = ?", (region,))
     ]
-    db = sqlite3.connect(demo_dir / "visitscore.db")
-    with db:
-        db.execute(
-            f"DELETE FROM branch_month_scores WHERE month = '2026-11' AND branch_id IN"
-            f" ({','.join('?' * len(others))})",
-            others,
-        )
-        db.executemany(
-            "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
-            " score_sum) VALUES (?, '2026-11', '', ?, ?, ?)",
-            [(a, 4, 1, 10.0), (b, 1, 1, 90.0)],
-        )
-    db.close()
+    db_write(
+        demo_dir,
+        [
+            (
+                f"DELETE FROM branch_month_scores WHERE month = '2026-11' AND branch_id IN"
+                f" ({','.join('?' * len(others))})",
+                tuple(others),
+            ),
+            (
+                "INSERT INTO branch_month_scores (branch_id, month, section_key, visits,"
+                " scored, score_sum) VALUES (?, '2026-11', '', ?, ?, ?)",
+                [(a, 4, 1, 10.0), (b, 1, 1, 90.0)],
+            ),
+        ],
+    )
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "manager@demo.test")
         data = client.get("/chains/1/compare.json?from=2026-11&to=2026-11").json()
