@@ -15,6 +15,7 @@ import click
 
 from . import branch_import, json_input
 from . import demo as demo_module
+from . import move_data as move_module
 from .auth import hash_password, password_problem
 from .db import Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db_postgres import DatabaseFault as PostgresFault
@@ -444,3 +445,64 @@ def import_branches(
 
     added = _run(settings, work)
     click.echo(f"Added {added} branch{'es' if added != 1 else ''} to {chain_ref}.")
+
+
+@main.command("move-data")
+@click.option(
+    "--to-database-url",
+    required=True,
+    metavar="URL",
+    help="The empty PostgreSQL database to copy into (postgresql://…).",
+)
+@click.option(
+    "--to-photo-store",
+    default=None,
+    metavar="FOLDER|s3://BUCKET/PREFIX",
+    help="An empty photo store to copy the photos into [default: leave them where they are].",
+)
+@data_dir_option
+def move_data(to_database_url: str, to_photo_store: str | None, data_dir: Path | None) -> None:
+    """Copy a SQLite data folder into PostgreSQL (and its photos into another store), then
+    check every table's row count and every photo's SHA-256."""
+    settings = _settings(data_dir)
+    if settings.on_postgres:
+        raise click.ClickException("the source must be a SQLite database (--database-url)")
+    if not to_database_url.startswith(("postgresql:", "postgres:")):
+        raise click.ClickException("--to-database-url must be a postgresql:// URL")
+    if not settings.db_path.exists():
+        raise click.ClickException(f"no database at {settings.db_path}")
+    source_store = _photo_store(settings)
+    target_store = (
+        _photo_store(settings.with_overrides(photo_store=to_photo_store))
+        if to_photo_store
+        else None
+    )
+
+    async def main() -> move_module.Moved:
+        async with (
+            open_database(settings.database_url, settings.data_dir) as source,
+            open_database(to_database_url, settings.data_dir) as target,
+        ):
+            try:
+                return await move_module.move(
+                    source, target, source_store, target_store, say=click.echo
+                )
+            finally:
+                await source_store.close()
+                if target_store is not None:
+                    await target_store.close()
+
+    try:
+        moved = asyncio.run(main())
+    except (move_module.MoveRefused, DatabaseUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (DatabaseFault, PostgresFault) as exc:
+        reason = " ".join(str(exc).split())
+        raise click.ClickException(f"the move stopped: {reason}") from exc
+    click.echo(
+        f"Moved {sum(moved.rows.values())} rows in {len(moved.rows)} tables"
+        + (f" and {moved.photos} photo files" if target_store is not None else "")
+        + "; every count and photo checked. Serve with --database-url"
+        + (" and --photo-store" if target_store is not None else "")
+        + " set to the new places."
+    )
