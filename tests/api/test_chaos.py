@@ -38,8 +38,9 @@ SEED = 20261201
 class Server:
     """`visitscore serve --workers 2` in its own process group, restartable on its port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.log = (data_dir.parent / "chaos-server.log").open("ab")
         self.process: subprocess.Popen[bytes] | None = None
@@ -54,6 +55,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=self.env,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -282,11 +284,23 @@ async def chaos(server: Server, stop: asyncio.Event, rng: random.Random) -> dict
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize("engines", ["sqlite+folder", "postgresql+s3"])
 def test_nothing_is_lost_or_stored_twice_through_faults_and_kills(
-    demo_template: Path, tmp_path: Path
+    demo_template: Path,
+    tmp_path: Path,
+    engines: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = copy_data(demo_template, tmp_path / "data")
-    server = Server(data)
+    env: dict[str, str] = {}
+    bucket = None
+    if engines == "postgresql+s3":
+        url = request.getfixturevalue("pg_demo_template").copy()
+        bucket = request.getfixturevalue("s3_bucket")  # also points this process at it
+        env = {"VISITSCORE_DATABASE_URL": url, "VISITSCORE_PHOTO_STORE": f"s3://{bucket}/c"}
+        monkeypatch.setenv("VISITSCORE_DATABASE_URL", url)  # db_rows reads it there
+    server = Server(data, env)
     server.start()
     rng = random.Random(SEED)
     faults = Faults()
@@ -352,8 +366,13 @@ def test_nothing_is_lost_or_stored_twice_through_faults_and_kills(
     )
     assert len(stored) == len(photo_ids) == len(set(photo_ids))
     for _photo_id, key in stored:
-        folder = data / "photos" / key[:2] / key[2:4]
-        assert (folder / f"{key}-display.jpg").is_file() and (folder / f"{key}-thumb.jpg").is_file()
+        names = [f"{key[:2]}/{key[2:4]}/{key}-{size}.jpg" for size in ("display", "thumb")]
+        if bucket is None:
+            assert all((data / "photos" / name).is_file() for name in names)
+        else:
+            s3 = request.getfixturevalue("s3_endpoint").client()
+            for name in names:
+                assert s3.head_object(Bucket=bucket, Key=f"c/{name}")["ContentLength"] > 0
     assert db_rows(
         data,
         f"SELECT count(*) FROM visit_photos WHERE photo_id IN ({photo_marks})",
