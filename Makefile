@@ -72,7 +72,7 @@ BENCH_LARGE ?= 100000
 BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
-	"photo_store.py"
+	"photo_store.py" "at_rest.py"
 bench: $(STAMP) chromium
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \
