@@ -73,7 +73,7 @@ BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
 	"photo_store.py" "at_rest.py"
-bench: $(STAMP) chromium
+bench: $(STAMP) chromium postgresql
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \
 		if [ -n "$$missed" ]; then printf "targets missed by:$$missed\n"; exit 1; fi; \
