@@ -250,15 +250,17 @@ class S3Store(PhotoStore):
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put, name, data, content_type)
 
-    def _get(self, name: str) -> bytes:
+    def _get_object(self, name: str) -> Any:
         try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
+            return self._client.get_object(Bucket=self.bucket, Key=self._key(name))
         except Exception as exc:
             if self._missing(exc):
                 raise BlobMissing(name) from exc
             raise
-        with answer["Body"] as body:
-            return body.read()
+
+    def _get(self, name: str) -> bytes:
+        with self._get_object(name)["Body"] as body:
+            return body.read()  # type: ignore[no-any-return]
 
     async def get(self, name: str) -> bytes:
         return await asyncio.to_thread(self._get, name)
@@ -272,12 +274,7 @@ class S3Store(PhotoStore):
     def _open(self, name: str) -> tuple[Any, bytes | None]:
         """The object's answer and, when it is small (display copies and thumbnails),
         its bytes read in the same thread hop."""
-        try:
-            answer = self._client.get_object(Bucket=self.bucket, Key=self._key(name))
-        except Exception as exc:
-            if self._missing(exc):
-                raise BlobMissing(name) from exc
-            raise
+        answer = self._get_object(name)
         if answer["ContentLength"] <= WHOLE:
             with answer["Body"] as body:
                 return answer, body.read()
