@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.db import Database  # noqa: E402
-from server.db_postgres import PostgresDatabase  # noqa: E402
+from server.db.postgres import PostgresDatabase  # noqa: E402
 from server.demo import create_demo  # noqa: E402
 from server.migrate import migrate_all  # noqa: E402
 from server.photo_store import FolderStore  # noqa: E402

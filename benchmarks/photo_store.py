@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import os
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from local_server import visitscore_server  # noqa: E402
 from photos import photo_like_jpeg  # noqa: E402
 
-from tests.api.conftest import visit_body  # noqa: E402
+from tests.api.conftest import manifest, visit_body  # noqa: E402
 from tests.s3 import seaweedfs  # noqa: E402
 
 UPLOAD_TARGET = 1.5
@@ -47,16 +46,7 @@ async def one_round(url: str, blobs: list[bytes]) -> tuple[float, float]:
             "/api/v1/session", json={"email": "shopper@demo.test", "password": "visitscore-demo"}
         )
         assignment = (await client.get("/api/v1/assignments")).json()["assignments"][0]
-        entries = [
-            {
-                "photo_id": str(uuid.uuid4()),
-                "question": None,
-                "sha256": hashlib.sha256(b).hexdigest(),
-                "bytes": len(b),
-                "content_type": "image/jpeg",
-            }
-            for b in blobs
-        ]
+        entries = [manifest(b, question=None) for b in blobs]
         visit_id = str(uuid.uuid4())
         body = visit_body(assignment, photos=entries)
         (await client.put(f"/api/v1/visits/{visit_id}", json=body)).raise_for_status()

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import io
 import shutil
 import statistics
@@ -36,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from local_server import visitscore_server  # noqa: E402
 
 from server import photos  # noqa: E402
-from tests.api.conftest import visit_body  # noqa: E402
+from tests.api.conftest import manifest, visit_body  # noqa: E402
 
 
 def photo_like_jpeg(
@@ -221,14 +220,7 @@ def memory(uploads: int = 20, kind: str = "jpeg", target_mb: float = 300) -> tup
                     )
                     assignment = (await client.get("/api/v1/assignments")).json()["assignments"][0]
                     entries = [
-                        {
-                            "photo_id": str(uuid.uuid4()),
-                            "question": None,
-                            "sha256": hashlib.sha256(b).hexdigest(),
-                            "bytes": len(b),
-                            "content_type": f"image/{kind}",
-                        }
-                        for b in blobs
+                        manifest(b, question=None, content_type=f"image/{kind}") for b in blobs
                     ]
                     # A complete visit as the API tests send it (every required answer
                     # and stamp), listing the photos about to be uploaded.

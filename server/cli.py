@@ -18,7 +18,7 @@ from . import demo as demo_module
 from . import move_data as move_module
 from .auth import hash_password, password_problem
 from .db import Database, DatabaseFault, DatabaseUnavailable, backup_database
-from .db_postgres import DatabaseFault as PostgresFault
+from .db.postgres import DatabaseFault as PostgresFault
 from .engines import _without_password, open_database
 from .i18n import SUPPORTED
 from .migrate import migrate_all
@@ -88,20 +88,18 @@ def _where(settings: Settings) -> str:
 
 
 def _photo_store(settings: Settings) -> PhotoStore:
-    """The settings' photo store, checked usable now; one clear line if it is not."""
-
-    async def check(store: PhotoStore) -> None:
-        try:
-            await store.check()
-        finally:
-            await store.close()
-
+    """The settings' photo store, checked usable now; one clear line if it is not. (Its
+    clients are not tied to an event loop: the caller uses it in its own and closes it.)"""
     try:
         store = settings.open_photo_store()
-        asyncio.run(check(store))
-        return settings.open_photo_store()
     except StoreUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
+    try:
+        asyncio.run(store.check())
+    except StoreUnavailable as exc:
+        asyncio.run(store.close())
+        raise click.ClickException(str(exc)) from exc
+    return store
 
 
 def _run(settings: Settings, work: Callable[[Database], Awaitable[T]], migrate: bool = True) -> T:

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .db import Database, DatabaseUnavailable
-from .db_postgres import PostgresDatabase
+from .db.postgres import PostgresDatabase
 
 
 def open_database(url: str, data_dir: Path, read_connections: int = 3) -> Any:

@@ -74,7 +74,7 @@ def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
     if url.startswith("postgresql:"):
         import psycopg
 
-        from server.sql import to_psycopg
+        from server.db.sql import to_psycopg
 
         with psycopg.connect(url) as conn:
             return [tuple(r) for r in conn.execute(to_psycopg(sql), params).fetchall()]
@@ -101,7 +101,7 @@ def db_write(data_dir: Path, statements: list[tuple[str, Any]]) -> None:
     if url.startswith("postgresql:"):
         import psycopg
 
-        from server.sql import to_psycopg
+        from server.db.sql import to_psycopg
 
         with psycopg.connect(url) as conn, conn.cursor() as cursor:
             for sql, params in statements:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.sql import to_psycopg
+from server.db.sql import to_psycopg
 
 
 @pytest.mark.parametrize(

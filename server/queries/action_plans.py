@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import zones
 from ..db import Reader, Transaction, utcnow
-from ..sql import placeholders
+from ..db.sql import placeholders
 from . import audit, questionnaires
 
 

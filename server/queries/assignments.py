@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..db import Reader, Transaction, utcnow
+from ..db.sql import placeholders
 from ..models import Assignment, Branch
-from ..sql import placeholders
 from . import audit
 
 

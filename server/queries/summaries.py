@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from ..db import Reader, Transaction, utcnow
-from ..sql import placeholders
+from ..db.sql import placeholders
 from . import audit
 
 _UPSERT = (

@@ -7,8 +7,8 @@ from typing import Any
 
 from .. import zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
+from ..db.sql import placeholders
 from ..scoring import VisitScore, score_visit
-from ..sql import placeholders
 from . import audit, photos, programme, questionnaires, summaries
 
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 Row = Mapping[str, Any]
 """What a query answers per row, for code above queries/: read by column name. (SQLite's
-rows also read by position; nothing outside queries/ and db.py relies on it.)"""
+rows also read by position; nothing outside queries/ and db/ relies on it.)"""
 
 
 class Conflict(Exception):
@@ -50,7 +50,7 @@ class DatabaseUnavailable(Exception):
 
 DatabaseFault = sqlite3.DatabaseError
 """The database file could not be used (not a database, corrupt, unreadable): the
-driver's own error, named here so that nothing above db.py needs to know the driver."""
+driver's own error, named here so that nothing above db/ needs to know the driver."""
 
 
 def plain(row: sqlite3.Row | None) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 :class:`server.db.Database`: ``fetchall``/``fetchone`` for reads, ``transaction()`` for
 writes, ``migrate()``.
 
-Queries are the same text as on SQLite; :func:`server.sql.to_psycopg` turns their
+Queries are the same text as on SQLite; :func:`server.db.sql.to_psycopg` turns their
 placeholders into psycopg's. Writes keep SQLite's guarantee that transactions which
 write run one at a time (SQLite's ``BEGIN IMMEDIATE``): each takes a transaction-level
 advisory lock first, across every server sharing the database, so code that reads then
@@ -21,7 +21,7 @@ import psycopg
 from psycopg.rows import RowMaker
 from psycopg_pool import AsyncConnectionPool
 
-from .db import (
+from . import (
     MIGRATIONS_DIR,
     Conflict,
     DatabaseUnavailable,
