@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from . import exports  # noqa: F401  (registers the export job)
 from . import settings as settings_module
 from .api import assignments as api_assignments
 from .api import openapi as api_openapi
@@ -28,6 +30,7 @@ from .compression import CompressionMiddleware
 from .engines import open_database
 from .error_pages import api_error_handler, http_exception_handler, server_error_handler
 from .errors import ApiError
+from .jobs import Runner
 from .middleware import RequestMiddleware
 from .migrate import migrate_all
 from .photo_store import FolderStore
@@ -51,6 +54,7 @@ from .views import (
     users_admin,
     visit_report,
 )
+from .views import exports as export_views
 
 log = logging.getLogger("visitscore")
 
@@ -106,6 +110,11 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/chains/{chain_id:id}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:id}/visits.csv", compare.visits_csv, methods=["GET"]),
         Route("/chains/{chain_id:id}/visits.json", compare.visits_json, methods=["GET"]),
+        Route("/chains/{chain_id:id}/exports", export_views.create, methods=["POST"]),
+        Route("/exports/{job_id:id}.json", export_views.page_json, methods=["GET"]),
+        Route("/exports/{job_id:id}/file", export_views.download, methods=["GET"]),
+        Route("/exports/{job_id:id}", export_views.page, methods=["GET"]),
+        Route("/admin/jobs", export_views.jobs_page, methods=["GET"]),
         Route("/admin/assignments", assignments_admin.page, methods=["GET"]),
         Route("/admin/assignments", assignments_admin.create, methods=["POST"]),
         Route(
@@ -222,6 +231,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # switch interval (5 ms by default) before the event loop may run, for each of a
         # request's few steps. 0.5 ms keeps a request's wait behind that work short.
         sys.setswitchinterval(SWITCH_INTERVAL)
+        stop = asyncio.Event()
+        running: asyncio.Task[None] | None = None
         await db.connect()
         try:
             applied = await migrate_all(db)
@@ -234,8 +245,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 store.scratch = app.state.scratch  # same file system: renamed into place
             await store.check()
             app.state.photo_pool = pool
+            app.state.jobs = None
+            if settings.run_jobs:
+                app.state.jobs = Runner(db, store, app.state.scratch)
+                running = asyncio.create_task(app.state.jobs.run(stop))
             yield
         finally:
+            if running is not None:
+                stop.set()
+                running.cancel()  # a job in hand goes back to the queue at once
+                await asyncio.gather(running, return_exceptions=True)
             pool.shutdown(wait=True)
             await app.state.photo_store.close()
             scratch.close()

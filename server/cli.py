@@ -1,4 +1,4 @@
-"""``visitscore serve | migrate | demo | create-user | backup``."""
+"""``visitscore serve | worker | jobs | migrate | demo | create-user | backup | …``."""
 
 from __future__ import annotations
 
@@ -15,17 +15,21 @@ import click
 
 from . import branch_import, json_input
 from . import demo as demo_module
+from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import move_data as move_module
 from .auth import hash_password, password_problem
 from .db import Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db.postgres import DatabaseFault as PostgresFault
 from .engines import _without_password, open_database
 from .i18n import SUPPORTED
+from .jobs import Runner, run_until_idle
 from .migrate import migrate_all
 from .models import ROLES
 from .photo_store import FolderStore, PhotoStore, StoreUnavailable
 from .queries import chains, questionnaires, users
+from .queries import jobs as queue
 from .questionnaire import export_document, parse_document
+from .scratch import Scratch
 from .settings import Settings, from_env
 
 T = TypeVar("T")
@@ -138,19 +142,27 @@ def main() -> None:
     default=None,
     help="Log every request (off by default: it costs about a third of throughput).",
 )
+@click.option(
+    "--jobs/--no-jobs",
+    "run_jobs",
+    default=None,
+    help="Also run background jobs such as exports [env VISITSCORE_RUN_JOBS; default on]."
+    " Off when `visitscore worker` processes run them.",
+)
 @data_dir_option
 def serve(
     host: str | None,
     port: int | None,
     workers: int | None,
     access_log: bool | None,
+    run_jobs: bool | None,
     data_dir: Path | None,
 ) -> None:
     """Serve the app (migrations run first)."""
     import uvicorn
 
     settings = _settings(data_dir).with_overrides(
-        host=host, port=port, workers=workers, access_log=access_log
+        host=host, port=port, workers=workers, access_log=access_log, run_jobs=run_jobs
     )
     asyncio.run(_photo_store(settings).close())
     applied = _run(settings, migrate_all, migrate=False)
@@ -176,6 +188,62 @@ def serve(
         proxy_headers=True,
         log_level="info",
     )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the jobs that are due, then stop.")
+@data_dir_option
+def worker(once: bool, data_dir: Path | None) -> None:
+    """Run background jobs (exports) from the queue in the database until stopped
+    (Ctrl-C or SIGTERM); as many workers as wanted may share one queue."""
+    import signal
+
+    settings = _settings(data_dir)
+    store = _photo_store(settings)
+
+    async def work(db: Database) -> int:
+        scratch = Scratch(settings.data_dir / "uploads")
+        runner = Runner(db, store, scratch.open())
+        try:
+            if once:
+                return await run_until_idle(runner)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            click.echo(f"Worker {runner.name} running jobs from {_where(settings)}")
+            task = asyncio.create_task(runner.run(stop))
+            await stop.wait()
+            task.cancel()  # a job in hand goes back to the queue at once
+            await asyncio.gather(task, return_exceptions=True)
+            return 0
+        finally:
+            scratch.close()
+            await store.close()
+
+    ran = _run(settings, work)
+    if once:
+        click.echo(f"Ran {ran} job{'s' if ran != 1 else ''}.")
+
+
+@main.command()
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@data_dir_option
+def jobs(limit: int, data_dir: Path | None) -> None:
+    """The newest background jobs: state, attempts, progress, error."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        return await queue.recent(db, limit)
+
+    for job in _run(_settings(data_dir), work):
+        done = job["done_count"]
+        total = job["total_count"]
+        progress = f"{done}/{total}" if total is not None else "-"
+        line = (
+            f"{job['id']:>6}  {job['kind']:<14} {job['state']:<8} attempt {job['attempts']}"
+            f"/{job['max_attempts']}  {progress:>15}  {job['created_at']}  {job['who'] or '-'}"
+        )
+        click.echo(line + (f"  error: {job['error']}" if job["error"] else ""))
 
 
 @main.command()

@@ -88,6 +88,19 @@ STATE_NAMES = {
 }
 
 
+JOB_STATE_NAMES = {
+    "queued": N_("waiting to start"),
+    "running": N_("being made"),
+    "done": N_("ready"),
+    "failed": N_("failed"),
+    "expired": N_("no longer kept"),
+}
+
+
+def job_state_name(state: str) -> str:
+    return gettext(JOB_STATE_NAMES.get(state, N_("changed")))
+
+
 AUDIT_NAMES = {
     "visit.received": N_("received by the server"),
     "visit.submitted": N_("complete: photos in, waiting for review"),

@@ -25,6 +25,7 @@ import asyncio
 import errno
 import os
 import re
+import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -39,6 +40,10 @@ WHOLE = 2 * 1024 * 1024
 """Objects up to this size are read whole and sent in one piece (one thread hop); larger
 ones (kept originals) are streamed in ``CHUNK``s."""
 _NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}-(display|thumb|original)\.(jpg|png|webp)")
+_EXPORT = re.compile(r"exports/[0-9]{1,18}-[0-9]{1,4}\.(csv|json)")
+"""Export files made by background jobs: ``exports/<job id>-<attempt>.<format>``, kept for
+a while and removed when the job expires; not photos (``names``, backup and move-data
+leave them out)."""
 
 
 class BlobMissing(Exception):
@@ -51,9 +56,13 @@ class StoreUnavailable(Exception):
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise ValueError(f"not a photo file name: {name!r}")
+    if not _NAME.fullmatch(name) and not _EXPORT.fullmatch(name):
+        raise ValueError(f"not a photo or export file name: {name!r}")
     return name
+
+
+def export_name(job_id: int, attempt: int, extension: str) -> str:
+    return _check_name(f"exports/{job_id}-{attempt}.{extension}")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -115,6 +124,11 @@ class PhotoStore(ABC):
         Idempotent: a name already stored holds the same bytes and is left as it is."""
 
     @abstractmethod
+    async def put_file(self, name: str, source: Path, content_type: str) -> None:
+        """Store a large file made on this machine (an export) under ``name``, whole or not
+        at all, replacing what the name held. ``source`` is consumed."""
+
+    @abstractmethod
     async def get(self, name: str) -> bytes:
         """The file's bytes; :class:`BlobMissing` if there is none."""
 
@@ -158,6 +172,32 @@ class FolderStore(PhotoStore):
 
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put, name, data)
+
+    def _put_file(self, name: str, source: Path) -> None:
+        path = self.path(name)
+        _make_dirs(path.parent)
+        with source.open("rb") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.replace(source, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as out, source.open("rb") as fh:
+                    shutil.copyfileobj(fh, out, CHUNK)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            source.unlink()
+        _fsync_dir(path.parent)
+
+    async def put_file(self, name: str, source: Path, content_type: str) -> None:
+        await asyncio.to_thread(self._put_file, name, source)
 
     async def get(self, name: str) -> bytes:
         try:
@@ -249,6 +289,19 @@ class S3Store(PhotoStore):
 
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         await asyncio.to_thread(self._put, name, data, content_type)
+
+    def _put_file(self, name: str, source: Path, content_type: str) -> None:
+        # boto3's managed upload: one PUT for small files, a multipart upload (parts sent
+        # in parallel, each checked) for large ones; the object appears when it is whole.
+        try:
+            self._client.upload_file(
+                str(source), self.bucket, self._key(name), ExtraArgs={"ContentType": content_type}
+            )
+        finally:
+            source.unlink(missing_ok=True)
+
+    async def put_file(self, name: str, source: Path, content_type: str) -> None:
+        await asyncio.to_thread(self._put_file, name, source, content_type)
 
     def _get_object(self, name: str) -> Any:
         try:

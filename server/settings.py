@@ -68,6 +68,9 @@ class Settings:
     login_window_seconds: int = 15 * 60
     # Read connections beside the single writer.
     read_connections: int = 3
+    # Whether this server process also runs background jobs (exports); off when
+    # `visitscore worker` processes run them instead.
+    run_jobs: bool = True
     # The shopper app's files (overridable so tests can serve a changed version).
     pwa_dir: Path = field(default_factory=lambda: ASSETS / "pwa")
     service_worker: Path = field(default_factory=lambda: ASSETS / "service-worker.js")
@@ -129,6 +132,7 @@ class Settings:
             "VISITSCORE_MAX_PHOTO_BYTES": str(self.max_photo_bytes),
             "VISITSCORE_REPEAT_DAYS": str(self.repeat_days),
             "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
+            "VISITSCORE_RUN_JOBS": "1" if self.run_jobs else "0",
             "VISITSCORE_PWA_DIR": str(self.pwa_dir),
             "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
         }
@@ -143,6 +147,7 @@ def from_env() -> Settings:
         port=_env_int("VISITSCORE_PORT", 8000),
         workers=_env_int("VISITSCORE_WORKERS", 1),
         access_log=_env_bool("VISITSCORE_ACCESS_LOG", False),
+        run_jobs=_env_bool("VISITSCORE_RUN_JOBS", True),
         review_required=_env_bool("VISITSCORE_REVIEW_REQUIRED", True),
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),

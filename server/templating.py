@@ -41,6 +41,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.globals["role_name"] = i18n.role_name
     env.globals["state_name"] = i18n.state_name
+    env.globals["job_state_name"] = i18n.job_state_name
     env.globals["duration"] = i18n.format_duration
     env.globals["question_type_name"] = i18n.question_type_name
     env.globals["stamp_name"] = i18n.stamp_name

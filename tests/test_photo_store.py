@@ -179,3 +179,66 @@ def test_demo_and_backup_with_the_photos_in_a_bucket(
         local = tmp_path / "copy" / "photos" / name
         body = s3.get_object(Bucket=s3_bucket, Key=item["Key"])["Body"]
         assert local.read_bytes() == body.read()
+
+
+def test_export_files_are_stored_whole_replaced_and_left_out_of_photo_listings(
+    store: PhotoStore, tmp_path: Path
+) -> None:
+    """Exports are large files made on the server: stored from a file (on S3 a multipart
+    upload above 8 MB), served streamed, never listed with the photos (backup and
+    move-data copy photos only)."""
+    name = photo_store.export_name(41, 1, "csv")
+    big = b"visit,score\n" + b"".join(b"%08d,87.5\n" % i for i in range(1_000_000))
+    assert len(big) > 8 * 1024 * 1024
+
+    async def scenario() -> None:
+        source = tmp_path / "export.csv"
+        source.write_bytes(big)
+        await store.put_file(name, source, "text/csv")
+        assert not source.exists()  # consumed
+        assert await store.has(name)
+        assert await store.get(name) == big
+        response = await store.serve(name, "text/csv", {"x-test": "1"})
+        assert response.headers["x-test"] == "1"
+        assert [n async for n in store.names()] == []
+        source.write_bytes(b"replaced\n")
+        await store.put_file(name, source, "text/csv")
+        assert await store.get(name) == b"replaced\n"
+        await store.delete(name)
+        assert not await store.has(name)
+        for bad in ("exports/../x.csv", "exports/1-1.exe", "exports/x.csv"):
+            with pytest.raises(ValueError):
+                await store.has(bad)
+
+    asyncio.run(scenario())
+
+
+def test_an_export_made_by_a_separate_worker_lands_in_the_bucket(
+    s3_bucket: str, s3_endpoint: Any, demo_dir: Path
+) -> None:
+    """`serve --no-jobs` plus `visitscore worker`: the server queues, the worker (another
+    process's code path, here the CLI) makes the file in the bucket, the server serves it."""
+    spec = f"s3://{s3_bucket}/vs"
+    settings = Settings(data_dir=demo_dir, photo_store=spec, run_jobs=False)
+    with TestClient(create_app(settings)) as client:
+        login(client, "manager@demo.test")
+        page = client.get("/chains/1/compare")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        asked = client.post(
+            "/chains/1/exports", data={"csrf_token": token, "format": "csv"}, follow_redirects=False
+        )
+        job_url = asked.headers["location"]
+        assert client.get(job_url + ".json").json()["state"] == "queued"
+        ran = CliRunner().invoke(
+            main, ["worker", "--once", "--data-dir", str(demo_dir), "--photo-store", spec]
+        )
+        assert ran.exit_code == 0, ran.output
+        assert "Ran 1 job." in ran.output
+        done = client.get(job_url + ".json").json()
+        assert done["state"] == "done"
+        body = client.get(done["file"]).content.decode("utf-8-sig")
+        assert body == client.get("/chains/1/visits.csv").content.decode("utf-8-sig")
+        listed = CliRunner().invoke(main, ["jobs", "--data-dir", str(demo_dir)])
+        assert listed.exit_code == 0 and "visits_export  done" in listed.output
+    keys = [o["Key"] for o in s3_endpoint.client().list_objects_v2(Bucket=s3_bucket)["Contents"]]
+    assert keys == [f"vs/exports/{done['id']}-1.csv"]

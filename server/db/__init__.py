@@ -177,6 +177,10 @@ class Transaction:
     rows alike, :meth:`batch` for several statements whose results it does not need.
     ``BEGIN IMMEDIATE`` goes with the first call, in the same hop."""
 
+    row_lock = ""
+    """Appended to a SELECT whose rows the transaction will change and other writers
+    should pass over (a job queue): nothing here, where one writer runs at a time."""
+
     def __init__(self, conn: aiosqlite.Connection, memo: dict[Any, Any], gate: int) -> None:
         self._conn = conn
         self.memo = memo

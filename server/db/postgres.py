@@ -65,6 +65,10 @@ def _rows(cursor: psycopg.AsyncCursor[Any]) -> RowMaker[Row]:
 class Transaction:
     """One connection inside a transaction that holds the writers' lock."""
 
+    row_lock = " FOR UPDATE SKIP LOCKED"
+    """See :attr:`server.db.Transaction.row_lock`: rows another transaction holds are
+    passed over, not waited for."""
+
     def __init__(self, conn: psycopg.AsyncConnection[Any], memo: dict[Any, Any]) -> None:
         self._conn = conn
         self.memo = memo

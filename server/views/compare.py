@@ -8,43 +8,28 @@ visits themselves. Bad filter values are ignored with a visible note.
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
-from functools import partial
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .. import auth, charts, csv_export, reports
+from .. import auth, charts, csv_export, exports, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
-from ..models import Branch, Chain, User
-from ..queries import action_plans, chains, questionnaires, summaries, visits
-from ..questionnaire import Definition, Question, is_scored, iter_questions, localized
+from ..queries import action_plans, questionnaires, summaries
+from ..questionnaire import localized
 from ..templating import render
 from . import filters
+from .lookups import visible_chain
 
 SORTS = {"name", "region", "visits", "total", "rank"}
 
 
-async def _chain_and_branches(
-    request: Request, permission: str
-) -> tuple[User, Chain, list[Branch]]:
-    user = auth.require_login(await auth.current_user(request))
-    db: Database = request.app.state.db
-    chain = await chains.get_chain(db, int(request.path_params["chain_id"]))
-    everything = await chains.list_branches(db, chain_ids=frozenset({chain.id})) if chain else []
-    if chain is None or not auth.can_see_chain(user, chain.id, everything):
-        raise ApiError(404, "not_found", _("There is no such chain."))
-    auth.require(user, permission)
-    return user, chain, [b for b in everything if auth.can_see_branch(user, b)]
-
-
 async def comparison(request: Request, permission: str = "chain.compare") -> dict[str, Any]:
     """The comparison's numbers, for the page, the JSON and the CSV alike."""
-    user, chain, branches = await _chain_and_branches(request, permission)
+    user, chain, branches = await visible_chain(request, permission)
     db: Database = request.app.state.db
     params = request.query_params
     zone = branches[0].timezone if branches else "UTC"  # a chain's months: its first branch's
@@ -270,85 +255,43 @@ async def compare_csv(request: Request) -> Response:
     return _csv_response(rows, f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv")
 
 
-async def _approved_visits(
-    request: Request,
-) -> tuple[Chain, Definition, list[Question], AsyncIterator[dict[str, Any]]]:
-    """Every approved visit of the branches the user may see (of the period asked for, if
-    any), day by day, read in pages of 500. Each page comes as a function that makes its
-    rows (each visit with its branch and its section and question scores, 0..100, None
-    when N/A): CPU work the caller runs off the event loop, with its own formatting."""
-    _user, chain, branches = await _chain_and_branches(request, "report.export")
+async def _export(request: Request) -> exports.VisitsExport:
+    """The visits export the request asks for (``?from=2026-01&to=2026-03``, optional)."""
+    _user, chain, branches = await visible_chain(request, "report.export")
+    first_day, end_day = export_period(request.query_params)
+    return await exports.prepare(request.app.state.db, chain, branches, first_day, end_day)
+
+
+def export_period(params: Any) -> tuple[str, str | None]:
     try:
-        first_day, end_day = filters.export_period(request.query_params)
+        return filters.export_period(params)
     except ValueError as exc:
         raise ApiError(
             400,
             "bad_filter",
             _("An export's period is given in months, such as ?from=2026-01&to=2026-03."),
         ) from exc
-    db: Database = request.app.state.db
-    definition, _default_keys = await questionnaires.report_definition(db)
-    questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
-    by_id = {b.id: b for b in branches}
-
-    async def pages() -> AsyncIterator[Callable[[], list[dict[str, Any]]]]:
-        after = (first_day, 0)
-        while True:
-            page = await visits.approved_page(
-                db, list(by_id), after=after, before_day=end_day, limit=500
-            )
-            if not page:
-                return
-            after = (page[-1]["local_date"], page[-1]["id"])
-            yield partial(_export_rows, page, by_id, definition, questions)
-
-    return chain, definition, questions, pages()
 
 
 async def visits_csv(request: Request) -> Response:
-    """The approved visits, one row per visit, one column per section and question score."""
-    chain, definition, questions, pages = await _approved_visits(request)
-    locale = current_locale()
-    header = [
-        _("Visit"),
-        _("Date"),
-        _("Branch"),
-        _("Code"),
-        _("Region"),
-        _("Score"),
-        *[localized(s.get("title"), locale) for s in definition["sections"]],
-        *[q["key"] for q in questions],
-    ]
-
+    """The approved visits, one row per visit, one column per section and question score,
+    streamed as they are read."""
+    export = await _export(request)
+    header = export.csv_header(current_locale())
     writer = csv_export.Writer()
-
-    def text(page: Callable[[], list[dict[str, Any]]]) -> str:
-        for visit in page():
-            writer.row(
-                [
-                    visit["visit_id"],
-                    visit["date"],
-                    visit["branch"]["name"],
-                    visit["branch"]["code"],
-                    visit["branch"]["region"],
-                    _number(visit["total"]),
-                    *[_number(v) for v in visit["sections"].values()],
-                    *[_number(v) for v in visit["questions"].values()],
-                ]
-            )
-        return writer.take()
 
     async def lines() -> AsyncIterator[str]:
         writer.row(header)
         yield writer.take()
-        async for page in pages:
-            yield await asyncio.to_thread(text, page)  # CPU work: off the event loop
+        async for page in export.pages(request.app.state.db):
+            # CPU work: off the event loop
+            yield await asyncio.to_thread(lambda p=page: exports.csv_text(writer, p()))
 
     return StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "content-disposition": f'attachment; filename="visits-{chain.code}.csv"',
+            "content-disposition": f'attachment; filename="visits-{export.chain.code}.csv"',
             "cache-control": "private, no-cache",
         },
     )
@@ -356,59 +299,17 @@ async def visits_csv(request: Request) -> Response:
 
 async def visits_json(request: Request) -> Response:
     """The same visits as JSON: ``{"chain", "visits": [...]}``, streamed."""
-    chain, _definition, _questions, pages = await _approved_visits(request)
-
-    def text(page: Callable[[], list[dict[str, Any]]]) -> str:
-        return ",".join(json.dumps(visit) for visit in page())
+    export = await _export(request)
 
     async def chunks() -> AsyncIterator[str]:
-        yield '{"chain": ' + json.dumps(chain.to_api()) + ', "visits": ['
+        yield export.json_head()
         first = True
-        async for page in pages:
-            yield ("" if first else ",") + await asyncio.to_thread(text, page)
+        async for page in export.pages(request.app.state.db):
+            text = await asyncio.to_thread(lambda p=page: exports.json_text(p()))
+            yield ("" if first else ",") + text
             first = False
         yield "]}"
 
     return StreamingResponse(
         chunks(), media_type="application/json", headers={"cache-control": "private, no-cache"}
     )
-
-
-def _export_rows(
-    page: list[dict[str, Any]],
-    by_id: dict[int, Branch],
-    definition: Definition,
-    questions: list[Question],
-) -> list[dict[str, Any]]:
-    out = []
-    for row in page:
-        scores = json.loads(row["scores"]) if row["scores"] else {}
-        section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
-        question_score = {q["key"]: q for q in scores.get("questions", [])}
-        branch = by_id[row["branch_id"]]
-        out.append(
-            {
-                "visit_id": row["visit_uuid"],
-                "date": row["local_date"],  # the day at the branch
-                "local_date": row["local_date"],
-                "branch": {
-                    "id": branch.id,
-                    "name": branch.name,
-                    "code": branch.code,
-                    "region": branch.region,
-                },
-                "total": row["score_total"],
-                "sections": {s["key"]: section_score.get(s["key"]) for s in definition["sections"]},
-                "questions": {
-                    q["key"]: _question_score(question_score.get(q["key"])) for q in questions
-                },
-            }
-        )
-    return out
-
-
-def _question_score(result: dict[str, Any] | None) -> float | None:
-    """A question's score 0..100; None when N/A, not answered or not scored."""
-    if not result or result.get("status") != "scored" or not result.get("possible"):
-        return None
-    return float(result["earned"] / result["possible"] * 100)

@@ -18,7 +18,7 @@ from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..models import Branch, User
+from ..models import Branch, Chain, User
 from ..queries import chains
 
 
@@ -31,3 +31,20 @@ async def visible_branch(request: Request, permission: str) -> tuple[User, Branc
         raise ApiError(404, "not_found", _("There is no such branch."))
     auth.require(user, permission)
     return user, branch
+
+
+async def visible_chain(
+    request: Request, permission: str, chain_id: int | None = None
+) -> tuple[User, Chain, list[Branch]]:
+    """The chain named by ``{chain_id}`` (or ``chain_id``) if the user may see it and holds
+    the permission, with those of its branches the user may see."""
+    user = auth.require_login(await auth.current_user(request))
+    db: Database = request.app.state.db
+    if chain_id is None:
+        chain_id = int(request.path_params["chain_id"])
+    chain = await chains.get_chain(db, chain_id)
+    everything = await chains.list_branches(db, chain_ids=frozenset({chain.id})) if chain else []
+    if chain is None or not auth.can_see_chain(user, chain.id, everything):
+        raise ApiError(404, "not_found", _("There is no such chain."))
+    auth.require(user, permission)
+    return user, chain, [b for b in everything if auth.can_see_branch(user, b)]

@@ -92,3 +92,30 @@ def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -
         page.goto(live_server.url + path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
         assert_accessible(page, path)
+
+
+def test_an_export_is_asked_for_followed_and_downloaded_in_the_browser(
+    page: Page, app_server: LiveServer
+) -> None:
+    """From the comparison page: ask for every visit as CSV, watch the page follow the
+    job (no reload needed), download the file; the export page is accessible."""
+    sign_in(page, app_server, "manager@demo.test")
+    page.goto(app_server.url + "/chains/1/compare")
+    page.get_by_label("Format").select_option("csv")
+    first = page.get_by_label("First month").input_value()
+    last = page.get_by_label("Last month").input_value()
+    page.get_by_role("button", name="Make the export").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Export of")
+    link = page.get_by_role("link", name=re.compile(r"Download visits-.*\.csv"))
+    expect(link).to_be_visible(timeout=20_000)
+    expect(page.get_by_role("status")).to_contain_text("ready")
+    assert_accessible(page, "export page")
+    with page.expect_download() as waiting:
+        link.click()
+    download = waiting.value
+    assert download.suggested_filename == f"visits-TOKO-{first}-to-{last}.csv"
+    with open(download.path(), encoding="utf-8-sig", newline="") as fh:
+        made = fh.read()
+    streamed = page.request.get(f"{app_server.url}/chains/1/visits.csv?from={first}&to={last}")
+    assert made == streamed.body().decode("utf-8-sig")
+    assert made.startswith("Visit,Date,Branch") and len(made.splitlines()) > 10

@@ -1,0 +1,309 @@
+"""The visits export: every approved visit of a chain's branches (those its reader may
+see), one row per visit with its section and question scores, as CSV or JSON.
+
+Two ways to get it, one set of rows: streamed straight away (``/chains/{id}/visits.csv``,
+for scripts and small chains), or made by a background job (``POST
+/chains/{id}/exports``) that reports its progress and leaves a file to download. A file
+is reused while nothing new was approved (nor a branch or questionnaire changed): the
+same request then answers with the finished file at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from . import csv_export, jobs
+from .i18n import _, activate, deactivate
+from .models import Branch, Chain
+from .photo_store import PhotoStore, export_name
+from .queries import chains, questionnaires, visits
+from .queries import jobs as queue
+from .questionnaire import Definition, Question, is_scored, iter_questions, localized
+
+KIND = "visits_export"
+FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+PAGE = 500
+
+
+@dataclass
+class VisitsExport:
+    """What one export reads: a chain, the branches its reader may see, the days."""
+
+    chain: Chain
+    branches: list[Branch]
+    first_day: str
+    end_day: str | None
+    definition: Definition
+    questions: list[Question]
+
+    async def pages(self, db: Any) -> AsyncIterator[Callable[[], list[dict[str, Any]]]]:
+        """The visits day by day, read in pages of :data:`PAGE`. Each page comes as a
+        function that makes its rows: CPU work the caller runs off the event loop."""
+        by_id = {b.id: b for b in self.branches}
+        after = (self.first_day, 0)
+        while True:
+            page = await visits.approved_page(
+                db, list(by_id), after=after, before_day=self.end_day, limit=PAGE
+            )
+            if not page:
+                return
+            after = (page[-1]["local_date"], page[-1]["id"])
+            yield partial(_rows, page, by_id, self.definition, self.questions)
+
+    async def count(self, db: Any) -> int:
+        return await visits.count_approved(
+            db, [b.id for b in self.branches], self.first_day, self.end_day
+        )
+
+    def csv_header(self, locale: str) -> list[str]:
+        return [
+            _("Visit"),
+            _("Date"),
+            _("Branch"),
+            _("Code"),
+            _("Region"),
+            _("Score"),
+            *[localized(s.get("title"), locale) for s in self.definition["sections"]],
+            *[q["key"] for q in self.questions],
+        ]
+
+    def json_head(self) -> str:
+        return '{"chain": ' + json.dumps(self.chain.to_api()) + ', "visits": ['
+
+
+async def prepare(
+    db: Any, chain: Chain, branches: list[Branch], first_day: str, end_day: str | None
+) -> VisitsExport:
+    definition, _default_keys = await questionnaires.report_definition(db)
+    questions = [q for _s, q in iter_questions(definition) if is_scored(q)]
+    return VisitsExport(chain, branches, first_day, end_day, definition, questions)
+
+
+def csv_text(writer: csv_export.Writer, rows: list[dict[str, Any]]) -> str:
+    for visit in rows:
+        writer.row(
+            [
+                visit["visit_id"],
+                visit["date"],
+                visit["branch"]["name"],
+                visit["branch"]["code"],
+                visit["branch"]["region"],
+                _number(visit["total"]),
+                *[_number(v) for v in visit["sections"].values()],
+                *[_number(v) for v in visit["questions"].values()],
+            ]
+        )
+    return writer.take()
+
+
+def json_text(rows: list[dict[str, Any]]) -> str:
+    return ",".join(json.dumps(visit) for visit in rows)
+
+
+def _number(value: float | None) -> float | str:
+    return "" if value is None else round(value, 1)
+
+
+def _rows(
+    page: list[dict[str, Any]],
+    by_id: dict[int, Branch],
+    definition: Definition,
+    questions: list[Question],
+) -> list[dict[str, Any]]:
+    out = []
+    for row in page:
+        scores = json.loads(row["scores"]) if row["scores"] else {}
+        section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
+        question_score = {q["key"]: q for q in scores.get("questions", [])}
+        branch = by_id[row["branch_id"]]
+        out.append(
+            {
+                "visit_id": row["visit_uuid"],
+                "date": row["local_date"],  # the day at the branch
+                "local_date": row["local_date"],
+                "branch": {
+                    "id": branch.id,
+                    "name": branch.name,
+                    "code": branch.code,
+                    "region": branch.region,
+                },
+                "total": row["score_total"],
+                "sections": {s["key"]: section_score.get(s["key"]) for s in definition["sections"]},
+                "questions": {
+                    q["key"]: _question_score(question_score.get(q["key"])) for q in questions
+                },
+            }
+        )
+    return out
+
+
+def _question_score(result: dict[str, Any] | None) -> float | None:
+    """A question's score 0..100; None when N/A, not answered or not scored."""
+    if not result or result.get("status") != "scored" or not result.get("possible"):
+        return None
+    return float(result["earned"] / result["possible"] * 100)
+
+
+# --- as a background job ----------------------------------------------------------
+
+
+def fingerprint(
+    chain_id: int, branch_ids: list[int], fmt: str, first_day: str, end_day: str | None, locale: str
+) -> str:
+    """Two requests with the same fingerprint (and no change since: the data stamp) want
+    the same file. The branches are part of it: a file is only ever given to readers who
+    may see exactly those branches."""
+    what = [KIND, chain_id, sorted(branch_ids), fmt, first_day, end_day, locale]
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()
+
+
+async def request(
+    db: Any,
+    *,
+    user_id: int,
+    chain: Chain,
+    branches: list[Branch],
+    fmt: str,
+    first_day: str,
+    end_day: str | None,
+    locale: str,
+) -> tuple[int, bool]:
+    """The job that makes this export: a finished one still true (nothing approved since
+    it was made), one queued or running, or a new one. Answers (job id, reused)."""
+    ids = sorted(b.id for b in branches)
+    key = fingerprint(chain.id, ids, fmt, first_day, end_day, locale)
+    params = {
+        "chain_id": chain.id,
+        "branch_ids": ids,
+        "format": fmt,
+        "first_day": first_day,
+        "end_day": end_day,
+        "locale": locale,
+    }
+    async with db.transaction() as tx:
+        found = await queue.latest_by_fingerprint(tx, key)
+        if found is not None and (
+            found["state"] != "done" or found["stamp"] == await queue.data_stamp(tx)
+        ):
+            return int(found["id"]), True
+        return await queue.enqueue(tx, KIND, params, actor_id=user_id, fingerprint=key), False
+
+
+def may_read(job: dict[str, Any], chain_id: int, branches: list[Branch]) -> bool:
+    """Whether a reader who may see ``branches`` of the chain may have this job's file:
+    exactly the branches it was made of."""
+    params = job["params"]
+    return (
+        job["kind"] == KIND
+        and params.get("chain_id") == chain_id
+        and params.get("branch_ids") == sorted(b.id for b in branches)
+    )
+
+
+def file_name(job: dict[str, Any], chain: Chain) -> str:
+    params = job["params"]
+    period = ""
+    if params.get("first_day"):
+        period += "-" + params["first_day"][:7]
+    if params.get("end_day"):
+        period += "-to-" + str(last_month(params["end_day"]))
+    return f"visits-{chain.code}{period}.{params['format']}"
+
+
+def last_month(end_day: str | None) -> str | None:
+    """The last month of a period given by the day after it (``2026-04-01`` → 2026-03)."""
+    if not end_day:
+        return None
+    year, month = int(end_day[:4]), int(end_day[5:7])
+    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+@jobs.kind(KIND)
+async def run(context: jobs.JobContext) -> dict[str, Any]:
+    """Write the export to a temp file page by page (reporting progress), then store it
+    whole."""
+    params = context.params
+    db = context.db
+    chain = await chains.get_chain(db, int(params["chain_id"]))
+    if chain is None:
+        raise jobs.JobFailed("the chain is gone")
+    wanted = set(params["branch_ids"])
+    branches = [
+        b for b in await chains.list_branches(db, chain_ids=frozenset({chain.id})) if b.id in wanted
+    ]
+    # Taken before reading: a visit approved while the file is written makes the next
+    # request start a new file rather than reuse this one.
+    stamp = await queue.data_stamp(db)
+    export = await prepare(db, chain, branches, params["first_day"], params["end_day"])
+    total = await export.count(db)
+    await context.progress(0, total, stamp)
+    fmt = params["format"]
+    token = activate(params.get("locale") or "en")
+    try:
+        path, rows = await _write(context, export, fmt, total, params.get("locale") or "en")
+    finally:
+        deactivate(token)
+    size = path.stat().st_size
+    name = export_name(context.id, context.attempt, fmt)
+    await context.store.put_file(name, path, FORMATS[fmt])
+    return {"file": name, "rows": rows, "bytes": size}
+
+
+async def _write(
+    context: jobs.JobContext, export: VisitsExport, fmt: str, total: int, locale: str
+) -> tuple[Path, int]:
+    """The whole export in a temp file in this worker's scratch folder; (path, rows)."""
+    await asyncio.to_thread(context.scratch.mkdir, parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", newline="", dir=context.scratch, prefix="export-", delete=False
+    )
+    writer = csv_export.Writer()
+
+    def text(page: Callable[[], list[dict[str, Any]]], first: bool) -> tuple[str, int]:
+        made = page()
+        if fmt == "csv":
+            return csv_text(writer, made), len(made)
+        return ("" if first else ",") + json_text(made), len(made)
+
+    def write(chunk: str) -> None:
+        handle.write(chunk)
+
+    rows = 0
+    try:
+        if fmt == "csv":
+            writer.row(export.csv_header(locale))
+            write(writer.take())
+        else:
+            write(export.json_head())
+        async for page in export.pages(context.db):
+            chunk, count = await asyncio.to_thread(text, page, rows == 0)  # off the event loop
+            await asyncio.to_thread(write, chunk)
+            rows += count
+            await context.progress(rows, max(total, rows))
+        if fmt == "json":
+            write("]}")
+        await asyncio.to_thread(handle.close)
+    except BaseException:
+        handle.close()
+        await asyncio.to_thread(Path(handle.name).unlink, True)
+        raise
+    return Path(handle.name), rows
+
+
+async def remove_file(store: PhotoStore, job: dict[str, Any]) -> None:
+    """An expired export's file (each attempt wrote its own name)."""
+    fmt = job["params"].get("format", "csv")
+    for attempt in range(1, int(job["attempts"]) + 1):
+        await store.delete(export_name(int(job["id"]), attempt, fmt))
+
+
+jobs.EXPIRES[KIND] = remove_file

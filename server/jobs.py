@@ -1,0 +1,200 @@
+"""Background jobs: the runner that takes jobs from the queue in the database
+(:mod:`server.queries.jobs`) and runs them.
+
+Every server process runs one :class:`Runner` unless told not to (``--no-jobs``), and
+``visitscore worker`` runs one on its own; any number of them share one queue. A runner
+claims the oldest due job under a lease, and renews the lease each time the job reports
+progress. An attempt that raises is retried after 5 s, then 30 s; the third failure marks
+the job failed with its error shown to whoever asked. A runner that dies loses its lease
+and another runner takes the job over (as a new attempt).
+
+A kind of job is a coroutine registered in :data:`KINDS`; it gets a :class:`JobContext`
+and returns the job's result (JSON), kept with the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .photo_store import PhotoStore
+from .queries import jobs as queue
+from .queries.jobs import later
+
+log = logging.getLogger("visitscore.jobs")
+
+LEASE_SECONDS = 60.0
+"""A running job's lease: renewed at each progress report; a job whose worker has not
+reported for this long is taken over by another worker."""
+RETRY_AFTER = (5.0, 30.0)
+"""Seconds before the second and third attempts."""
+POLL_SECONDS = 2.0
+"""How often an idle runner looks for work (a job queued in the same process wakes it
+at once)."""
+SWEEP_SECONDS = 600.0
+KEEP_DAYS = 7
+"""Finished exports are kept this long, then their files are removed."""
+
+
+class LeaseLost(Exception):
+    """Another worker took this job over (this one was too slow to report); stop."""
+
+
+class JobFailed(Exception):
+    """A failure that retrying will not mend (the chain was removed, say): the job fails
+    at once with this message."""
+
+
+@dataclass
+class JobContext:
+    db: Any
+    store: PhotoStore
+    scratch: Path
+    worker: str
+    job: dict[str, Any]
+
+    @property
+    def id(self) -> int:
+        return int(self.job["id"])
+
+    @property
+    def attempt(self) -> int:
+        return int(self.job["attempts"])
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.job["params"])
+
+    async def progress(self, done: int, total: int | None, stamp: str | None = None) -> None:
+        """Report how far the job is (shown to whoever waits for it) and keep the lease."""
+        async with self.db.transaction() as tx:
+            held = await queue.progress(tx, self.id, self.worker, done, total, LEASE_SECONDS, stamp)
+        if not held:
+            raise LeaseLost(self.id)
+
+
+Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+KINDS: dict[str, Handler] = {}
+"""Each kind of job and what runs it; modules register theirs with :func:`kind`."""
+EXPIRES: dict[str, Callable[[PhotoStore, dict[str, Any]], Awaitable[None]]] = {}
+"""Kinds whose results are removed after :data:`KEEP_DAYS`, and how."""
+
+
+def kind(name: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        KINDS[name] = handler
+        return handler
+
+    return register
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Runner:
+    db: Any
+    store: PhotoStore
+    scratch: Path
+    name: str = field(default_factory=worker_name)
+    poll: float = POLL_SECONDS
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _last_sweep: float = 0.0
+
+    def wake(self) -> None:
+        """A job was queued in this process: look now, not at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run jobs until ``stop`` is set; a job still running then is left to its lease
+        (another worker, or this one when it starts again, takes it over)."""
+        log.info("job runner %s started", self.name)
+        while not stop.is_set():
+            try:
+                ran = await self.run_once()
+                await self._sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database went away for a moment: try again later
+                log.exception("job runner %s: could not reach the queue", self.name)
+                ran = False
+            if ran:
+                continue
+            self._wake.clear()
+            waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waits, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
+
+    async def run_once(self) -> bool:
+        """Claim one due job and run it; False when none was due."""
+        if not await queue.any_due(self.db):
+            return False
+        async with self.db.transaction() as tx:
+            job = await queue.claim(tx, self.name, LEASE_SECONDS)
+        if job is None:
+            return False
+        await self._run(job)
+        return True
+
+    async def _run(self, job: dict[str, Any]) -> None:
+        handler = KINDS.get(job["kind"])
+        context = JobContext(self.db, self.store, self.scratch, self.name, job)
+        try:
+            if handler is None:
+                raise JobFailed(f"no worker knows jobs of kind {job['kind']!r}")
+            result = await handler(context)
+        except LeaseLost:
+            log.warning("job %s was taken over by another worker", job["id"])
+            return
+        except asyncio.CancelledError:
+            # The server is stopping: give the job back at once rather than after its lease.
+            async with self.db.transaction() as tx:
+                await queue.release(tx, job["id"], self.name)
+            raise
+        except Exception as exc:
+            final = isinstance(exc, JobFailed) or job["attempts"] >= job["max_attempts"]
+            retry = None if final else RETRY_AFTER[min(job["attempts"], len(RETRY_AFTER)) - 1]
+            message = " ".join(str(exc).split())[:500] or type(exc).__name__
+            if not isinstance(exc, JobFailed):
+                log.exception(
+                    "job %s (%s) attempt %s failed", job["id"], job["kind"], job["attempts"]
+                )
+            async with self.db.transaction() as tx:
+                await queue.fail(tx, job["id"], self.name, message, retry)
+            return
+        async with self.db.transaction() as tx:
+            if not await queue.finish(tx, job["id"], self.name, result):
+                log.warning("job %s finished after another worker took it over", job["id"])
+
+    async def _sweep(self) -> None:
+        """Remove what finished jobs left behind once they are past keeping."""
+        now = asyncio.get_running_loop().time()
+        if self._last_sweep and now - self._last_sweep < SWEEP_SECONDS:
+            return
+        self._last_sweep = now
+        if not EXPIRES:
+            return
+        before = later(-KEEP_DAYS * 86400)
+        for job in await queue.due_to_expire(self.db, tuple(EXPIRES), before):
+            await EXPIRES[job["kind"]](self.store, job)
+            async with self.db.transaction() as tx:
+                await queue.expire(tx, job["id"])
+
+
+async def run_until_idle(runner: Runner, limit: int = 100) -> int:
+    """Run due jobs one after another until none is due (tests, ``worker --once``)."""
+    count = 0
+    while count < limit and await runner.run_once():
+        count += 1
+    return count
