@@ -1,8 +1,8 @@
 """A data folder at scale: the demo (its users, roles, questionnaire, photos) grown to
 ``branches`` branches in its chain and ``visits`` more approved visits.
 
-Each added visit is a copy of one of the demo's approved visits (its payload, answers,
-stamps and score breakdown, moved to another branch and day over the last 24 months),
+Each added visit is a copy of one of the demo's approved visits (its answers, stamps
+and scores, moved to another branch and day over the last 24 months),
 with its assignment and the three audit rows the server writes for it, so rows are the
 size and shape the server really stores. Rows are written with plain
 sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
@@ -58,7 +58,7 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
     )
     branch_ids = [b for (b,) in db.execute("SELECT id FROM branches")]
     templates = db.execute(
-        "SELECT shopper_id, questionnaire_id, questionnaire_version, content_hash, payload,"
+        "SELECT shopper_id, questionnaire_id, questionnaire_version, content_hash,"
         " started_at, ended_at, started_utc, received_at, submitted_at, stamps, answers,"
         " comment, score_total, scores FROM visits WHERE state = 'approved'"
     ).fetchall()
@@ -76,12 +76,12 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
         for i in range(count):
             t = templates[rng.randrange(len(templates))]
             day = first_day + timedelta(days=rng.randrange(days))
-            old = str(t[5])[:10]
+            old = str(t[4])[:10]
             new = day.isoformat()
             branch = rng.choice(branch_ids)
             assignment = next_assignment + i
             assignments.append((assignment, branch, t[0], t[1], t[2], new, new, now, now))
-            started = str(t[5]).replace(old, new)
+            started = str(t[4]).replace(old, new)
             visit_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             # What the server writes for each visit (received, submitted, approved).
             for action, details in (
@@ -100,17 +100,16 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
                     t[1],
                     t[2],
                     t[3],
-                    t[4].replace(old, new),
                     started,
-                    str(t[6]).replace(old, new),
+                    str(t[5]).replace(old, new),
                     utc,
+                    t[7],
                     t[8],
-                    t[9],
-                    t[10].replace(old, new),
+                    t[9].replace(old, new),
+                    t[10],
                     t[11],
                     t[12],
                     t[13],
-                    t[14],
                     now,
                     new,
                 )
@@ -128,10 +127,10 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
         )
         db.executemany(
             "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
-            " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
+            " questionnaire_id, questionnaire_version, state, content_hash, started_at,"
             " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment,"
             " score_total, scores, updated_at, local_date)"
-            " VALUES (?, 1, ?, ?, ?, ?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, 1, ?, ?, ?, ?, ?, 'approved', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
         db.execute("COMMIT")

@@ -479,7 +479,6 @@ async def create_demo(
                     questionnaire_version=qversion,
                     state=state,
                     content_hash=canonical_hash(payload),  # as the API computes it
-                    payload=payload,
                     started_at=start.isoformat(),
                     ended_at=ended.isoformat(),
                     started_utc=start.astimezone(ZoneInfo("UTC")).isoformat(),

@@ -27,6 +27,7 @@ from .photo_store import PhotoStore, export_name
 from .queries import chains, questionnaires, visits
 from .queries import jobs as queue
 from .questionnaire import Definition, Question, is_scored, iter_questions, localized
+from .scoring import stored
 
 KIND = "visits_export"
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -48,6 +49,7 @@ class VisitsExport:
         """The visits day by day, read in pages of :data:`PAGE`. Each page comes as a
         function that makes its rows: CPU work the caller runs off the event loop."""
         by_id = {b.id: b for b in self.branches}
+        versions: dict[tuple[str, int], Definition] = {}
         after = (self.first_day, 0)
         while True:
             page = await visits.approved_page(
@@ -56,7 +58,11 @@ class VisitsExport:
             if not page:
                 return
             after = (page[-1]["local_date"], page[-1]["id"])
-            yield partial(_rows, page, by_id, self.definition, self.questions)
+            for row in page:  # each visit's scores are read against its own version
+                version = (row["questionnaire_id"], row["questionnaire_version"])
+                if version not in versions:
+                    versions[version] = await questionnaires.get_published(db, *version) or {}
+            yield partial(_rows, page, by_id, self.definition, self.questions, versions)
 
     async def count(self, db: Any) -> int:
         return await visits.count_approved(
@@ -117,12 +123,14 @@ def _rows(
     by_id: dict[int, Branch],
     definition: Definition,
     questions: list[Question],
+    versions: dict[tuple[str, int], Definition],
 ) -> list[dict[str, Any]]:
     out = []
     for row in page:
-        scores = json.loads(row["scores"]) if row["scores"] else {}
-        section_score = {s["key"]: s["score"] for s in scores.get("sections", [])}
-        question_score = {q["key"]: q for q in scores.get("questions", [])}
+        version = versions[(row["questionnaire_id"], row["questionnaire_version"])]
+        kept = stored(version, json.loads(row["scores"])) if row["scores"] else None
+        section_score = kept.sections if kept else {}
+        question_score = kept.questions if kept else {}
         branch = by_id[row["branch_id"]]
         out.append(
             {
@@ -145,11 +153,12 @@ def _rows(
     return out
 
 
-def _question_score(result: dict[str, Any] | None) -> float | None:
-    """A question's score 0..100; None when N/A, not answered or not scored."""
-    if not result or result.get("status") != "scored" or not result.get("possible"):
+def _question_score(points: tuple[float, float] | None) -> float | None:
+    """A question's score 0..100 from its (earned, possible) points; None when N/A, not
+    answered or not scored."""
+    if not points or not points[1]:
         return None
-    return float(result["earned"] / result["possible"] * 100)
+    return float(points[0] / points[1] * 100)
 
 
 # --- as a background job ----------------------------------------------------------

@@ -18,4 +18,10 @@ async def migrate_all(db: Database) -> list[str]:
         if await visits.backfill_local_dates(tx):
             await summaries.rebuild(tx)
             done.append("visit local dates")
+    if any(name.startswith("0014_") for name in done):
+        # Scores stored as the full breakdown (before 0014) become the compact record.
+        # (Rows left as they were, had this stopped half-way, still read the same.)
+        async with db.transaction() as tx:
+            if await visits.compact_scores(tx):
+                done.append("compact visit scores")
     return done

@@ -297,3 +297,117 @@ def score_visit(
         zeroed_by=tuple(visit_failures),
         explanation=tuple(_explain(possible, all_questions, visit_failures)),
     )
+
+
+# --- a visit's scores at rest ----------------------------------------------------------
+#
+# Stored per visit (``visits.scores``): the numbers reports and exports read, no more.
+# Positional against the visit's own questionnaire version, which never changes once
+# published: ``{"v": 2, "sections": [score|null, …], "earned": [points|null, …]}``, one
+# entry per section and per question in the version's order (null: not scored, i.e. N/A,
+# unanswered or a question that carries no points), plus ``"zeroed_by"`` when a
+# visit-critical question failed. A question's possible points follow from its
+# version (weight × best answer). The explanation and each question's details are
+# rebuilt from the stored answers when a report is read (:func:`rebuild`); about 150
+# bytes instead of the 6 KB of the full breakdown stored before migration 0014.
+
+RECORD_VERSION = 2
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    """A visit's scores as stored: the section scores (every section of its version, in
+    order) and each scored question's (earned, possible) points."""
+
+    sections: dict[str, float | None]
+    questions: dict[str, tuple[float, float]]
+    zeroed_by: tuple[str, ...] = ()
+
+
+def _compact(value: float) -> float | int:
+    """2.0 is written 2: the same number in fewer bytes."""
+    return int(value) if value == int(value) and abs(value) < 2**53 else value
+
+
+def to_record(score: VisitScore) -> dict[str, Any]:
+    """The stored form of a visit's scores (see above)."""
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "sections": [None if s.score is None else _compact(s.score) for s in score.sections],
+        "earned": [_compact(q.earned) if q.status == "scored" else None for q in score.questions],
+    }
+    if score.zeroed_by:
+        record["zeroed_by"] = list(score.zeroed_by)
+    return record
+
+
+def stored(definition: Definition, record: dict[str, Any] | None) -> StoredScore | None:
+    """Read a stored record against its questionnaire version. Records made before
+    migration 0014 (the full breakdown) read the same."""
+    if not record:
+        return None
+    if record.get("v") != RECORD_VERSION:
+        return StoredScore(
+            sections={s["key"]: s["score"] for s in record.get("sections", [])},
+            questions={
+                q["key"]: (q["earned"], q["possible"])
+                for q in record.get("questions", [])
+                if q["status"] == "scored"
+            },
+            zeroed_by=tuple(record.get("zeroed_by", ())),
+        )
+    sections = definition.get("sections", [])
+    questions = [q for s in sections for q in s.get("questions", [])]
+    earned = record["earned"]
+    if len(earned) != len(questions) or len(record["sections"]) != len(sections):
+        raise ValueError("a stored score does not fit its questionnaire version")
+    return StoredScore(
+        sections={s["key"]: score for s, score in zip(sections, record["sections"], strict=True)},
+        questions={
+            q["key"]: (points, possible_points(q))
+            for q, points in zip(questions, earned, strict=True)
+            if points is not None
+        },
+        zeroed_by=tuple(record.get("zeroed_by", ())),
+    )
+
+
+def rebuild(
+    definition: Definition, answers: dict[str, Any], stamps: dict[str, Any], kept: StoredScore
+) -> tuple[VisitScore, bool]:
+    """The full breakdown of a stored visit (each question's details, the explanation),
+    made again from its answers; and whether it gives the stored numbers. When it does
+    not (the scoring rules changed after the visit was scored) the stored numbers are
+    the ones that count, and the report says so."""
+    score = score_visit(definition, answers, stamps)
+    same = (
+        {s.key: s.score for s in score.sections} == kept.sections
+        and {q.key: (q.earned, q.possible) for q in score.questions if q.status == "scored"}
+        == kept.questions
+        and score.zeroed_by == kept.zeroed_by
+    )
+    return score, same
+
+
+def record_from_breakdown(definition: Definition, breakdown: dict[str, Any]) -> dict[str, Any]:
+    """The compact record of a full breakdown stored before migration 0014 (the same
+    numbers, nothing scored again)."""
+    sections = {s["key"]: s["score"] for s in breakdown.get("sections", [])}
+    questions = {q["key"]: q for q in breakdown.get("questions", [])}
+    record: dict[str, Any] = {
+        "v": RECORD_VERSION,
+        "sections": [
+            None if sections.get(s["key"]) is None else _compact(sections[s["key"]])
+            for s in definition.get("sections", [])
+        ],
+        "earned": [
+            _compact(questions[q["key"]]["earned"])
+            if questions.get(q["key"], {}).get("status") == "scored"
+            else None
+            for s in definition.get("sections", [])
+            for q in s.get("questions", [])
+        ],
+    }
+    if breakdown.get("zeroed_by"):
+        record["zeroed_by"] = list(breakdown["zeroed_by"])
+    return record

@@ -85,6 +85,61 @@ def db_rows(data_dir: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
         db.close()
 
 
+def visit_scores(
+    data_dir: Path, where: str = "", params: tuple[Any, ...] = ()
+) -> list[dict[str, Any]]:
+    """Each visit's stored scores, read straight from the rows by this test code (not the
+    server's reader): branch_id, month, started_utc, total, sections {key: score} and
+    scored questions {key: (earned, possible)}, possible from the question's version."""
+    import json
+
+    from server.scoring import possible_points
+
+    versions = {
+        (qid, version): json.loads(text)
+        for qid, version, text in db_rows(
+            data_dir, "SELECT questionnaire_id, version, definition FROM questionnaire_versions"
+        )
+    }
+    out = []
+    for branch_id, day, started, total, scores, qid, version in db_rows(
+        data_dir,
+        "SELECT branch_id, local_date, started_utc, score_total, scores, questionnaire_id,"
+        f" questionnaire_version FROM visits {where} ORDER BY id",
+        params,
+    ):
+        record = json.loads(scores) if scores else {}
+        sections = versions[(qid, version)]["sections"]
+        questions = [q for s in sections for q in s["questions"]]
+        if record and record.get("v") != 2:  # the full breakdown of before migration 0014
+            by_section = {s["key"]: s["score"] for s in record["sections"]}
+            by_question = {
+                q["key"]: (q["earned"], q["possible"])
+                for q in record["questions"]
+                if q["status"] == "scored"
+            }
+        elif record:
+            by_section = {s["key"]: v for s, v in zip(sections, record["sections"], strict=True)}
+            by_question = {
+                q["key"]: (e, possible_points(q))
+                for q, e in zip(questions, record["earned"], strict=True)
+                if e is not None
+            }
+        else:
+            by_section, by_question = {}, {}
+        out.append(
+            {
+                "branch_id": branch_id,
+                "month": day[:7] if day else None,
+                "started_utc": started,
+                "total": total,
+                "sections": by_section,
+                "questions": by_question,
+            }
+        )
+    return out
+
+
 def open_db(data_dir: Path) -> Any:
     """The database of a data directory as the app opens it (PostgreSQL when this test
     runs there), not yet connected."""

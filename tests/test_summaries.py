@@ -3,16 +3,20 @@ version and state) always agree with the visits they sum."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.scoring import score_visit
 from server.settings import Settings
 from tests.api.conftest import new_id, open_assignments, visit_body
-from tests.conftest import ENGINE, csrf_token, db_rows, login
+from tests.conftest import ENGINE, csrf_token, db_rows, db_write, login, visit_scores
 
 FROM_VISITS = """
 SELECT branch_id, substr(local_date, 1, 7) AS month, count(*), count(score_total),
@@ -22,26 +26,11 @@ FROM_SUMMARY = """
 SELECT branch_id, month, visits, scored, round(CAST(score_sum AS NUMERIC), 6)
 FROM branch_month_scores
 WHERE section_key = '' ORDER BY 1, 2"""
-SECTIONS_FROM_VISITS = """
-SELECT v.branch_id, substr(v.local_date, 1, 7), json_extract(s.value, '$.key'),
-       count(json_extract(s.value, '$.score')),
-       round(CAST(coalesce(sum(CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION)), 0)
-       AS NUMERIC), 6)
-FROM visits v, json_each(v.scores, '$.sections') s WHERE v.state = 'approved'
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 SECTIONS_FROM_SUMMARY = """
 SELECT branch_id, month, section_key, scored, round(CAST(score_sum AS NUMERIC), 6)
 FROM branch_month_scores
 WHERE section_key <> '' ORDER BY 1, 2, 3"""
 
-QUESTIONS_FROM_VISITS = """
-SELECT v.branch_id, substr(v.local_date, 1, 7), json_extract(q.value, '$.key'), count(*),
-       round(CAST(sum(CAST(json_extract(q.value, '$.earned') AS DOUBLE PRECISION)) AS NUMERIC), 6),
-       round(CAST(sum(CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION)) AS NUMERIC), 6)
-FROM visits v, json_each(v.scores, '$.questions') q WHERE v.state = 'approved'
-  AND json_extract(q.value, '$.status') = 'scored'
-  AND CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION) > 0
-GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 QUESTIONS_FROM_SUMMARY = """
 SELECT branch_id, month, question_key, visits, round(CAST(earned AS NUMERIC), 6),
        round(CAST(possible AS NUMERIC), 6)
@@ -54,10 +43,44 @@ SELECT questionnaire_id, questionnaire_version, state, visits FROM visit_counts
 WHERE visits > 0 ORDER BY 1, 2, 3"""
 
 
+def sections_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
+    """Per branch, month and section: scored visits and the sum of their scores."""
+    sums: dict[tuple[int, str, str], list[float]] = {}
+    for visit in visit_scores(data_dir, "WHERE state = 'approved'"):
+        for key, score in visit["sections"].items():
+            entry = sums.setdefault((visit["branch_id"], visit["month"], key), [0, 0.0])
+            if score is not None:
+                entry[0] += 1
+                entry[1] += score
+    return [(*k, int(v[0]), v[1]) for k, v in sorted(sums.items())]
+
+
+def questions_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
+    """Per branch, month and scored question: visits, points earned and possible."""
+    sums: dict[tuple[int, str, str], list[float]] = {}
+    for visit in visit_scores(data_dir, "WHERE state = 'approved'"):
+        for key, (earned, possible) in visit["questions"].items():
+            if possible > 0:
+                entry = sums.setdefault((visit["branch_id"], visit["month"], key), [0, 0.0, 0.0])
+                entry[0] += 1
+                entry[1] += earned
+                entry[2] += possible
+    return [(*k, int(v[0]), v[1], v[2]) for k, v in sorted(sums.items())]
+
+
+def same_rows(kept: list[tuple[Any, ...]], counted: list[tuple[Any, ...]]) -> bool:
+    """Rows equal, their sums to 6 decimal places (as the summary queries round them)."""
+    plain = [tuple(float(v) if isinstance(v, Decimal) else v for v in row) for row in kept]
+    return plain == [
+        tuple(pytest.approx(v, abs=1e-6) if isinstance(v, float) else v for v in row)
+        for row in counted
+    ]
+
+
 def assert_consistent(data_dir: Path) -> None:
     assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
-    assert db_rows(data_dir, SECTIONS_FROM_SUMMARY) == db_rows(data_dir, SECTIONS_FROM_VISITS)
-    assert db_rows(data_dir, QUESTIONS_FROM_SUMMARY) == db_rows(data_dir, QUESTIONS_FROM_VISITS)
+    assert same_rows(db_rows(data_dir, SECTIONS_FROM_SUMMARY), sections_from_visits(data_dir))
+    assert same_rows(db_rows(data_dir, QUESTIONS_FROM_SUMMARY), questions_from_visits(data_dir))
     assert db_rows(data_dir, COUNTS_KEPT) == db_rows(data_dir, COUNTS_FROM_VISITS)
 
 
@@ -96,9 +119,76 @@ def test_a_submitted_visit_is_not_counted(demo_dir: Path) -> None:
     assert_consistent(demo_dir)
 
 
+def scores_as_before_0014(data_dir: Path) -> dict[int, str]:
+    """Store every visit's scores as the full breakdown of before migration 0014 (what the
+    older migrations read); answers the compact records they replaced, by row id."""
+    versions = {
+        (qid, v): json.loads(text)
+        for qid, v, text in db_rows(
+            data_dir, "SELECT questionnaire_id, version, definition FROM questionnaire_versions"
+        )
+    }
+    rows = db_rows(
+        data_dir,
+        "SELECT id, questionnaire_id, questionnaire_version, answers, stamps, scores FROM visits"
+        " WHERE scores IS NOT NULL",
+    )
+    compact = {r[0]: r[5] for r in rows}
+    db_write(
+        data_dir,
+        [
+            (
+                "UPDATE visits SET scores = ? WHERE id = ?",
+                [
+                    (
+                        json.dumps(
+                            score_visit(
+                                versions[(qid, v)], json.loads(answers), json.loads(stamps)
+                            ).to_json()
+                        ),
+                        row_id,
+                    )
+                    for row_id, qid, v, answers, stamps, _ in rows
+                ],
+            )
+        ],
+    )
+    return compact
+
+
+def test_an_upgrade_makes_scores_compact_with_the_same_numbers(demo_dir: Path) -> None:
+    """A database from before migration 0014 (the request body kept, scores as the full
+    breakdown): the server's start-up drops the body and stores the compact records,
+    with the very numbers the breakdown held; reports and summaries do not move."""
+    expected = scores_as_before_0014(demo_dir)
+    summary = db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3")
+    db_write(
+        demo_dir,
+        [
+            ("ALTER TABLE visits ADD COLUMN payload TEXT NOT NULL DEFAULT '{}'", ()),
+            ("DROP INDEX audit_log_by_entity", ()),
+            ("CREATE INDEX audit_log_by_entity ON audit_log (entity, entity_id, at)", ()),
+            ("DELETE FROM schema_migrations WHERE version = 14", ()),
+        ],
+    )
+    assert len(db_rows(demo_dir, "SELECT scores FROM visits WHERE scores LIKE '%explanation%'"))
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        assert client.get("/chains/1/compare").status_code == 200
+    got = dict(db_rows(demo_dir, "SELECT id, scores FROM visits WHERE scores IS NOT NULL"))
+    assert got == expected
+    assert db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3") == summary
+    assert_consistent(demo_dir)
+
+
+@pytest.mark.skipif(
+    ENGINE != "sqlite", reason="SQLite's migration 0004 (PostgreSQL starts at 0012)"
+)
 def test_the_migration_backfills_data_from_before_it(demo_dir: Path) -> None:
     """Databases with approved visits before migration 0004 get the same summary."""
     from server.db import MIGRATIONS_DIR, split_statements
+
+    scores_as_before_0014(demo_dir)  # what the migration read
 
     sql = (MIGRATIONS_DIR / "0004_report_summaries.sql").read_text()
     backfill = [s for s in split_statements(sql) if "INSERT INTO branch_month_scores" in s]
@@ -147,6 +237,7 @@ def test_review_decisions_keep_every_rollup_true(demo_dir: Path) -> None:
 def test_migration_0010_backfills_the_new_rollups(demo_dir: Path) -> None:
     from server.db import MIGRATIONS_DIR, split_statements
 
+    scores_as_before_0014(demo_dir)  # what the migration read
     sql = (MIGRATIONS_DIR / "0010_rollups.sql").read_text()
     backfill = [s for s in split_statements(sql) if s.startswith("INSERT")]
     assert len(backfill) == 2

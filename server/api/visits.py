@@ -164,7 +164,6 @@ async def _store(
             questionnaire_version=payload.questionnaire_version,
             state="incomplete",
             content_hash=payload.content_hash,
-            payload=payload.body,
             started_at=payload.started_at,
             ended_at=payload.ended_at,
             started_utc=payload.started_utc,

@@ -7,7 +7,7 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
-from . import audit, questionnaires
+from . import audit, questionnaires, summaries
 
 
 async def create(
@@ -103,20 +103,23 @@ async def _progress(
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The section's mean over the 5 approved visits before the plan, and over all since."""
     sql = (
-        "SELECT avg(score), count(score) FROM (SELECT"
-        " CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION) AS score"
-        " FROM visits v, json_each(v.scores, '$.sections') s WHERE v.branch_id = ?"
-        " AND v.state = 'approved' AND json_extract(s.value, '$.key') = ?"
-        " AND v.started_utc {op} ? ORDER BY v.started_utc {order}{limit}) recent"
+        "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
+        " WHERE branch_id = ? AND state = 'approved' AND started_utc {op} ?"
+        " ORDER BY started_utc {order}{limit}"
     )
-    before = await db.fetchone(
-        sql.format(op="<", order="DESC", limit=" LIMIT 5"), (branch_id, section, since)
+    # The 5 latest visits that have the section (another questionnaire may not).
+    before = await db.fetchall(
+        sql.format(op="<", order="DESC", limit=" LIMIT 25"), (branch_id, since)
     )
-    after = await db.fetchone(
-        sql.format(op=">=", order="ASC", limit=""), (branch_id, section, since)
-    )
+    after = await db.fetchall(sql.format(op=">=", order="ASC", limit=""), (branch_id, since))
 
-    def pack(row: Any) -> dict[str, Any] | None:
-        return {"mean": row[0], "visits": row[1]} if row and row[1] else None
+    async def mean(rows: list[Any], most: int | None = None) -> dict[str, Any] | None:
+        having: list[float | None] = []
+        for row in rows:
+            kept = await summaries.stored_scores(db, row)
+            if kept is not None and section in kept.sections:
+                having.append(kept.sections[section])
+        scores = [s for s in having[:most] if s is not None]
+        return {"mean": sum(scores) / len(scores), "visits": len(scores)} if scores else None
 
-    return pack(before), pack(after)
+    return await mean(before, 5), await mean(after)

@@ -11,7 +11,8 @@ from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
-from . import audit
+from ..scoring import StoredScore, stored
+from . import audit, questionnaires
 
 _UPSERT = (
     "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored, score_sum)"
@@ -37,72 +38,110 @@ Statement = tuple[str, tuple[Any, ...]]
 
 
 def approval_statements(
-    branch_id: int, local_date: str | None, total: float | None, scores: dict[str, Any] | None
+    branch_id: int, local_date: str | None, total: float | None, scores: StoredScore | None
 ) -> list[Statement]:
     """What adding one approved visit to its branch's month writes: its total, its
     sections and its scored questions (none when it has no local day)."""
     if not local_date:
         return []
     month = local_date[:7]  # the month at the branch
-    scores = scores or {}
     out: list[Statement] = [(_UPSERT, (branch_id, month, "", int(total is not None), total or 0))]
-    for section in scores.get("sections", []):
-        score = section["score"]
-        out.append(
-            (_UPSERT, (branch_id, month, section["key"], int(score is not None), score or 0))
-        )
+    if scores is None:
+        return out
+    for key, score in scores.sections.items():
+        out.append((_UPSERT, (branch_id, month, key, int(score is not None), score or 0)))
     out += [
-        (_UPSERT_QUESTION, (branch_id, month, q["key"], q["earned"], q["possible"]))
-        for q in scores.get("questions", [])
-        if q["status"] == "scored" and q["possible"] > 0
+        (_UPSERT_QUESTION, (branch_id, month, key, earned, possible))
+        for key, (earned, possible) in scores.questions.items()
+        if possible > 0
     ]
     return out
+
+
+async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
+    """A visit row's stored scores (``scores``, ``questionnaire_id``,
+    ``questionnaire_version``), read against its questionnaire version."""
+    if not row["scores"]:
+        return None
+    definition = await questionnaires.get_published(
+        db, row["questionnaire_id"], row["questionnaire_version"]
+    )
+    return stored(definition or {}, json.loads(row["scores"]))
 
 
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
-        "SELECT branch_id, local_date, score_total, scores FROM visits WHERE id = ?",
+        "SELECT branch_id, local_date, score_total, scores, questionnaire_id,"
+        " questionnaire_version FROM visits WHERE id = ?",
         (visit_id,),
     )
     if row is None:
         return
-    scores = json.loads(row["scores"]) if row["scores"] else None
     await tx.batch(
-        approval_statements(row["branch_id"], row["local_date"], row["score_total"], scores)
+        approval_statements(
+            row["branch_id"], row["local_date"], row["score_total"], await stored_scores(tx, row)
+        )
     )
+
+
+REBUILD_PAGE = 5000
 
 
 async def rebuild(tx: Transaction) -> None:
-    """Recount every branch-month from the approved visits (after local dates changed)."""
+    """Recount every branch-month from the approved visits (after local dates changed),
+    reading them in pages; the sums are made here, as approvals make them."""
+    sections: dict[tuple[int, str, str], list[float]] = {}
+    questions: dict[tuple[int, str, str], list[float]] = {}
+    after = 0
+    while True:
+        rows = await tx.fetchall(
+            "SELECT id, branch_id, local_date, score_total, scores, questionnaire_id,"
+            " questionnaire_version FROM visits WHERE state = 'approved'"
+            " AND local_date IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+            (after, REBUILD_PAGE),
+        )
+        if not rows:
+            break
+        after = rows[-1]["id"]
+        for row in rows:
+            month = row["local_date"][:7]
+            total = row["score_total"]
+            _add(sections, (row["branch_id"], month, ""), total)
+            scores = await stored_scores(tx, row)
+            if scores is None:
+                continue
+            for key, score in scores.sections.items():
+                _add(sections, (row["branch_id"], month, key), score)
+            for key, (earned, possible) in scores.questions.items():
+                if possible > 0:
+                    sums = questions.setdefault((row["branch_id"], month, key), [0, 0.0, 0.0])
+                    sums[0] += 1
+                    sums[1] += earned
+                    sums[2] += possible
     await tx.execute("DELETE FROM branch_month_scores")
-    await tx.execute(
+    await tx.executemany(
         "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
-        " score_sum) SELECT branch_id, substr(local_date, 1, 7), '', count(*),"
-        " count(score_total), coalesce(sum(score_total), 0) FROM visits"
-        " WHERE state = 'approved' AND local_date IS NOT NULL GROUP BY 1, 2"
-    )
-    await tx.execute(
-        "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored,"
-        " score_sum) SELECT v.branch_id, substr(v.local_date, 1, 7),"
-        " json_extract(s.value, '$.key'), count(*), count(json_extract(s.value, '$.score')),"
-        " coalesce(sum(CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION)), 0)"
-        " FROM visits v, json_each(v.scores, '$.sections') s"
-        " WHERE v.state = 'approved' AND v.local_date IS NOT NULL GROUP BY 1, 2, 3"
+        " score_sum) VALUES (?, ?, ?, ?, ?, ?)",
+        [(*key, int(v[0]), int(v[1]), v[2]) for key, v in sections.items()],
     )
     await tx.execute("DELETE FROM branch_month_questions")
-    await tx.execute(
+    await tx.executemany(
         "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
-        " possible) SELECT v.branch_id, substr(v.local_date, 1, 7),"
-        " json_extract(q.value, '$.key'), count(*),"
-        " sum(CAST(json_extract(q.value, '$.earned') AS DOUBLE PRECISION)),"
-        " sum(CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION))"
-        " FROM visits v, json_each(v.scores, '$.questions') q"
-        " WHERE v.state = 'approved' AND v.local_date IS NOT NULL"
-        " AND json_extract(q.value, '$.status') = 'scored'"
-        " AND CAST(json_extract(q.value, '$.possible') AS DOUBLE PRECISION) > 0"
-        " GROUP BY 1, 2, 3"
+        " possible) VALUES (?, ?, ?, ?, ?, ?)",
+        [(*key, int(v[0]), v[1], v[2]) for key, v in questions.items()],
     )
+
+
+def _add(
+    sums: dict[tuple[int, str, str], list[float]], key: tuple[int, str, str], score: float | None
+) -> None:
+    """One more visit in a branch-month's sum: visits, scored visits, sum of scores."""
+    entry = sums.setdefault(key, [0, 0, 0.0])
+    entry[0] += 1
+    if score is not None:
+        entry[1] += 1
+        entry[2] += score
 
 
 async def months(db: Reader) -> list[str]:

@@ -8,8 +8,13 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
-from ..scoring import VisitScore, score_visit
+from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
 from . import audit, photos, programme, questionnaires, summaries
+
+
+def compact_json(value: Any) -> str:
+    """JSON as stored: no spaces, UTF-8 as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 async def insert(tx: Transaction, **fields: Any) -> int:
@@ -34,7 +39,6 @@ def insert_statement(
     questionnaire_version: int,
     state: str,
     content_hash: str,
-    payload: dict[str, Any],
     started_at: str | None,
     ended_at: str | None,
     started_utc: str | None,
@@ -54,10 +58,10 @@ def insert_statement(
     day = zones.local_date(started_at, timezone) if started_at else None
     return (
         "INSERT INTO visits (visit_uuid, revision, assignment_id, branch_id, shopper_id,"
-        " questionnaire_id, questionnaire_version, state, content_hash, payload, started_at,"
+        " questionnaire_id, questionnaire_version, state, content_hash, started_at,"
         " ended_at, started_utc, received_at, submitted_at, stamps, answers, comment, geo_lat,"
         " geo_lon, geo_accuracy_m, score_total, scores, updated_at, local_date)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             visit_uuid,
             revision,
@@ -68,20 +72,19 @@ def insert_statement(
             questionnaire_version,
             state,
             content_hash,
-            json.dumps(payload, ensure_ascii=False),
             started_at,
             ended_at,
             started_utc,
             received,
             submitted_at,
-            json.dumps(stamps),
-            json.dumps(answers, ensure_ascii=False),
+            compact_json(stamps),
+            compact_json(answers),
             comment,
             geo.get("lat"),
             geo.get("lon"),
             geo.get("accuracy_m"),
             score.total if score else None,
-            json.dumps(score.to_json()) if score else None,
+            compact_json(to_record(score)) if score else None,
             received,
             day,
         ),
@@ -219,13 +222,13 @@ def completion_statements(
     score = score_visit(definition, answers, stamps)
     state = "submitted" if review else "approved"
     now = utcnow()
-    scores = score.to_json()
+    record = to_record(score)
     details = {"revision": revision}
     statements = [
         (
             "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
             " updated_at = ? WHERE visit_uuid = ? AND revision = ?",
-            (state, now, score.total, json.dumps(scores), now, visit_uuid, revision),
+            (state, now, score.total, compact_json(record), now, visit_uuid, revision),
         ),
         audit.entry(actor_id, "visit.submitted", "visit", visit_uuid, details),
     ]
@@ -233,7 +236,9 @@ def completion_statements(
         statements.append(
             audit.entry(None, "visit.approved", "visit", visit_uuid, {**details, "review": "off"})
         )
-        statements += summaries.approval_statements(branch_id, local_date, score.total, scores)
+        statements += summaries.approval_statements(
+            branch_id, local_date, score.total, stored(definition, record)
+        )
     return statements
 
 
@@ -350,7 +355,8 @@ async def approved_page(
 ) -> list[dict[str, Any]]:
     """Approved visits of some branches after ``after`` = (local day, row id), in that
     order (exports stream them page by page), up to the day ``before_day`` (excluded):
-    id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON)."""
+    id, visit_uuid, branch_id, local_date, score_total, scores (raw JSON) and the
+    questionnaire version they are read against."""
     if not branch_ids:
         return []
     marks = placeholders(branch_ids)
@@ -366,7 +372,8 @@ async def approved_page(
 # sorting on every page: it walks visits_approved_by_day (0011) in (day, id) order and
 # reads only the rows from ``after`` to ``before_day``.
 APPROVED_PAGE = (
-    "SELECT id, visit_uuid, branch_id, local_date, score_total, scores FROM visits"
+    "SELECT id, visit_uuid, branch_id, local_date, score_total, scores, questionnaire_id,"
+    " questionnaire_version FROM visits"
     " WHERE state = 'approved' AND +branch_id IN ({marks})"
     " AND (local_date, id) > (?, ?)"
     " AND local_date < ? ORDER BY local_date, id LIMIT ?"
@@ -386,3 +393,31 @@ async def count_approved(
         (*branch_ids, first_day, before_day or "9999-12-31"),
     )
     return int(row[0]) if row else 0
+
+
+COMPACT_PAGE = 2000
+
+
+async def compact_scores(tx: Transaction) -> int:
+    """Scores stored as the full breakdown (before migration 0014) become the compact
+    record, with the same numbers; answers how many rows changed."""
+    changed = 0
+    after = 0
+    while True:
+        rows = await tx.fetchall(
+            "SELECT id, scores, questionnaire_id, questionnaire_version FROM visits"
+            " WHERE id > ? AND scores IS NOT NULL AND scores NOT LIKE ? ORDER BY id LIMIT ?",
+            (after, '{"v":2,%', COMPACT_PAGE),
+        )
+        if not rows:
+            return changed
+        after = rows[-1]["id"]
+        updates = []
+        for row in rows:
+            definition = await questionnaires.get_published(
+                tx, row["questionnaire_id"], row["questionnaire_version"]
+            )
+            record = record_from_breakdown(definition or {}, json.loads(row["scores"]))
+            updates.append((compact_json(record), row["id"]))
+        await tx.executemany("UPDATE visits SET scores = ? WHERE id = ?", updates)
+        changed += len(updates)

@@ -22,6 +22,7 @@ from ..models import Branch, User
 from ..queries import assignments, audit, chains, questionnaires, review, visits
 from ..queries import photos as photo_queries
 from ..questionnaire import localized
+from ..scoring import rebuild, stored
 from ..templating import render
 from ..visit_payload import is_uuid
 
@@ -60,19 +61,23 @@ async def load(request: Request) -> dict[str, Any]:
     )
     assert definition is not None
     locale = current_locale()
-    scores = json.loads(row["scores"]) if row["scores"] else None
     answers = json.loads(row["answers"])
     stamps = json.loads(row["stamps"])
+    # The stored numbers count; each question's details and the explanation are made
+    # again from the answers (scoring.rebuild), and checked against them.
+    kept = stored(definition, json.loads(row["scores"])) if row["scores"] else None
+    rebuilt, same = rebuild(definition, answers, stamps, kept) if kept else (None, True)
     manifest = await photo_queries.listed_with_details(db, row["id"])
     assignment = await assignments.get(db, row["assignment_id"])
-    section_scores = {s["key"]: s for s in scores["sections"]} if scores else {}
-    question_scores = {q["key"]: q for q in scores["questions"]} if scores else {}
+    section_details = {s.key: s for s in rebuilt.sections} if rebuilt else {}
+    question_details = {q.key: q for q in rebuilt.questions} if rebuilt else {}
     sections = []
     for section in definition["sections"]:
         items = []
         for q in section["questions"]:
             answer = answers.get(q["key"])
-            scored = question_scores.get(q["key"], {})
+            detail = question_details.get(q["key"])
+            points = kept.questions.get(q["key"]) if kept else None
             items.append(
                 {
                     "key": q["key"],
@@ -81,11 +86,11 @@ async def load(request: Request) -> dict[str, Any]:
                     "answer": answer,
                     "answer_text": reports.answer_text(q, answer, locale),
                     "comment": (answer or {}).get("comment"),
-                    "earned": scored.get("earned"),
-                    "possible": scored.get("possible"),
-                    "status": scored.get("status"),
-                    "seconds": scored.get("seconds"),
-                    "critical_failed": scored.get("critical_failed"),
+                    "earned": points[0] if points else (detail.earned if detail else None),
+                    "possible": points[1] if points else (detail.possible if detail else None),
+                    "status": detail.status if detail else None,
+                    "seconds": detail.seconds if detail else None,
+                    "critical_failed": detail.critical_failed if detail else None,
                     "photos": [
                         p["photo_id"]
                         for p in manifest
@@ -93,13 +98,13 @@ async def load(request: Request) -> dict[str, Any]:
                     ],
                 }
             )
-        info = section_scores.get(section["key"], {})
+        info = section_details.get(section["key"])
         sections.append(
             {
                 "key": section["key"],
                 "title": localized(section.get("title"), locale),
-                "score": info.get("score"),
-                "zeroed_by": info.get("zeroed_by", []),
+                "score": kept.sections.get(section["key"]) if kept else None,
+                "zeroed_by": list(info.zeroed_by) if info else [],
                 "questions": items,
             }
         )
@@ -127,10 +132,14 @@ async def load(request: Request) -> dict[str, Any]:
         "local_date": row["local_date"],
         "ended_at": row["ended_at"],
         "scenario": assignment.scenario if assignment else "",
-        "total": scores["total"] if scores else None,
+        "total": row["score_total"] if kept else None,
         "sections": sections,
-        "zeroed_by": scores["zeroed_by"] if scores else [],
-        "explanation": reports.explain(scores["explanation"], definition, locale) if scores else [],
+        "zeroed_by": list(kept.zeroed_by) if kept else [],
+        "explanation": reports.explain(list(rebuilt.explanation), definition, locale)
+        if rebuilt
+        else [],
+        # The scoring rules changed after this visit was scored: its stored numbers stand.
+        "scored_by_earlier_rules": not same,
         "stamps": stamps,
         "timeline": reports.timeline(definition, stamps, answers, locale),
         "answers": answers,
@@ -194,6 +203,7 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
         "answers": report["answers"],
         "comment": report["comment"],
         "total": report["total"],
+        "scored_by_earlier_rules": report["scored_by_earlier_rules"],
         "sections": [
             {"key": s["key"], "score": s["score"], "zeroed_by": s["zeroed_by"]}
             for s in report["sections"]

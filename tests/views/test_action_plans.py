@@ -14,7 +14,7 @@ from server.app import create_app
 from server.queries import questionnaires
 from server.settings import Settings
 from tests.conftest import csrf_token as token
-from tests.conftest import db_rows, login, open_db
+from tests.conftest import db_rows, login, open_db, visit_scores
 
 
 def branch_of(data: Path, code: str) -> int:
@@ -76,17 +76,9 @@ def test_a_plan_shows_whether_its_section_improved(demo_client: TestClient, demo
     branch = branch_of(demo_dir, "JKT-KMG")
     login(demo_client, "owner@demo.test")
     (plan,) = demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
-    scores = [
-        r[0]
-        for r in db_rows(
-            demo_dir,
-            "SELECT CAST(json_extract(s.value, '$.score') AS DOUBLE PRECISION) FROM visits v,"
-            " json_each(v.scores, '$.sections') s WHERE v.branch_id = ? AND"
-            " v.state = 'approved' AND json_extract(s.value, '$.key') = 'checkout'"
-            " ORDER BY v.started_utc DESC LIMIT 5",
-            (branch,),
-        )
-    ]
+    visits = visit_scores(demo_dir, "WHERE branch_id = ? AND state = 'approved'", (branch,))
+    latest = sorted(visits, key=lambda v: v["started_utc"], reverse=True)[:5]
+    scores = [v["sections"]["checkout"] for v in latest]
     assert plan["before"]["mean"] == pytest.approx(sum(scores) / len(scores))
 
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from server.questionnaire import load_default
 from server.scoring import score_visit
-from tests.conftest import db_rows, login
+from tests.conftest import db_rows, db_write, login
 
 SHOPPER_NAMES = ("Sari Shopper", "Sam Shopper", "Siti Shopper", "@demo.test")
 
@@ -50,9 +50,8 @@ def test_the_report_shows_the_stored_scores_and_can_be_recomputed(
     login(demo_client, "owner@demo.test")
     report = demo_client.get(f"/visits/{visit['id']}.json").json()
     assert report["total"] == pytest.approx(visit["total"])
-    assert [s["score"] for s in report["sections"]] == [
-        s["score"] for s in visit["scores"]["sections"]
-    ]
+    assert [s["score"] for s in report["sections"]] == visit["scores"]["sections"]
+    assert report["scored_by_earlier_rules"] is False
     again = score_visit(load_default(), report["answers"], report["stamps"])
     assert again.total == pytest.approx(report["total"])
     assert report["photos"] and report["photos"][0]["thumb"].startswith("/api/v1/photos/")
@@ -63,6 +62,43 @@ def test_the_report_shows_the_stored_scores_and_can_be_recomputed(
     assert f"{round(visit['total'])}" in page.text
     assert "What moved the score" in page.text
     assert 'src="/api/v1/photos/' in page.text
+
+
+def test_scores_at_rest_are_compact_and_the_explanation_is_made_again(demo_dir: Path) -> None:
+    """Stored: the section scores and each question's points, positional against the
+    visit's questionnaire version; no explanation, no details, no request body."""
+    visit = a_visit(demo_dir, "approved")
+    record = visit["scores"]
+    assert set(record) <= {"v", "sections", "earned", "zeroed_by"} and record["v"] == 2
+    questions = [q for s in load_default()["sections"] for q in s["questions"]]
+    assert len(record["earned"]) == len(questions)
+    (size,) = db_rows(
+        demo_dir, "SELECT length(scores) FROM visits WHERE visit_uuid = ?", (visit["id"],)
+    )[0]
+    assert size < 400
+    full = score_visit(load_default(), visit["answers"], visit["stamps"])
+    assert record["sections"] == [s.score for s in full.sections]
+    assert record["earned"] == [q.earned if q.status == "scored" else None for q in full.questions]
+
+
+def test_a_visit_scored_by_earlier_rules_keeps_its_numbers_and_says_so(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """If today's rules give other numbers than those the visit was approved with (the
+    rules changed), the stored numbers stand and the report says so."""
+    visit = a_visit(demo_dir, "approved")
+    record = visit["scores"]
+    record["sections"][0] = 12.5  # as if an older rule had scored the first section so
+    db_write(
+        demo_dir,
+        [("UPDATE visits SET scores = ? WHERE visit_uuid = ?", (json.dumps(record), visit["id"]))],
+    )
+    login(demo_client, "owner@demo.test")
+    report = demo_client.get(f"/visits/{visit['id']}.json").json()
+    assert report["sections"][0]["score"] == 12.5
+    assert report["scored_by_earlier_rules"] is True
+    page = demo_client.get(f"/visits/{visit['id']}").text
+    assert "scored by an earlier version of the scoring rules" in page
 
 
 @pytest.mark.parametrize("email", ["owner@demo.test", "manager@demo.test"])
