@@ -72,7 +72,8 @@ BENCH_LARGE ?= 100000
 BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
-	"photo_store.py" "at_rest.py"
+	"photo_store.py" "at_rest.py --visits $(BENCH_LARGE)" "ingest_servers.py" \
+	"engines.py --visits $(BENCH_LARGE)"
 bench: $(STAMP) chromium postgresql
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \

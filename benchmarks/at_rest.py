@@ -6,7 +6,7 @@ measured on a million visits.
 
 Grows the demo to ``--visits`` approved visits with ``benchmarks/scale_data.py`` (rows
 as the server stores them: the demo's visits copied, with their photo lists and the
-three audit rows each), measures its SQLite file, then copies the same rows into a
+audit rows), measures its SQLite file, then copies the same rows into a
 throwaway PostgreSQL with ``COPY`` (the schema from the server's own migrations) and
 measures that. Per visit: the visits table with its indexes, the rows that come with each
 visit (its photo list, audit rows and their indexes), and the average size of each JSON

@@ -3,7 +3,7 @@
 
 Each added visit is a copy of one of the demo's approved visits (its answers, stamps
 and scores, moved to another branch and day over the last 24 months),
-with its assignment and the three audit rows the server writes for it, so rows are the
+with its assignment and the audit rows the server writes for it, so rows are the
 size and shape the server really stores. Rows are written with plain
 sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
 then rebuilt by the server's own code, as an upgrade would.
@@ -83,11 +83,11 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
             assignments.append((assignment, branch, t[0], t[1], t[2], new, new, now, now))
             started = str(t[4]).replace(old, new)
             visit_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            # What the server writes for each visit (received, submitted, approved).
+            # What the server writes for a visit sent complete and approved by a reviewer:
+            # received and submitted in one row, then approved.
             for action, details in (
-                ("visit.received", '{"photos": 0, "revision": 1}'),
-                ("visit.submitted", '{"revision": 1}'),
-                ("visit.approved", '{"revision": 1}'),
+                ("visit.submitted", '{"received":{"photos":0},"revision":1}'),
+                ("visit.approved", '{"revision":1}'),
             ):
                 audits.append((now, t[0], action, visit_uuid, details))
             utc = datetime.fromisoformat(started).astimezone().isoformat()

@@ -19,9 +19,9 @@ async def migrate_all(db: Database) -> list[str]:
             await summaries.rebuild(tx)
             done.append("visit local dates")
     if any(name.startswith("0014_") for name in done):
-        # Scores stored as the full breakdown (before 0014) become the compact record.
+        # Rows stored before 0014 take the compact forms (scores, answers, stamps).
         # (Rows left as they were, had this stopped half-way, still read the same.)
         async with db.transaction() as tx:
-            if await visits.compact_scores(tx):
-                done.append("compact visit scores")
+            if await visits.compact_rows(tx):
+                done.append("compact visit rows")
     return done

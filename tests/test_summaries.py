@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from server import visit_record
 from server.app import create_app
 from server.scoring import score_visit
 from server.settings import Settings
@@ -130,8 +131,8 @@ def scores_as_before_0014(data_dir: Path) -> dict[int, str]:
     }
     rows = db_rows(
         data_dir,
-        "SELECT id, questionnaire_id, questionnaire_version, answers, stamps, scores FROM visits"
-        " WHERE scores IS NOT NULL",
+        "SELECT id, questionnaire_id, questionnaire_version, answers, stamps, scores, started_at"
+        " FROM visits WHERE scores IS NOT NULL",
     )
     compact = {r[0]: r[5] for r in rows}
     db_write(
@@ -143,12 +144,14 @@ def scores_as_before_0014(data_dir: Path) -> dict[int, str]:
                     (
                         json.dumps(
                             score_visit(
-                                versions[(qid, v)], json.loads(answers), json.loads(stamps)
+                                versions[(qid, v)],
+                                visit_record.unpack_answers(answers),
+                                visit_record.unpack_stamps(stamps, started),
                             ).to_json()
                         ),
                         row_id,
                     )
-                    for row_id, qid, v, answers, stamps, _ in rows
+                    for row_id, qid, v, answers, stamps, _, started in rows
                 ],
             )
         ],
@@ -158,9 +161,29 @@ def scores_as_before_0014(data_dir: Path) -> dict[int, str]:
 
 def test_an_upgrade_makes_scores_compact_with_the_same_numbers(demo_dir: Path) -> None:
     """A database from before migration 0014 (the request body kept, scores as the full
-    breakdown): the server's start-up drops the body and stores the compact records,
-    with the very numbers the breakdown held; reports and summaries do not move."""
+    breakdown, answers and stamps whole): the server's start-up drops the body and stores
+    the compact forms, with the very numbers the breakdown held; reports and summaries
+    do not move."""
+    kept = db_rows(demo_dir, "SELECT answers, stamps FROM visits ORDER BY id")
     expected = scores_as_before_0014(demo_dir)
+    db_write(
+        demo_dir,
+        [
+            (
+                "UPDATE visits SET answers = ?, stamps = ? WHERE id = ?",
+                [
+                    (
+                        json.dumps(visit_record.unpack_answers(answers)),
+                        json.dumps(visit_record.unpack_stamps(stamps, started)),
+                        row_id,
+                    )
+                    for row_id, answers, stamps, started in db_rows(
+                        demo_dir, "SELECT id, answers, stamps, started_at FROM visits"
+                    )
+                ],
+            )
+        ],
+    )
     summary = db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3")
     db_write(
         demo_dir,
@@ -168,6 +191,7 @@ def test_an_upgrade_makes_scores_compact_with_the_same_numbers(demo_dir: Path) -
             ("ALTER TABLE visits ADD COLUMN payload TEXT NOT NULL DEFAULT '{}'", ()),
             ("DROP INDEX audit_log_by_entity", ()),
             ("CREATE INDEX audit_log_by_entity ON audit_log (entity, entity_id, at)", ()),
+            ("CREATE INDEX visits_by_state ON visits (state, submitted_at)", ()),
             ("DELETE FROM schema_migrations WHERE version = 14", ()),
         ],
     )
@@ -177,6 +201,7 @@ def test_an_upgrade_makes_scores_compact_with_the_same_numbers(demo_dir: Path) -
         assert client.get("/chains/1/compare").status_code == 200
     got = dict(db_rows(demo_dir, "SELECT id, scores FROM visits WHERE scores IS NOT NULL"))
     assert got == expected
+    assert db_rows(demo_dir, "SELECT answers, stamps FROM visits ORDER BY id") == kept
     assert db_rows(demo_dir, "SELECT * FROM branch_month_scores ORDER BY 1, 2, 3") == summary
     assert_consistent(demo_dir)
 

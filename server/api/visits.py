@@ -175,10 +175,12 @@ async def _store(
         ),
         *photo_queries.manifest_statements(visit_uuid, payload.revision, payload.photos),
         assignments.done_statement(payload.assignment_id),
-        audit.entry(user.id, "visit.received", "visit", visit_uuid, details),
     ]
-    if all(known.get(p.photo_id, {}).get("present") for p in payload.photos):
-        # Every photo is already here (or there are none): complete in the same batch.
+    if not all(known.get(p.photo_id, {}).get("present") for p in payload.photos):
+        statements.append(audit.entry(user.id, "visit.received", "visit", visit_uuid, details))
+    else:
+        # Every photo is already here (or there are none): complete in the same batch,
+        # the receipt recorded in the completion's audit row.
         statements += visits.completion_statements(
             visit_uuid=visit_uuid,
             revision=payload.revision,
@@ -189,6 +191,7 @@ async def _store(
             stamps=payload.stamps,
             review=programme.review_setting(context["review_setting"], settings.review_required),
             actor_id=user.id,
+            received={"photos": len(payload.photos)},
         )
     await tx.batch(statements)
     return True

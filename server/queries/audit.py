@@ -25,7 +25,7 @@ def entry(
             action,
             entity,
             str(entity_id),
-            json.dumps(details or {}, ensure_ascii=False, sort_keys=True),
+            json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
         ),
     )
 
@@ -48,12 +48,19 @@ async def visit_history(db: Reader, visit_uuid: str) -> list[dict[str, Any]]:
         " ON u.id = a.actor_id WHERE a.entity = 'visit' AND a.entity_id = ? ORDER BY a.id",
         (visit_uuid,),
     )
-    return [
-        {
-            "at": r["at"],
-            "action": r["action"],
-            "who": r["name"],
-            "details": json.loads(r["details"]),
-        }
-        for r in rows
-    ]
+    steps = []
+    for r in rows:
+        details = json.loads(r["details"])
+        received = details.pop("received", None)
+        if r["action"] == "visit.submitted" and received is not None:
+            # Received and complete at once: one row, two steps.
+            steps.append(
+                {
+                    "at": r["at"],
+                    "action": "visit.received",
+                    "who": r["name"],
+                    "details": {"revision": details.get("revision"), **received},
+                }
+            )
+        steps.append({"at": r["at"], "action": r["action"], "who": r["name"], "details": details})
+    return steps

@@ -95,16 +95,19 @@ async def rebuild(tx: Transaction) -> None:
     questions: dict[tuple[int, str, str], list[float]] = {}
     after = 0
     while True:
+        # Every row in id order (the primary key), the approved ones kept here: a state
+        # filter in SQL would walk the state index and sort it again for every page.
         rows = await tx.fetchall(
-            "SELECT id, branch_id, local_date, score_total, scores, questionnaire_id,"
-            " questionnaire_version FROM visits WHERE state = 'approved'"
-            " AND local_date IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, state, branch_id, local_date, score_total, scores, questionnaire_id,"
+            " questionnaire_version FROM visits WHERE id > ? ORDER BY id LIMIT ?",
             (after, REBUILD_PAGE),
         )
         if not rows:
             break
         after = rows[-1]["id"]
         for row in rows:
+            if row["state"] != "approved" or not row["local_date"]:
+                continue
             month = row["local_date"][:7]
             total = row["score_total"]
             _add(sections, (row["branch_id"], month, ""), total)

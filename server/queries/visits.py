@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import zones
+from .. import visit_record, zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
@@ -77,8 +77,8 @@ def insert_statement(
             started_utc,
             received,
             submitted_at,
-            compact_json(stamps),
-            compact_json(answers),
+            visit_record.pack_stamps(stamps, started_at),
+            visit_record.pack_answers(answers),
             comment,
             geo.get("lat"),
             geo.get("lon"),
@@ -214,6 +214,7 @@ def completion_statements(
     stamps: dict[str, Any],
     review: bool,
     actor_id: int | None,
+    received: dict[str, Any] | None = None,
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """What completing a revision writes (all its photos are in): its scores and its new
     state (submitted, or approved when review is off, counted in the summaries then),
@@ -223,7 +224,9 @@ def completion_statements(
     state = "submitted" if review else "approved"
     now = utcnow()
     record = to_record(score)
-    details = {"revision": revision}
+    # Received and complete in one request: one audit row holds both facts (the history
+    # shows them as two steps, see audit.visit_history).
+    details: dict[str, Any] = {"revision": revision, **({"received": received} if received else {})}
     statements = [
         (
             "UPDATE visits SET state = ?, submitted_at = ?, score_total = ?, scores = ?,"
@@ -234,7 +237,9 @@ def completion_statements(
     ]
     if state == "approved":
         statements.append(
-            audit.entry(None, "visit.approved", "visit", visit_uuid, {**details, "review": "off"})
+            audit.entry(
+                None, "visit.approved", "visit", visit_uuid, {"revision": revision, "review": "off"}
+            )
         )
         statements += summaries.approval_statements(
             branch_id, local_date, score.total, stored(definition, record)
@@ -269,8 +274,8 @@ async def complete_if_ready(
             branch_id=row["branch_id"],
             local_date=row["local_date"],
             definition=definition,
-            answers=json.loads(row["answers"]),
-            stamps=json.loads(row["stamps"]),
+            answers=visit_record.unpack_answers(row["answers"]),
+            stamps=visit_record.unpack_stamps(row["stamps"], row["started_at"]),
             review=programme.review_setting(row["review"], review_default),
             actor_id=actor_id,
         )
@@ -398,26 +403,37 @@ async def count_approved(
 COMPACT_PAGE = 2000
 
 
-async def compact_scores(tx: Transaction) -> int:
-    """Scores stored as the full breakdown (before migration 0014) become the compact
-    record, with the same numbers; answers how many rows changed."""
+async def compact_rows(tx: Transaction) -> int:
+    """Rows stored before migration 0014 take the compact forms: scores as the record of
+    server/scoring.py (from the full breakdown, the same numbers), answers and stamps as
+    server/visit_record.py keeps them (read back identical). Answers how many rows
+    changed."""
     changed = 0
     after = 0
     while True:
         rows = await tx.fetchall(
-            "SELECT id, scores, questionnaire_id, questionnaire_version FROM visits"
-            " WHERE id > ? AND scores IS NOT NULL AND scores NOT LIKE ? ORDER BY id LIMIT ?",
-            (after, '{"v":2,%', COMPACT_PAGE),
+            "SELECT id, scores, answers, stamps, started_at, questionnaire_id,"
+            " questionnaire_version FROM visits WHERE id > ? ORDER BY id LIMIT ?",
+            (after, COMPACT_PAGE),
         )
         if not rows:
             return changed
         after = rows[-1]["id"]
         updates = []
         for row in rows:
-            definition = await questionnaires.get_published(
-                tx, row["questionnaire_id"], row["questionnaire_version"]
+            scores = row["scores"]
+            if scores and not scores.startswith('{"v":2,'):
+                definition = await questionnaires.get_published(
+                    tx, row["questionnaire_id"], row["questionnaire_version"]
+                )
+                scores = compact_json(record_from_breakdown(definition or {}, json.loads(scores)))
+            answers = visit_record.pack_answers(visit_record.unpack_answers(row["answers"]))
+            stamps = visit_record.pack_stamps(
+                visit_record.unpack_stamps(row["stamps"], row["started_at"]), row["started_at"]
             )
-            record = record_from_breakdown(definition or {}, json.loads(row["scores"]))
-            updates.append((compact_json(record), row["id"]))
-        await tx.executemany("UPDATE visits SET scores = ? WHERE id = ?", updates)
+            if (scores, answers, stamps) != (row["scores"], row["answers"], row["stamps"]):
+                updates.append((scores, answers, stamps, row["id"]))
+        await tx.executemany(
+            "UPDATE visits SET scores = ?, answers = ?, stamps = ? WHERE id = ?", updates
+        )
         changed += len(updates)

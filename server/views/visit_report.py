@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .. import auth, reports
+from .. import auth, reports, visit_record
 from ..db import Database, Row
 from ..errors import ApiError
 from ..i18n import _, current_locale
@@ -61,8 +61,8 @@ async def load(request: Request) -> dict[str, Any]:
     )
     assert definition is not None
     locale = current_locale()
-    answers = json.loads(row["answers"])
-    stamps = json.loads(row["stamps"])
+    answers = visit_record.unpack_answers(row["answers"])
+    stamps = visit_record.unpack_stamps(row["stamps"], row["started_at"])
     # The stored numbers count; each question's details and the explanation are made
     # again from the answers (scoring.rebuild), and checked against them.
     kept = stored(definition, json.loads(row["scores"])) if row["scores"] else None

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from server import visit_record
 from server.questionnaire import load_default
 from server.scoring import score_visit
 from tests.conftest import db_rows, db_write, login
@@ -27,7 +28,7 @@ def a_visit(
     row = db_rows(
         data,
         "SELECT v.visit_uuid, v.score_total, v.scores, v.answers, v.stamps,"
-        " b.name FROM visits v JOIN branches b ON b.id = v.branch_id"
+        " b.name, v.started_at FROM visits v JOIN branches b ON b.id = v.branch_id"
         " JOIN branch_owners o ON o.branch_id = b.id JOIN users u"
         f" ON u.id = o.user_id WHERE u.email = ? AND v.state = ? {photo}"
         " ORDER BY v.id LIMIT 1",
@@ -37,8 +38,8 @@ def a_visit(
         "id": row[0],
         "total": row[1],
         "scores": json.loads(row[2]),
-        "answers": json.loads(row[3]),
-        "stamps": json.loads(row[4]),
+        "answers": visit_record.unpack_answers(row[3]),
+        "stamps": visit_record.unpack_stamps(row[4], row[6]),
         "branch": row[5],
     }
 

@@ -8,3 +8,7 @@ ALTER TABLE visits DROP COLUMN payload;
 -- Histories are read by (entity, entity_id) in id order: the time adds nothing to the key.
 DROP INDEX audit_log_by_entity;
 CREATE INDEX audit_log_by_entity ON audit_log (entity, entity_id);
+
+-- Visits are looked up by state (the review queue) through visits_approved_by_day, whose
+-- key starts with the state: this index repeated it.
+DROP INDEX visits_by_state;
