@@ -18,7 +18,6 @@ SQLite folder.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sqlite3
 import sys
 import tempfile
@@ -28,15 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pg_copy import copy_tables  # noqa: E402
 from scale_data import grow  # noqa: E402
 
-from server.db.postgres import PostgresDatabase  # noqa: E402
 from tests.postgres import postgres_cluster  # noqa: E402
 
 TARGET = 2048
 PER_VISIT = ("visits", "visit_photos", "audit_log")
 JSON_COLUMNS = ("answers", "stamps", "scores")
-COPY_ROWS = 20_000
 
 
 def sqlite_sizes(path: Path) -> tuple[int, dict[str, int], dict[str, float]]:
@@ -55,44 +53,6 @@ def sqlite_sizes(path: Path) -> tuple[int, dict[str, int], dict[str, float]]:
     finally:
         conn.close()
     return visits, tables, columns
-
-
-def copy_to_postgres(source: Path, url: str) -> None:
-    """The per-visit tables, row for row, into a database made by the migrations. Foreign
-    keys and triggers are off for the copy (``session_replication_role``): only the
-    tables that grow with the visits are measured."""
-    import psycopg
-
-    async def schema() -> None:
-        async with PostgresDatabase(url) as db:
-            await db.migrate()
-
-    asyncio.run(schema())
-    lite = sqlite3.connect(source)
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SET session_replication_role = replica")
-            for table in PER_VISIT:
-                names = [r[1] for r in lite.execute(f"PRAGMA table_info({table})")]
-                wanted = {
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
-                        (table,),
-                    )
-                }
-                names = [n for n in names if n in wanted]
-                cursor = lite.execute(f"SELECT {', '.join(names)} FROM {table}")
-                with (
-                    conn.cursor() as pg,
-                    pg.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy,
-                ):
-                    while rows := cursor.fetchmany(COPY_ROWS):
-                        for row in rows:
-                            copy.write_row(row)
-            conn.execute("VACUUM ANALYZE")
-    finally:
-        lite.close()
 
 
 def pg_sizes(url: str) -> tuple[int, dict[str, int], dict[str, float]]:
@@ -138,7 +98,7 @@ def main() -> int:
         with postgres_cluster() as cluster:
             url = cluster.create_database("at_rest")
             started = time.perf_counter()
-            copy_to_postgres(path, url)
+            copy_tables(path, url, PER_VISIT)
             print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s")
             pg = report("PostgreSQL", *pg_sizes(url))
     worst = max(lite, pg)
