@@ -216,8 +216,10 @@ def _wait_left(failures: int, last: str | None, free: int, cap: int) -> float:
     if last is None:
         return 0.0
     delay = login_delay(failures, free, cap)
-    elapsed = (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds()
-    return max(0.0, delay - elapsed)
+    # Times are stored in whole seconds: the failure happened somewhere in that second, so
+    # the delay counts from its end (never a full second short).
+    elapsed = (datetime.now(UTC) - datetime.fromisoformat(last)).total_seconds() - 1
+    return max(0.0, delay - elapsed) if delay else 0.0
 
 
 async def authenticate(request: Request, email: str, password: str) -> User:
