@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_load import load, one  # noqa: E402
+from http_load import load, session_cookie  # noqa: E402
 from local_server import visitscore_server  # noqa: E402
 from pg_copy import copy_tables  # noqa: E402
 from scale_data import PASSWORD, grow  # noqa: E402
@@ -64,17 +63,7 @@ def pages(data: Path) -> dict[str, str]:
 
 
 async def measure(url: str, path: str, seconds: float, connections: int) -> tuple[float, float]:
-    status, headers, _ = await one(
-        url,
-        (
-            "POST",
-            "/api/v1/session",
-            json.dumps({"email": "manager@demo.test", "password": PASSWORD}).encode(),
-        ),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, status
-    cookie = {"Cookie": headers["set-cookie"].split(";", 1)[0]}
+    cookie = {"Cookie": await session_cookie(url, "manager@demo.test", PASSWORD)}
     got = await load(
         url, lambda: ("GET", path, b""), connections=connections, seconds=seconds, headers=cookie
     )

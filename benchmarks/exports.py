@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_load import load, one  # noqa: E402
+from http_load import load, session_cookie  # noqa: E402
 from local_server import visitscore_server  # noqa: E402
 from pages import ready  # noqa: E402
 from scale_data import PASSWORD  # noqa: E402
@@ -36,19 +35,7 @@ from scale_data import PASSWORD  # noqa: E402
 
 def run_once(data: Path) -> dict[str, float]:
     with visitscore_server(data) as (_server, url):
-        status, headers, _ = asyncio.run(
-            one(
-                url,
-                (
-                    "POST",
-                    "/api/v1/session",
-                    json.dumps({"email": "manager@demo.test", "password": PASSWORD}).encode(),
-                ),
-                {"Content-Type": "application/json"},
-            )
-        )
-        assert status == 201, status
-        cookie = headers["set-cookie"].split(";", 1)[0]
+        cookie = asyncio.run(session_cookie(url, "manager@demo.test", PASSWORD))
         health = ("GET", "/healthz", b"")
         idle = asyncio.run(load(url, lambda: health, connections=1, seconds=2))
         # The download runs in its own process (curl), so it takes no turn from the

@@ -6,6 +6,7 @@ measures on a 2-core machine."""
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -75,6 +76,16 @@ async def one(
         return int(lines[0].split()[1]), found, await reader.readexactly(length)
     finally:
         writer.close()
+
+
+async def session_cookie(base: str, email: str, password: str) -> str:
+    """Log in through the API; the session cookie (``name=value``) to send back."""
+    body = json.dumps({"email": email, "password": password}).encode()
+    status, headers, _ = await one(
+        base, ("POST", "/api/v1/session", body), {"Content-Type": "application/json"}
+    )
+    assert status == 201, status
+    return headers["set-cookie"].split(";", 1)[0]
 
 
 def _encode(host: str, request: Request, headers: dict[str, str]) -> bytes:

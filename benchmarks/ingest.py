@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_load import load, one  # noqa: E402
+from http_load import load, session_cookie  # noqa: E402
 from local_server import visitscore_server  # noqa: E402
 
 from tests.api.conftest import visit_body  # noqa: E402
@@ -79,17 +79,7 @@ def add_assignments(data: Path, count: int) -> list[dict]:
 
 
 async def measure(url: str, assignments: list[dict], seconds: float, connections: int) -> dict:
-    status, headers, _ = await one(
-        url,
-        (
-            "POST",
-            "/api/v1/session",
-            json.dumps({"email": "shopper@demo.test", "password": PASSWORD}).encode(),
-        ),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, status
-    cookie = headers["set-cookie"].split(";", 1)[0]
+    cookie = await session_cookie(url, "shopper@demo.test", PASSWORD)
     pending = iter(assignments)
 
     def next_put() -> tuple[str, str, bytes]:

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from http_load import Result, load, one  # noqa: E402
+from http_load import Result, load, session_cookie  # noqa: E402
 from ingest import PASSWORD, add_assignments  # noqa: E402
 from local_server import visitscore_server  # noqa: E402
 
@@ -93,17 +93,7 @@ async def measure(
 ) -> dict:
     """Clients split over ``urls``; one shopper session (made on the first server, valid
     on every one: sessions live in the database)."""
-    status, headers, _ = await one(
-        urls[0],
-        (
-            "POST",
-            "/api/v1/session",
-            json.dumps({"email": "shopper@demo.test", "password": PASSWORD}).encode(),
-        ),
-        {"Content-Type": "application/json"},
-    )
-    assert status == 201, status
-    cookie = headers["set-cookie"].split(";", 1)[0]
+    cookie = await session_cookie(urls[0], "shopper@demo.test", PASSWORD)
     pending = iter(assignments)
 
     def next_put() -> tuple[str, str, bytes]:

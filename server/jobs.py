@@ -118,6 +118,7 @@ class Runner:
         (another worker, or this one when it starts again, takes it over)."""
         log.info("job runner %s started", self.name)
         while not stop.is_set():
+            self._wake.clear()  # before looking: a job queued meanwhile wakes the wait below
             try:
                 ran = await self.run_once()
                 await self._sweep()
@@ -128,7 +129,6 @@ class Runner:
                 ran = False
             if ran:
                 continue
-            self._wake.clear()
             waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             try:
                 await asyncio.wait(waits, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED)

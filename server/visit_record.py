@@ -21,12 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 
-def _json(value: Any) -> str:
+def compact_json(value: Any) -> str:
+    """JSON as stored: no spaces, UTF-8 as it is."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def pack_answers(answers: dict[str, Any]) -> str:
-    return _json(
+    return compact_json(
         {
             key: answer["value"]
             if isinstance(answer, dict)
@@ -71,7 +72,7 @@ def pack_stamps(stamps: dict[str, Any], started_at: str | None) -> str:
         seconds = (moment - start).total_seconds()
         if seconds == int(seconds) and _stamp_text(start, int(seconds)) == stamp:
             kept[key] = int(seconds)
-    return _json(kept)
+    return compact_json(kept)
 
 
 def _stamp_text(start: datetime, seconds: int) -> str:

@@ -9,12 +9,8 @@ from .. import visit_record, zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
+from ..visit_record import compact_json
 from . import audit, photos, programme, questionnaires, summaries
-
-
-def compact_json(value: Any) -> str:
-    """JSON as stored: no spaces, UTF-8 as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 async def insert(tx: Transaction, **fields: Any) -> int:
