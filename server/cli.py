@@ -18,7 +18,7 @@ from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import move_data as move_module
 from .auth import hash_password, password_problem
-from .db import Database, DatabaseFault, DatabaseUnavailable, backup_database
+from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db.postgres import DatabaseFault as PostgresFault
 from .engines import _without_password, open_database
 from .i18n import SUPPORTED
@@ -560,9 +560,11 @@ def move_data(to_database_url: str, to_photo_store: str | None, data_dir: Path |
 
     try:
         moved = asyncio.run(main())
-    except (move_module.MoveRefused, DatabaseUnavailable) as exc:
+    except (move_module.MoveRefused, DatabaseUnavailable, StoreUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
-    except (DatabaseFault, PostgresFault) as exc:
+    except (DatabaseFault, PostgresFault, Conflict) as exc:
+        # A row the target refuses (a foreign key the SQLite file left unchecked): the
+        # whole copy rolled back.
         reason = " ".join(str(exc).split())
         raise click.ClickException(f"the move stopped: {reason}") from exc
     click.echo(

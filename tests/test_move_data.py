@@ -4,6 +4,7 @@ bucket, then served from there."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,15 @@ from server.app import create_app
 from server.cli import main
 from server.settings import Settings
 from tests.conftest import copy_data, db_rows, login
+
+SCHEMA = {
+    "foreign keys": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+    " FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace",
+    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    "triggers": "SELECT tgrelid::regclass::text, tgname, tgenabled FROM pg_trigger"
+    " WHERE NOT tgisinternal",
+}
+"""What the bulk copy takes away while the rows arrive, and must give back."""
 
 TABLES = ("users", "branches", "visits", "photos", "visit_photos", "audit_log", "visit_counts")
 
@@ -64,6 +74,61 @@ def test_a_data_folder_moves_into_postgresql_and_a_bucket_and_serves_from_there(
     again = runner.invoke(main, ["move-data", *args])
     assert again.exit_code == 1
     assert "the target database is not empty" in again.output
+
+
+def schema(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    with psycopg.connect(url) as conn:
+        return {what: sorted(conn.execute(sql).fetchall()) for what, sql in SCHEMA.items()}
+
+
+def test_the_moved_database_has_every_key_index_and_trigger_a_migrated_one_has(
+    demo_template: Path, tmp_path: Path, pg_cluster: Any, pg_url: str
+) -> None:
+    data = copy_data(demo_template, tmp_path / "data")
+    result = CliRunner().invoke(
+        main, ["move-data", "--data-dir", str(data), "--to-database-url", pg_url]
+    )
+    assert result.exit_code == 0, result.output
+    fresh = pg_cluster.create_database(f"fresh_{tmp_path.name[-20:].lower()}")
+    assert CliRunner().invoke(main, ["migrate", "--database-url", fresh]).exit_code == 0
+    moved, migrated = schema(pg_url), schema(fresh)
+    assert all(moved[what] for what in SCHEMA), moved
+    assert moved == migrated
+    # The visit counter counts again: a visit changing state moves one count.
+    with psycopg.connect(pg_url) as conn:
+        counts = "SELECT state, visits FROM visit_counts WHERE visits > 0 ORDER BY state"
+        before = dict(conn.execute(counts).fetchall())
+        conn.execute(
+            "UPDATE visits SET state = 'rejected' WHERE id = (SELECT min(id) FROM visits"
+            " WHERE state = 'approved')"
+        )
+        after = dict(conn.execute(counts).fetchall())
+        conn.rollback()
+    assert after["approved"] == before["approved"] - 1
+    assert after["rejected"] == before.get("rejected", 0) + 1
+
+
+def test_rows_that_break_a_foreign_key_stop_the_move_and_leave_the_target_empty(
+    demo_template: Path, tmp_path: Path, pg_url: str
+) -> None:
+    data = copy_data(demo_template, tmp_path / "data")
+    # A folder whose visits point at a branch that is gone (SQLite left its keys unchecked).
+    lite = sqlite3.connect(data / "visitscore.db")
+    lite.execute("PRAGMA foreign_keys = OFF")
+    (branch,) = lite.execute("SELECT branch_id FROM visits LIMIT 1").fetchone()
+    for table in ("assignments", "branch_owners", "branch_month_scores", "branch_month_questions"):
+        lite.execute(f"DELETE FROM {table} WHERE branch_id = ?", (branch,))
+    lite.execute("DELETE FROM branches WHERE id = ?", (branch,))
+    lite.commit()
+    lite.close()
+    result = CliRunner().invoke(
+        main, ["move-data", "--data-dir", str(data), "--to-database-url", pg_url]
+    )
+    assert result.exit_code == 1
+    assert "the move stopped" in result.output and "foreign key" in result.output
+    with psycopg.connect(pg_url) as conn:  # nothing was copied, the schema is whole
+        assert conn.execute("SELECT count(*) FROM visits").fetchone() == (0,)
+        assert conn.execute(SCHEMA["foreign keys"]).fetchall()
 
 
 def test_a_non_empty_photo_store_or_a_wrong_target_is_refused(

@@ -219,6 +219,13 @@ class Transaction:
         rows = list(rows)
         await self._hop(lambda raw: raw.executemany(sql, rows).close())
 
+    async def copy_rows(self, table: str, names: Sequence[str], rows: Iterable[Params]) -> None:
+        """Many rows into one table, by the engine's fastest way (PostgreSQL's ``COPY``;
+        here one ``executemany``); the values in the order of ``names``."""
+        listed = ", ".join(f'"{n}"' for n in names)
+        marks = ", ".join("?" * len(names))
+        await self.executemany(f'INSERT INTO "{table}" ({listed}) VALUES ({marks})', rows)
+
     async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
         """Several statements in one hop, in order; answers each one's changed rows."""
 

@@ -88,6 +88,13 @@ class Transaction:
         async with self._conn.cursor() as cursor:
             await cursor.executemany(to_psycopg(sql), list(rows))
 
+    async def copy_rows(self, table: str, names: Sequence[str], rows: Iterable[Params]) -> None:
+        listed = ", ".join(f'"{n}"' for n in names)
+        async with self._conn.cursor() as cursor:
+            async with cursor.copy(f'COPY "{table}" ({listed}) FROM STDIN') as copy:
+                for row in rows:
+                    await copy.write_row(row)
+
     async def batch(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
         counts = []
         async with self._conn.pipeline():

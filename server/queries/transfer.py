@@ -4,13 +4,15 @@ target always PostgreSQL (its identity counters are moved past the copied ids)."
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from ..db import Reader, Transaction
 
 SKIPPED = {"schema_migrations", "visit_counts"}
-"""Not copied: the target's migrations record themselves, and visit_counts is kept by
-the target's own triggers as the visits arrive (then checked against the source's)."""
+"""Not copied: the target's migrations record themselves, and visit_counts is counted
+again from the copied visits (then checked against the source's)."""
 
 
 async def tables_in_order(db: Reader) -> list[str]:
@@ -58,9 +60,71 @@ async def all_rows(db: Reader, table: str, order: str) -> list[tuple[Any, ...]]:
 
 
 async def insert(tx: Transaction, table: str, names: list[str], values: list[Any]) -> None:
-    listed = ", ".join(f'"{n}"' for n in names)
-    marks = ", ".join("?" * len(names))
-    await tx.executemany(f'INSERT INTO "{table}" ({listed}) VALUES ({marks})', values)
+    await tx.copy_rows(table, names, values)
+
+
+@asynccontextmanager
+async def bulk_load(tx: Transaction) -> AsyncIterator[None]:
+    """PostgreSQL, inside the copy's transaction (no other session ever sees the schema
+    without them): the foreign keys, the indexes that back no constraint and the
+    trigger that counts visits are taken away while the rows arrive, so that no row
+    costs a key check, an index insert or a counter update of its own; then the
+    indexes are built, every foreign key is added back (which checks every copied row
+    at once) and ``visit_counts`` is counted from the visits."""
+    await tx.execute("ALTER TABLE visits DISABLE TRIGGER visit_counts_insert")
+    keys = await _drop_foreign_keys(tx)
+    indexes = await _drop_indexes(tx)
+    yield
+    for definition in indexes:
+        await tx.execute(definition)
+    for table, name, definition in keys:
+        await tx.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    await _recount_visits(tx)
+    await tx.execute("ALTER TABLE visits ENABLE TRIGGER visit_counts_insert")
+
+
+async def _drop_foreign_keys(tx: Transaction) -> list[tuple[str, str, str]]:
+    """The schema's foreign keys (table, name, definition), dropped."""
+    keys = [
+        (r[0], r[1], r[2])
+        for r in await tx.fetchall(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace"
+            " WHERE c.contype = 'f' AND n.nspname = current_schema() ORDER BY c.oid"
+        )
+    ]
+    for table, name, _definition in keys:
+        await tx.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return keys
+
+
+async def _drop_indexes(tx: Transaction) -> list[str]:
+    """The schema's indexes that back no constraint, dropped; answers the statements
+    that make them again."""
+    indexes = [
+        (r[0], r[1])
+        for r in await tx.fetchall(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema()"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)"
+            " ORDER BY i.indexrelid"
+        )
+    ]
+    for name, _definition in indexes:
+        await tx.execute(f"DROP INDEX {name}")
+    return [definition for _name, definition in indexes]
+
+
+async def _recount_visits(tx: Transaction) -> None:
+    """``visit_counts`` made again from the visits themselves."""
+    await tx.execute("DELETE FROM visit_counts")
+    await tx.execute(
+        "INSERT INTO visit_counts (questionnaire_id, questionnaire_version, state, visits)"
+        " SELECT questionnaire_id, questionnaire_version, state, count(*) FROM visits"
+        " GROUP BY questionnaire_id, questionnaire_version, state"
+    )
 
 
 async def move_ids_past_copied(tx: Transaction, table: str) -> None:
