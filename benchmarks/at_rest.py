@@ -6,13 +6,13 @@ measured on a million visits.
 
 Grows the demo to ``--visits`` approved visits with ``benchmarks/scale_data.py`` (rows
 as the server stores them: the demo's visits copied, with their photo lists and the
-audit rows), measures its SQLite file, then copies the same rows into a
-throwaway PostgreSQL with ``COPY`` (the schema from the server's own migrations) and
-measures that. Per visit: the visits table with its indexes, the rows that come with each
-visit (its photo list, audit rows and their indexes), and the average size of each JSON
-column. Issue "Beyond one machine" sets the target: at most 2 KB per visit on either
-engine. Exits non-zero while it is missed. ``--data DIR`` reuses (or keeps) the grown
-SQLite folder.
+audit rows), measures its SQLite file, then moves the same rows into a throwaway
+PostgreSQL with ``visitscore move-data`` and measures that (freshly loaded: indexes
+built in one go, no dead rows). Per visit: the visits table with its indexes, the rows
+that come with each visit (its photo list, audit rows and their indexes), and the average
+size of each JSON column. Issue "Beyond one machine" sets the target: at most 2 KB per
+visit on either engine. Exits non-zero while it is missed. ``--data DIR`` reuses (or
+keeps) the grown SQLite folder.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pg_copy import copy_tables  # noqa: E402
+from local_server import move_data  # noqa: E402
 from scale_data import grow  # noqa: E402
 
 from tests.postgres import postgres_cluster  # noqa: E402
@@ -98,8 +98,9 @@ def main() -> int:
         with postgres_cluster() as cluster:
             url = cluster.create_database("at_rest")
             started = time.perf_counter()
-            copy_tables(path, url, PER_VISIT)
-            print(f"copied into PostgreSQL in {time.perf_counter() - started:.0f} s")
+            move_data(data, url)
+            moved = time.perf_counter() - started
+            print(f"moved into PostgreSQL (visitscore move-data) in {moved:.0f} s")
             pg = report("PostgreSQL", *pg_sizes(url))
     worst = max(lite, pg)
     print(f"worst {worst:,} bytes per visit (target ≤ {TARGET:,})")

@@ -4,9 +4,8 @@ side, in one run.
     .venv/bin/python benchmarks/engines.py [--visits 1000000] [--data DIR] [--rounds 3]
 
 Grows the demo to ``--visits`` approved visits over 500 branches (benchmarks/scale_data.py;
-``--data`` reuses a grown folder), copies it into a throwaway PostgreSQL with ``COPY``
-(benchmarks/pg_copy.py; ``--move-data`` uses the command operators run instead, every
-count and photo checked, and times it), then starts one
+``--data`` reuses a grown folder), moves it into a throwaway PostgreSQL with
+``visitscore move-data`` (every count checked; timed), then starts one
 `visitscore serve` on each engine (one worker each, the same photos folder) and, round by
 round alternating the engines, sends ``--connections`` keep-alive clients at each page for
 ``--seconds``: the chain comparison (500 branches), a branch dashboard and a visit report,
@@ -22,7 +21,6 @@ import argparse
 import asyncio
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from http_load import load, session_cookie  # noqa: E402
-from local_server import visitscore_server  # noqa: E402
-from pg_copy import copy_tables  # noqa: E402
+from local_server import move_data, visitscore_server  # noqa: E402
 from scale_data import PASSWORD, grow  # noqa: E402
 
 from tests.postgres import postgres_cluster  # noqa: E402
@@ -78,7 +75,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--move-data", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, postgres_cluster() as cluster:
         data = args.data or Path(tmp) / "data"
@@ -86,21 +82,11 @@ def main() -> int:
             grow(data, args.visits)
         url = cluster.create_database("engines")
         started = time.perf_counter()
-        if args.move_data:
-            move = ["move-data", "--data-dir", str(data), "--to-database-url", url]
-            subprocess.run(
-                [sys.executable, "-m", "server", *move],
-                check=True,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-            )
-        else:
-            copy_tables(data / "visitscore.db", url)
+        move_data(data, url)
         moved = time.perf_counter() - started
         visits = sqlite3.connect(data / "visitscore.db").execute("SELECT count(*) FROM visits")
         count = visits.fetchone()[0]
-        how = "move-data" if args.move_data else "COPY"
-        print(f"{how}: {count:,} visits into PostgreSQL in {moved:.0f} s", flush=True)
+        print(f"move-data: {count:,} visits into PostgreSQL in {moved:.0f} s", flush=True)
         paths = pages(data)
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for _ in range(args.rounds):

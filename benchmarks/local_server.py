@@ -52,3 +52,15 @@ def visitscore_server(data_dir: Path, *args: str) -> Iterator[tuple[subprocess.P
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def move_data(data_dir: Path, url: str) -> None:
+    """``visitscore move-data``: the SQLite folder into the (empty) PostgreSQL database at
+    ``url``, every count checked, as operators move theirs."""
+    command = ["move-data", "--data-dir", str(data_dir), "--to-database-url", url]
+    subprocess.run(
+        [sys.executable, "-m", "server", *command],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )

@@ -247,7 +247,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.photo_pool = pool
             app.state.jobs = None
             if settings.run_jobs:
-                app.state.jobs = Runner(db, store, app.state.scratch)
+                child = settings.worker_command() if settings.jobs_in_child else None
+                app.state.jobs = Runner(db, store, app.state.scratch, child=child)
                 running = asyncio.create_task(app.state.jobs.run(stop))
             yield
         finally:

@@ -204,17 +204,22 @@ def worker(once: bool, data_dir: Path | None) -> None:
     async def work(db: Database) -> int:
         scratch = Scratch(settings.data_dir / "uploads")
         runner = Runner(db, store, scratch.open())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         try:
             if once:
-                return await run_until_idle(runner)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            click.echo(f"Worker {runner.name} running jobs from {_where(settings)}")
-            task = asyncio.create_task(runner.run(stop))
-            await stop.wait()
-            task.cancel()  # a job in hand goes back to the queue at once
+                task: asyncio.Task[Any] = asyncio.create_task(run_until_idle(runner))
+            else:
+                click.echo(f"Worker {runner.name} running jobs from {_where(settings)}")
+                task = asyncio.create_task(runner.run(stop))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([task, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if task.done():
+                return int(task.result() or 0)  # ran until idle (or raised)
+            task.cancel()  # stopped: a job in hand goes back to the queue at once
             await asyncio.gather(task, return_exceptions=True)
             return 0
         finally:

@@ -38,6 +38,8 @@ RETRY_AFTER = (5.0, 30.0)
 POLL_SECONDS = 2.0
 """How often an idle runner looks for work (a job queued in the same process wakes it
 at once)."""
+CHILD_STOP_SECONDS = 10.0
+"""How long a worker process gets to give its job back when its server stops."""
 SWEEP_SECONDS = 600.0
 KEEP_DAYS = 7
 """Finished exports are kept this long, then their files are removed."""
@@ -106,6 +108,11 @@ class Runner:
     scratch: Path
     name: str = field(default_factory=worker_name)
     poll: float = POLL_SECONDS
+    child: tuple[list[str], dict[str, str]] | None = None
+    """When set, due jobs are run by this command (``visitscore worker --once``) in a
+    child process instead of here: its CPU-heavy work (an export formatting a million
+    rows) then never holds this process's interpreter, and the worker runs at a lower
+    CPU priority, so requests are answered first."""
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _last_sweep: float = 0.0
 
@@ -140,11 +147,34 @@ class Runner:
         """Claim one due job and run it; False when none was due."""
         if not await queue.any_due(self.db):
             return False
+        if self.child is not None:
+            return await self._run_child(*self.child)
         async with self.db.transaction() as tx:
             job = await queue.claim(tx, self.name, LEASE_SECONDS)
         if job is None:
             return False
         await self._run(job)
+        return True
+
+    async def _run_child(self, argv: list[str], env: dict[str, str]) -> bool:
+        """One worker process that runs the due jobs, then exits; stopped (its job given
+        back to the queue) when this runner is."""
+        process = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL
+        )
+        try:
+            code = await process.wait()
+        except asyncio.CancelledError:
+            process.terminate()
+            try:
+                await asyncio.wait_for(asyncio.shield(process.wait()), CHILD_STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+            raise
+        if code != 0:
+            log.warning("job runner %s: the worker process stopped with %s", self.name, code)
+            return False  # look again at the next poll, not in a tight loop
         return True
 
     async def _run(self, job: dict[str, Any]) -> None:

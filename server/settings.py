@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -71,6 +72,10 @@ class Settings:
     # Whether this server process also runs background jobs (exports); off when
     # `visitscore worker` processes run them instead.
     run_jobs: bool = True
+    # Whether this server runs them in a child process (`visitscore worker --once`, at a
+    # lower CPU priority) so that a long export never slows its requests; in the same
+    # process when off (the tests' apps).
+    jobs_in_child: bool = False
     # The shopper app's files (overridable so tests can serve a changed version).
     pwa_dir: Path = field(default_factory=lambda: ASSETS / "pwa")
     service_worker: Path = field(default_factory=lambda: ASSETS / "service-worker.js")
@@ -85,6 +90,13 @@ class Settings:
     @property
     def on_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql:", "postgres:"))
+
+    def worker_command(self) -> tuple[list[str], dict[str, str]]:
+        """The command and environment of a ``visitscore worker --once`` on these
+        settings, at a lower CPU priority (what a server starts to run its due jobs:
+        under load the kernel gives the CPU to requests first)."""
+        argv = ["nice", "-n", "10", sys.executable, "-m", "server", "worker", "--once"]
+        return argv, {**os.environ, **self.to_env()}
 
     def open_photo_store(self) -> PhotoStore:
         """The photo store these settings name (raises ``StoreUnavailable``)."""
@@ -133,6 +145,7 @@ class Settings:
             "VISITSCORE_REPEAT_DAYS": str(self.repeat_days),
             "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
             "VISITSCORE_RUN_JOBS": "1" if self.run_jobs else "0",
+            "VISITSCORE_JOBS_IN_CHILD": "1" if self.jobs_in_child else "0",
             "VISITSCORE_PWA_DIR": str(self.pwa_dir),
             "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
         }
@@ -148,6 +161,7 @@ def from_env() -> Settings:
         workers=_env_int("VISITSCORE_WORKERS", 1),
         access_log=_env_bool("VISITSCORE_ACCESS_LOG", False),
         run_jobs=_env_bool("VISITSCORE_RUN_JOBS", True),
+        jobs_in_child=_env_bool("VISITSCORE_JOBS_IN_CHILD", True),
         review_required=_env_bool("VISITSCORE_REVIEW_REQUIRED", True),
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
