@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test setup lock chromium postgresql djpeg lint messages bench bench-large clean
+.PHONY: run test setup lock chromium postgresql bench-tools lint messages bench bench-large clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,12 @@ postgresql:
 		(apt-get update -qq || true) && \
 		apt-get install -y -o DPkg::Lock::Timeout=600 postgresql; }
 
-# libjpeg-turbo's djpeg: the photo benchmark's baseline (benchmarks/photos.py).
-djpeg:
-	@command -v djpeg >/dev/null 2>&1 || { \
+# The benchmarks' baselines: libjpeg-turbo's djpeg (benchmarks/photos.py) and wrk
+# (benchmarks/reports.py's throughput).
+bench-tools:
+	@command -v djpeg >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || { \
 		(apt-get update -qq || true) && \
-		apt-get install -y -o DPkg::Lock::Timeout=600 libjpeg-turbo-progs; }
+		apt-get install -y -o DPkg::Lock::Timeout=600 libjpeg-turbo-progs wrk; }
 
 run: $(STAMP)
 	@test -f $(DATA)/visitscore.db || $(BIN)/visitscore demo --data-dir $(DATA)
@@ -80,7 +81,7 @@ BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
 	"photo_store.py" "at_rest.py --visits $(BENCH_LARGE)" "ingest_servers.py" \
 	"engines.py --visits $(BENCH_LARGE)"
-bench: $(STAMP) chromium postgresql djpeg
+bench: $(STAMP) chromium postgresql bench-tools
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \
 		if [ -n "$$missed" ]; then printf "targets missed by:$$missed\n"; exit 1; fi; \

@@ -67,7 +67,7 @@ def _fresh_assignments(client: TestClient, template: dict, count: int) -> list[d
             made = []
             for _ in range(count):
                 made.append(
-                    await tx.execute(
+                    await tx.insert(
                         "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id,"
                         " questionnaire_version, window_start, window_end, scenario, state,"
                         " created_by, created_at, updated_at)"

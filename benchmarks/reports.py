@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import json
 import re
 import shutil
 import sqlite3
@@ -38,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from local_server import free_port, visitscore_server, wait_up  # noqa: E402
 from scale_data import PASSWORD, grow  # noqa: E402
 
+from server import visit_record  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.queries import summaries  # noqa: E402
 from server.questionnaire import load_default  # noqa: E402
@@ -126,7 +126,7 @@ def measure_queries(data: Path, period: tuple[str, str], branches: int) -> dict[
                     times.append((loop.time() - start) * 1000)
                 out[name] = statistics.median(times)
             rows = await db.fetchall(
-                "SELECT answers, stamps FROM visits WHERE substr(started_at, 1, 7)"
+                "SELECT answers, stamps, started_at FROM visits WHERE substr(started_at, 1, 7)"
                 " BETWEEN ? AND ? AND id % 20 = 0",
                 period,
             )
@@ -136,7 +136,9 @@ def measure_queries(data: Path, period: tuple[str, str], branches: int) -> dict[
             definition = load_default()
             start = time.perf_counter()
             for row in rows:
-                score_visit(definition, json.loads(row[0]), json.loads(row[1]))
+                # As the server reads a visit back (answers and stamps are stored packed).
+                answers = visit_record.unpack_answers(row[0])
+                score_visit(definition, answers, visit_record.unpack_stamps(row[1], row[2]))
             sample_ms = (time.perf_counter() - start) * 1000
             out["raw_rescore"] = out["raw_sql"] + sample_ms * (count[0] / max(1, len(rows)))
             out["visits_in_period"] = count[0]

@@ -148,7 +148,16 @@ def _add(
 
 
 async def months(db: Reader) -> list[str]:
-    rows = await db.fetchall("SELECT DISTINCT month FROM branch_month_scores ORDER BY month")
+    """Every month with a summary, in order: one index seek per month (each the first
+    month after the last), not a scan of every branch's months."""
+    rows = await db.fetchall(
+        "WITH RECURSIVE m(month) AS ("
+        " SELECT min(month) FROM branch_month_scores"
+        " UNION ALL"
+        " SELECT (SELECT min(b.month) FROM branch_month_scores b WHERE b.month > m.month)"
+        " FROM m WHERE m.month IS NOT NULL)"
+        " SELECT month FROM m WHERE month IS NOT NULL"
+    )
     return [r[0] for r in rows]
 
 
