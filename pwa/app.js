@@ -46,9 +46,15 @@ async function updateStatus() {
 
 // --- data from the server -------------------------------------------------------------------
 
+// A definition kept by an app from before the server resolved `required` and `scored` for
+// every question is fetched again.
+const isResolved = (definition) =>
+  definition.sections.every((s) => s.questions.every((q) => typeof q.scored === "boolean"));
+
 async function ensureQuestionnaire({ id, version }) {
   const key = `q:${id}@${version}`;
-  if (await db.kvGet(key)) return;
+  const kept = await db.kvGet(key);
+  if (kept && isResolved(kept)) return;
   const result = await call("GET", `/api/v1/questionnaires/${encodeURIComponent(id)}/versions/${version}`);
   if (result.kind === "ok") await db.kvSet(key, result.data);
 }

@@ -12,12 +12,8 @@ export const FIXED_ORDER = [
   ["served", "paid"],
 ];
 
-const SCORED = new Set(["yes_no", "scale", "choice", "count_pair", "timed"]);
-
-export function isRequired(q) {
-  if (q.required !== undefined) return q.required;
-  return SCORED.has(q.type);
-}
+/** Whether a question must be answered: the server resolves it in every definition it sends. */
+export const isRequired = (q) => q.required === true;
 
 export const timedQuestions = (definition) =>
   definition.sections.flatMap((s) => s.questions).filter((q) => q.type === "timed");

@@ -120,17 +120,6 @@ def state_name(state: str) -> str:
     return gettext(STATE_NAMES.get(state, state))
 
 
-QUESTION_TYPE_NAMES = {
-    "yes_no": N_("Yes or no"),
-    "scale": N_("Scale"),
-    "choice": N_("Choice"),
-    "count_pair": N_("Count: open of total"),
-    "timed": N_("Time between two stamps"),
-    "number": N_("Number (not scored)"),
-    "text": N_("Text (not scored)"),
-    "photo": N_("Photo"),
-}
-
 # The same words as the shopper's stamp buttons in the app.
 STAMP_NAMES = {
     "entered": N_("Entered"),
@@ -140,10 +129,6 @@ STAMP_NAMES = {
     "paid": N_("Paid"),
     "left": N_("Left"),
 }
-
-
-def question_type_name(kind: str) -> str:
-    return gettext(QUESTION_TYPE_NAMES.get(kind, kind))
 
 
 def stamp_name(stamp: str) -> str:

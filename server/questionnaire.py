@@ -9,32 +9,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .i18n import SUPPORTED, _
+from .i18n import _
+from .question_types import SCORED_TYPES, STAMPS, TYPES, UNSCORED_TYPES, is_number
+from .texts import LANGUAGES, Problem, check_texts, localized
 
-LANGUAGES = SUPPORTED  # a text may have each shipped language
-STAMPS = ("entered", "greeted", "joined_queue", "served", "paid", "left")
-SCORED_TYPES = frozenset({"yes_no", "scale", "choice", "count_pair", "timed"})
-UNSCORED_TYPES = frozenset({"number", "text", "photo"})
-QUESTION_TYPES = SCORED_TYPES | UNSCORED_TYPES
+__all__ = ["LANGUAGES", "SCORED_TYPES", "STAMPS", "UNSCORED_TYPES", "Problem", "localized"]
+
+QUESTION_TYPES = frozenset(TYPES)
 DEFAULT_PATH = Path(__file__).parent / "questionnaires" / "default.json"
 
 Definition = dict[str, Any]
 Question = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a document, at a JSON path such as ``sections[1].questions[0]``."""
-
-    path: str
-    message: str
-
-    def to_api(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
 
 
 def load_default() -> Definition:
@@ -58,46 +46,31 @@ def is_required(question: Question) -> bool:
     return bool(question.get("required", is_scored(question)))
 
 
+def resolved(definition: Definition) -> Definition:
+    """The definition as clients get it: every question carries its resolved
+    ``required`` and ``scored`` (booleans), so no client works them out from the type."""
+    return {
+        **definition,
+        "sections": [
+            {
+                **section,
+                "questions": [
+                    {**q, "required": is_required(q), "scored": is_scored(q)}
+                    for q in section.get("questions", [])
+                ],
+            }
+            for section in definition.get("sections", [])
+        ],
+    }
+
+
 def best_value(question: Question) -> float:
     """The value (0..1, or an option's value) of the best possible answer."""
-    kind = question["type"]
-    if kind == "choice":
-        return max((float(o["value"]) for o in question.get("options", [])), default=0.0)
-    if kind == "timed":
-        return max((float(t["value"]) for t in question.get("thresholds", [])), default=0.0)
-    if kind in SCORED_TYPES:
-        return 1.0
-    return 0.0
+    return TYPES[question["type"]].best(question)
 
 
 def weight(question: Question) -> float:
     return float(question.get("weight", 1 if is_scored(question) else 0))
-
-
-def localized(texts: dict[str, str] | None, locale: str) -> str:
-    """A text in the asked language, else English, else any language given."""
-    if not texts:
-        return ""
-    return texts.get(locale) or texts.get("en") or next(iter(texts.values()), "")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_texts(texts: object, path: str, problems: list[Problem], required: bool) -> None:
-    if texts is None and not required:
-        return
-    if not isinstance(texts, dict):
-        problems.append(Problem(path, _("must be an object of texts by language (en, id, fr)")))
-        return
-    for lang, text in texts.items():
-        if lang not in LANGUAGES:
-            problems.append(Problem(f"{path}.{lang}", _("language must be one of en, id, fr")))
-        elif not isinstance(text, str):
-            problems.append(Problem(f"{path}.{lang}", _("must be a string")))
-    if required and not (isinstance(texts.get("en"), str) and texts["en"].strip()):
-        problems.append(Problem(f"{path}.en", _("an English text is required")))
 
 
 def _check_key(
@@ -137,9 +110,9 @@ def _check_question(q: object, path: str, seen: set[str], problems: list[Problem
             )
         )
         return
-    _check_texts(q.get("text"), f"{path}.text", problems, required=True)
-    _check_texts(q.get("help"), f"{path}.help", problems, required=False)
-    if "weight" in q and (not _is_number(q["weight"]) or q["weight"] < 0):
+    check_texts(q.get("text"), f"{path}.text", problems, required=True)
+    check_texts(q.get("help"), f"{path}.help", problems, required=False)
+    if "weight" in q and (not is_number(q["weight"]) or q["weight"] < 0):
         problems.append(Problem(f"{path}.weight", _("must be a number of at least 0")))
     for flag in ("na", "inverse", "required"):
         if flag in q and not isinstance(q[flag], bool):
@@ -149,62 +122,7 @@ def _check_question(q: object, path: str, seen: set[str], problems: list[Problem
         problems.append(Problem(f"{path}.critical", _('must be true, false or "visit"')))
     elif critical and kind not in SCORED_TYPES:
         problems.append(Problem(f"{path}.critical", _("only a scored question can be critical")))
-    if kind == "scale":
-        lo, hi = q.get("min"), q.get("max")
-        if not (_is_number(lo) and _is_number(hi)) or lo >= hi:
-            problems.append(Problem(f"{path}.min", _("a scale needs numbers min < max")))
-    elif kind == "choice":
-        options = q.get("options")
-        if not isinstance(options, list) or len(options) < 2:
-            problems.append(Problem(f"{path}.options", _("a choice needs at least two options")))
-        else:
-            keys: set[str] = set()
-            for i, option in enumerate(options):
-                opath = f"{path}.options[{i}]"
-                if not isinstance(option, dict) or not isinstance(option.get("key"), str):
-                    problems.append(Problem(opath, _("an option needs a key")))
-                    continue
-                if option["key"] in keys:
-                    problems.append(
-                        Problem(
-                            f"{opath}.key", _("duplicate option %(key)r") % {"key": option["key"]}
-                        )
-                    )
-                keys.add(option["key"])
-                value = option.get("value")
-                if not _is_number(value) or not 0 <= value <= 1:
-                    problems.append(Problem(f"{opath}.value", _("must be a number from 0 to 1")))
-                _check_texts(option.get("text"), f"{opath}.text", problems, required=True)
-    elif kind == "timed":
-        for end in ("from", "to"):
-            if q.get(end) not in STAMPS:
-                problems.append(
-                    Problem(
-                        f"{path}.{end}",
-                        _("must be one of %(values)s") % {"values": ", ".join(STAMPS)},
-                    )
-                )
-        thresholds = q.get("thresholds")
-        if not isinstance(thresholds, list) or not thresholds:
-            problems.append(Problem(f"{path}.thresholds", _("a timed question needs thresholds")))
-        else:
-            last = -1.0
-            for i, t in enumerate(thresholds):
-                tpath = f"{path}.thresholds[{i}]"
-                if not isinstance(t, dict):
-                    problems.append(Problem(tpath, _("must be an object")))
-                    continue
-                limit, value = t.get("max_seconds"), t.get("value")
-                if not _is_number(limit) or limit < 0:
-                    problems.append(
-                        Problem(f"{tpath}.max_seconds", _("must be a number of at least 0"))
-                    )
-                elif limit <= last:
-                    problems.append(Problem(f"{tpath}.max_seconds", _("thresholds must increase")))
-                else:
-                    last = float(limit)
-                if not _is_number(value) or not 0 <= value <= 1:
-                    problems.append(Problem(f"{tpath}.value", _("must be a number from 0 to 1")))
+    TYPES[kind].check_definition(q, path, problems)
 
 
 def validate_definition(definition: object) -> list[Problem]:
@@ -215,7 +133,7 @@ def validate_definition(definition: object) -> list[Problem]:
     qid = definition.get("id")
     if not isinstance(qid, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", qid):
         problems.append(Problem("id", _("must be 1 to 64 lower-case letters, digits, - or _")))
-    _check_texts(definition.get("title"), "title", problems, required=True)
+    check_texts(definition.get("title"), "title", problems, required=True)
     sections = definition.get("sections")
     if not isinstance(sections, list) or not sections:
         problems.append(Problem("sections", _("at least one section is required")))
@@ -228,8 +146,8 @@ def validate_definition(definition: object) -> list[Problem]:
             problems.append(Problem(spath, _("must be an object")))
             continue
         _check_key(section, spath, section_keys, "section", problems)
-        _check_texts(section.get("title"), f"{spath}.title", problems, required=True)
-        _check_texts(section.get("help"), f"{spath}.help", problems, required=False)
+        check_texts(section.get("title"), f"{spath}.title", problems, required=True)
+        check_texts(section.get("help"), f"{spath}.help", problems, required=False)
         questions = section.get("questions")
         if not isinstance(questions, list) or not questions:
             problems.append(

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .i18n import _
+from .question_types import TYPES
 from .questionnaire import (
     LANGUAGES,
     QUESTION_TYPES,
     SCORED_TYPES,
-    STAMPS,
     Definition,
     Question,
 )
@@ -189,27 +189,6 @@ def delete_section(definition: Definition, form: Form) -> Definition:
 # --- questions --------------------------------------------------------------------------
 
 
-def _defaults(kind: str) -> dict[str, Any]:
-    """What a question of this type needs to be valid, filled with sensible values."""
-    if kind == "scale":
-        return {"min": 0, "max": 4}
-    if kind == "choice":
-        return {
-            "options": [
-                {"key": "yes", "value": 1, "text": {"en": "Yes"}},
-                {"key": "partly", "value": 0.5, "text": {"en": "Partly"}},
-                {"key": "no", "value": 0, "text": {"en": "No"}},
-            ]
-        }
-    if kind == "timed":
-        return {
-            "from": "entered",
-            "to": "greeted",
-            "thresholds": [{"max_seconds": 30, "value": 1}, {"max_seconds": 60, "value": 0.5}],
-        }
-    return {}
-
-
 def add_question(definition: Definition, form: Form) -> Definition:
     out = copy.deepcopy(definition)
     section = find_section(out, str(form.get("section", "")))
@@ -218,42 +197,38 @@ def add_question(definition: Definition, form: Form) -> Definition:
         raise EditError(_("Choose a question type."))
     text = _need_english(texts_from(form, "text"))
     key = _clean_key(str(form.get("key", "")), text["en"], question_keys(out), "question")
-    question: Question = {"key": key, "type": kind, "text": text, **_defaults(kind)}
+    question: Question = {"key": key, "type": kind, "text": text, **TYPES[kind].defaults()}
     if kind in SCORED_TYPES:
         question["weight"] = 1
     section["questions"].append(question)
     return out
 
 
-def _options(form: Form) -> list[dict[str, Any]]:
-    options = []
-    for i in range(MAX_ROWS):
-        key = str(form.get(f"option_key_{i}", "")).strip()
-        texts = texts_from(form, f"option_text_{i}")
-        if not key and not texts:
-            continue
-        label = _("Option %(n)d") % {"n": i + 1}
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,63}", key):
-            raise EditError(
-                _("%(field)s needs a key: lower-case letters, digits and _.") % {"field": label}
-            )
-        value = _number(form.get(f"option_value_{i}"), label, 0, 1)
-        options.append({"key": key, "value": value, "text": _need_english(texts)})
-    return options
+class _Editor:
+    """What a question type reads its own fields with (:class:`question_types.EditorForm`)."""
 
+    def __init__(self, form: Form) -> None:
+        self.form = form
 
-def _thresholds(form: Form) -> list[dict[str, Any]]:
-    thresholds = []
-    for i in range(MAX_ROWS):
-        seconds = str(form.get(f"threshold_seconds_{i}", "")).strip()
-        value = str(form.get(f"threshold_value_{i}", "")).strip()
-        if not seconds and not value:
-            continue
-        label = _("Threshold %(n)d") % {"n": i + 1}
-        thresholds.append(
-            {"max_seconds": _number(seconds, label, 0), "value": _number(value, label, 0, 1)}
-        )
-    return thresholds
+    def number(
+        self, raw: object, label: str, low: float | None = None, high: float | None = None
+    ) -> float:
+        return _number(raw, label, low, high)
+
+    def rows(self, prefix: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                **{f: str(self.form.get(f"{prefix}_{f}_{i}", "")).strip() for f in fields},
+                "texts": texts_from(self.form, f"{prefix}_text_{i}"),
+            }
+            for i in range(MAX_ROWS)
+        ]
+
+    def english(self, texts: dict[str, str]) -> dict[str, str]:
+        return _need_english(texts)
+
+    def refuse(self, message: str) -> None:
+        raise EditError(message)
 
 
 def update_question(definition: Definition, form: Form) -> Definition:
@@ -269,36 +244,11 @@ def update_question(definition: Definition, form: Form) -> Definition:
     if help_texts:
         question["help"] = help_texts
     if kind != old["type"]:
-        question.update(_defaults(kind))  # the new type's fields start from its defaults
-    elif kind == "scale":
-        question["min"] = _number(form.get("min"), _("Lowest answer"))
-        question["max"] = _number(form.get("max"), _("Highest answer"))
-        if question["min"] >= question["max"]:
-            raise EditError(_("The highest answer must be above the lowest."))
-    elif kind == "choice":
-        question["options"] = _options(form)
-        if len(question["options"]) < 2:
-            raise EditError(_("A choice needs at least two options."))
-        keys = [o["key"] for o in question["options"]]
-        if len(set(keys)) != len(keys):
-            raise EditError(_("Each option needs its own key."))
-    elif kind == "timed":
-        for end in ("from", "to"):
-            if form.get(end) not in STAMPS:
-                raise EditError(_("Choose the stamps the time is measured between."))
-            question[end] = form[end]
-        if question["from"] == question["to"]:
-            raise EditError(_("The time must run between two different stamps."))
-        question["thresholds"] = sorted(_thresholds(form), key=lambda t: t["max_seconds"])
-        if not question["thresholds"]:
-            raise EditError(_("A timed question needs at least one threshold."))
-        limits = [t["max_seconds"] for t in question["thresholds"]]
-        if len(set(limits)) != len(limits):
-            raise EditError(_("Two thresholds have the same number of seconds."))
+        question.update(TYPES[kind].defaults())  # the new type's fields start from its defaults
+    else:
+        TYPES[kind].edit(question, _Editor(form))
     if kind in SCORED_TYPES:
         question["weight"] = _number(form.get("weight", old.get("weight", 1)), _("Weight"), 0)
-        if kind == "yes_no" and form.get("inverse"):
-            question["inverse"] = True
         critical = str(form.get("critical", ""))
         if critical == "section":
             question["critical"] = True

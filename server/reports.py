@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .i18n import _
+from .question_types import TYPES
 from .questionnaire import Definition, iter_questions, localized
 from .scoring import interval_seconds
 
@@ -98,19 +99,7 @@ def answer_text(question: dict[str, Any], answer: dict[str, Any] | None, locale:
         return _("N/A")
     if "value" not in answer:
         return ""
-    value = answer["value"]
-    kind = question["type"]
-    if kind == "yes_no":
-        return _("Yes") if value else _("No")
-    if kind == "scale":
-        return _("%(value)s of %(max)s") % {"value": value, "max": question["max"]}
-    if kind == "choice":
-        for option in question.get("options", []):
-            if option["key"] == value:
-                return localized(option.get("text"), locale)
-    if kind == "count_pair":
-        return _("%(open)s of %(total)s open") % value
-    return str(value)
+    return TYPES[question["type"]].as_text(question, answer["value"], locale)
 
 
 def explain(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from .question_types import TIMED, TYPES
 from .questionnaire import Definition, Question, best_value, is_scored, weight
 
 Status = Literal["scored", "na", "unanswered", "unscored"]
@@ -113,47 +114,25 @@ def interval_seconds(stamps: dict[str, Any], start: str, end: str) -> float | No
 
 def timed_value(question: Question, seconds: float) -> float:
     """The value of the first threshold whose max_seconds is at least ``seconds``, else 0."""
-    for threshold in sorted(question.get("thresholds", []), key=lambda t: t["max_seconds"]):
-        if seconds <= float(threshold["max_seconds"]):
-            return float(threshold["value"])
-    return 0.0
+    return TIMED.seconds_value(question, seconds)
 
 
 def answer_value(question: Question, answer: object) -> float:
     """The value one given (non-N/A) answer earns before weighting.
 
-    Raises ValueError for an answer that does not fit the question; the API validates
-    answers before they are stored, so this only guards against bad data.
+    Raises ValueError for an answer that does not fit the question (the same check as
+    the API's, :meth:`QuestionType.value_problem`); the API checks answers before they
+    are stored, so this only guards against bad data.
     """
-    kind = question["type"]
+    kind = TYPES[question["type"]]
     if not isinstance(answer, dict) or "value" not in answer:
         raise ValueError(f"{question['key']}: answer must be an object with a value")
-    value = answer["value"]
-    if kind == "yes_no":
-        if not isinstance(value, bool):
-            raise ValueError(f"{question['key']}: yes/no answer must be true or false")
-        return float(value != bool(question.get("inverse", False)))
-    if kind == "scale":
-        lo, hi = float(question["min"]), float(question["max"])
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-            raise ValueError(f"{question['key']}: scale answer must be from {lo:g} to {hi:g}")
-        return (float(value) - lo) / (hi - lo)
-    if kind == "choice":
-        for option in question.get("options", []):
-            if option["key"] == value:
-                return float(option["value"])
-        raise ValueError(f"{question['key']}: {value!r} is not one of the options")
-    if kind == "count_pair":
-        if not isinstance(value, dict):
-            raise ValueError(f"{question['key']}: expected {{'open': a, 'total': b}}")
-        a, b = value.get("open"), value.get("total")
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in (a, b)):
-            raise ValueError(f"{question['key']}: open and total must be whole numbers")
-        assert isinstance(a, int) and isinstance(b, int)
-        if b < 1 or not 0 <= a <= b:
-            raise ValueError(f"{question['key']}: needs total ≥ 1 and 0 ≤ open ≤ total")
-        return a / b
-    raise ValueError(f"{question['key']}: a {kind} question takes no scored answer")
+    if not kind.scored or not kind.takes_value:
+        raise ValueError(f"{question['key']}: a {kind.name} question takes no scored answer")
+    problem = kind.value_problem(question, answer["value"])
+    if problem is not None:
+        raise ValueError(f"{question['key']}: {problem}")
+    return kind.value(question, answer["value"])
 
 
 def possible_points(question: Question) -> float:

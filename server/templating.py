@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from . import auth, i18n, reports
+from . import auth, i18n, question_types, reports
 from .questionnaire import localized
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -43,7 +43,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["state_name"] = i18n.state_name
     env.globals["job_state_name"] = i18n.job_state_name
     env.globals["duration"] = i18n.format_duration
-    env.globals["question_type_name"] = i18n.question_type_name
+    env.globals["question_type_name"] = question_types.type_name
     env.globals["stamp_name"] = i18n.stamp_name
     env.globals["zone_name"] = i18n.zone_name
     env.globals["audit_name"] = i18n.audit_name

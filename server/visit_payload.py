@@ -19,11 +19,12 @@ from typing import Any
 from . import timing
 from .i18n import _, stamp_name
 from .photos import FORMATS
+from .question_types import MAX_TEXT, TYPES
 from .questionnaire import STAMPS, Definition, Problem, is_required, iter_questions
 from .scoring import parse_stamp
 
 MAX_PHOTOS = 60
-MAX_COMMENT = 5000
+MAX_COMMENT = MAX_TEXT
 CONTENT_TYPES = frozenset(FORMATS.values())
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TOP_LEVEL = frozenset(
@@ -327,49 +328,15 @@ def _check_answer(q: dict[str, Any], answer: object, path: str, problems: list[P
         elif "value" in answer:
             add(Problem(path, _("give either a value or N/A, not both")))
         return True
-    kind = q["type"]
+    kind = TYPES[q["type"]]
     if "value" not in answer:
-        if kind in ("timed", "photo"):
+        if not kind.takes_value:  # timed and photo questions: stamps and photos carry them
             return False
         add(Problem(f"{path}.value", _("is missing")))
         return False
-    value = answer["value"]
-    vpath = f"{path}.value"
-    if kind == "yes_no":
-        if not isinstance(value, bool):
-            add(Problem(vpath, _("must be true or false")))
-    elif kind == "scale":
-        if not _is_number(value) or not q["min"] <= value <= q["max"]:
-            add(
-                Problem(
-                    vpath,
-                    _("must be a number from %(low)s to %(high)s")
-                    % {"low": q["min"], "high": q["max"]},
-                )
-            )
-    elif kind == "choice":
-        keys = [o["key"] for o in q["options"]]
-        if value not in keys:
-            add(Problem(vpath, _("must be one of: %(options)s") % {"options": ", ".join(keys)}))
-    elif kind == "count_pair":
-        ok = (
-            isinstance(value, dict)
-            and set(value) == {"open", "total"}
-            and _is_int(value["open"])
-            and _is_int(value["total"])
-            and 1 <= value["total"] <= 1000
-            and 0 <= value["open"] <= value["total"]
-        )
-        if not ok:
-            add(Problem(vpath, _('must be {"open": a, "total": b} with 0 ≤ a ≤ b and b ≥ 1')))
-    elif kind == "number":
-        if not _is_number(value):
-            add(Problem(vpath, _("must be a number")))
-    elif kind == "text":
-        if not isinstance(value, str) or len(value) > MAX_COMMENT:
-            add(Problem(vpath, _("must be text of at most %(n)d characters") % {"n": MAX_COMMENT}))
-    else:  # timed and photo questions take no value: stamps and photos carry them
-        add(Problem(vpath, _("this question takes no value")))
+    problem = kind.value_problem(q, answer["value"])
+    if problem is not None:
+        add(Problem(f"{path}.value", problem))
     return True
 
 

@@ -304,7 +304,10 @@ PATHS: dict[str, Any] = {
                 {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
             ],
             "responses": {
-                "200": {"description": "the definition"},
+                "200": {
+                    "description": "the definition (docs/questionnaire-format.md); every"
+                    " question also carries `required` and `scored`, resolved by the server"
+                },
                 "401": _error("not logged in"),
                 "404": _error("no such version"),
             },

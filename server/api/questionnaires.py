@@ -1,4 +1,5 @@
-"""``/api/v1/questionnaires/{id}/versions/{version}``: a published definition (immutable)."""
+"""``/api/v1/questionnaires/{id}/versions/{version}``: a published definition (immutable),
+each question with its resolved ``required`` and ``scored``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .. import auth
 from ..errors import ApiError
 from ..i18n import _
 from ..queries import questionnaires
+from ..questionnaire import resolved
 from .common import ok
 
 
@@ -20,4 +22,5 @@ async def read_version(request: Request) -> Response:
     if definition is None:
         raise ApiError(404, "not_found", _("There is no such questionnaire version."))
     # A published version never changes: the app may cache it for good.
-    return ok(definition, headers={"cache-control": "private, max-age=31536000, immutable"})
+    immutable = {"cache-control": "private, max-age=31536000, immutable"}
+    return ok(resolved(definition), headers=immutable)

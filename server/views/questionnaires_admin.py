@@ -20,9 +20,9 @@ from ..db import Database, Transaction
 from ..errors import ApiError
 from ..i18n import N_, _, current_locale
 from ..queries import questionnaires
+from ..question_types import TYPES
 from ..questionnaire import (
     LANGUAGES,
-    QUESTION_TYPES,
     STAMPS,
     Definition,
     export_document,
@@ -38,8 +38,7 @@ from ..templating import render
 
 QUESTIONNAIRE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_UPLOAD = 2 * 1024 * 1024
-TYPE_ORDER = ("yes_no", "scale", "choice", "count_pair", "timed", "number", "text", "photo")
-assert set(TYPE_ORDER) == QUESTION_TYPES
+TYPE_ORDER = tuple(TYPES)  # the registry's order
 
 
 def _home(qid: str, anchor: str = "") -> RedirectResponse:

@@ -8,7 +8,7 @@ implementation applies unchanged.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -20,12 +20,11 @@ from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
 from ..queries import questionnaires, summaries
+from ..question_types import TYPES
 from ..questionnaire import Definition, Question, is_scored, localized
 from ..scoring import score_visit
 from ..templating import render
 from .lookups import visible_branch
-
-LONGER = "longer"
 
 
 async def _branch(request: Request) -> tuple[User, Branch]:
@@ -34,22 +33,7 @@ async def _branch(request: Request) -> tuple[User, Branch]:
 
 def _choices(q: Question, locale: str) -> list[tuple[str, str]]:
     """(form value, label) pairs for one scored question."""
-    kind = q["type"]
-    if kind == "yes_no":
-        out = [("true", _("Yes")), ("false", _("No"))]
-    elif kind == "scale":
-        out = [(str(v), str(v)) for v in range(int(q["min"]), int(q["max"]) + 1)]
-    elif kind == "choice":
-        out = [(o["key"], localized(o.get("text"), locale)) for o in q["options"]]
-    elif kind == "timed":
-        out = [
-            (str(int(t["max_seconds"])), _("within %(n)s seconds") % {"n": int(t["max_seconds"])})
-            for t in q["thresholds"]
-        ] + [(LONGER, _("longer"))]
-    elif kind == "count_pair":
-        out = [(str(n), _("%(n)s%% of them") % {"n": n}) for n in (100, 75, 50, 25, 0)]
-    else:
-        out = []
+    out = TYPES[q["type"]].self_choices(q, locale)
     if q.get("na"):
         out.append(("na", _("N/A")))
     return out
@@ -69,19 +53,11 @@ def _to_answers(
                 continue
             if value == "na":
                 answers[q["key"]] = {"na": True}
-            elif q["type"] == "yes_no":
-                answers[q["key"]] = {"value": value == "true"}
-            elif q["type"] == "scale":
-                answers[q["key"]] = {"value": int(value)}
-            elif q["type"] == "choice":
-                answers[q["key"]] = {"value": value}
-            elif q["type"] == "count_pair":
-                answers[q["key"]] = {"value": {"open": int(value), "total": 100}}
-            elif q["type"] == "timed":
-                limit = max(int(t["max_seconds"]) for t in q["thresholds"])
-                seconds = limit + 60 if value == LONGER else int(value)
-                stamps[q["from"]] = start.isoformat()
-                stamps[q["to"]] = (start + timedelta(seconds=seconds)).isoformat()
+                continue
+            answer, made = TYPES[q["type"]].from_self(q, value, start)
+            stamps.update(made)
+            if TYPES[q["type"]].takes_value:
+                answers[q["key"]] = {"value": answer}
     return answers, stamps
 
 
@@ -89,24 +65,7 @@ def _form_value(q: Question, answers: dict[str, Any], stamps: dict[str, str]) ->
     answer = answers.get(q["key"])
     if answer and answer.get("na"):
         return "na"
-    if q["type"] == "timed":
-        if q["from"] in stamps and q["to"] in stamps:
-            seconds = (
-                datetime.fromisoformat(stamps[q["to"]]) - datetime.fromisoformat(stamps[q["from"]])
-            ).total_seconds()
-            for value, _label in _choices(q, "en"):
-                if value not in (LONGER, "na") and seconds <= int(value):
-                    return value
-            return LONGER
-        return None
-    if not answer or "value" not in answer:
-        return None
-    value = answer["value"]
-    if q["type"] == "yes_no":
-        return "true" if value else "false"
-    if q["type"] == "count_pair":
-        return str(round(value["open"] / value["total"] * 4) * 25)
-    return str(value)
+    return TYPES[q["type"]].to_self(q, answer, stamps) or None
 
 
 async def form_page(request: Request) -> Response:

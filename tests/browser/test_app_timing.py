@@ -5,12 +5,13 @@ event that never happened, and the phone's position asked at "Entered"."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Browser, Page, expect
 
-from server.questionnaire import load_default
+from server.questionnaire import load_default, resolved
 from tests.browser.app_helpers import (
     PASSWORD,
     answer_section,
@@ -39,7 +40,7 @@ def test_the_app_applies_the_same_stamp_rules_as_the_server(
                     .map((p) => [p.path, p.code]).sort();
             });
         }""",
-        [CASES, load_default()],
+        [CASES, resolved(load_default())],
     )
     for case, found in zip(CASES, results, strict=True):
         assert found == sorted(case["expect"]), case["name"]
@@ -142,3 +143,37 @@ def test_a_refused_position_still_sends_the_visit_and_the_reviewer_sees_no_locat
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{app_server.url}/visits/{visit_id}")
     expect(page.get_by_text("No location: the phone did not give one")).to_be_visible()
+
+
+def test_a_questionnaire_kept_from_before_the_server_resolved_required_is_fetched_again(
+    page: Page, live_server: LiveServer
+) -> None:
+    """An app updated on a phone that holds a definition without `required` and `scored`
+    (as servers sent them before) gets the resolved one at its next sync."""
+    log_in(page, live_server)
+    key = "q:default@1"
+    kept = """async (key) => {
+        const db = await import('/app/db.js');
+        const d = await db.kvGet(key);
+        return d ? d.sections.flatMap((s) => s.questions).map((q) => q.scored) : null;
+    }"""
+
+    def flags(until: Any) -> list[Any]:
+        deadline = time.monotonic() + 20
+        while not until(found := page.evaluate(kept, key)):
+            assert time.monotonic() < deadline, found
+            page.wait_for_timeout(100)
+        return list(found)
+
+    flags(lambda f: f is not None)  # the app keeps the definition it downloaded
+    page.evaluate(
+        """async ([key, plain]) => {
+            const db = await import('/app/db.js');
+            await db.kvSet(key, plain);
+        }""",
+        [key, load_default()],
+    )
+    assert set(page.evaluate(kept, key)) == {None}
+    page.reload()
+    resolved_flags = flags(lambda f: f is not None and all(isinstance(s, bool) for s in f))
+    assert True in resolved_flags and False in resolved_flags
