@@ -238,6 +238,17 @@ function answerControl(q, draft) {
       radios(`${q.key}-how`, t("How was it?"), options, choice, (v) => setAnswer(draft, q.key, {
         never: v === NEVER ? true : undefined, na: v === NA ? true : undefined })));
   }
+  if (q.type === "nps") {
+    const steps = [];
+    for (let v = 0; v <= 10; v += 1) steps.push([v, String(v)]);
+    return radios(q.key, title, [...steps, ...naOption], current, pick);
+  }
+  if (q.type === "money") {
+    return h("div", { class: "field" }, h("label", { for: `m-${q.key}` }, `${title} (${q.currency})`),
+      h("input", { id: `m-${q.key}`, type: "number", inputmode: "decimal", min: "0", step: "0.01",
+                   value: answer.value ?? "",
+                   oninput: (e) => setAnswer(draft, q.key, { value: e.target.value === "" ? undefined : Number(e.target.value) }) }));
+  }
   if (q.type === "number") {
     return h("div", { class: "field" }, h("label", { for: `n-${q.key}` }, title),
       h("input", { id: `n-${q.key}`, type: "number", inputmode: "numeric", min: "0",

@@ -209,6 +209,15 @@ def format_score(value: float | None) -> str:
     return _decimal(round(value))
 
 
+def format_money(value: float, currency: str, locale: str | None = None) -> str:
+    """An amount with its currency, as the reader's language writes it (Rp25.000): every
+    digit given is kept (a currency with no minor unit would otherwise round 12.5 to 13)."""
+    from babel.numbers import format_currency
+
+    where = locale or current_locale()
+    return str(format_currency(value, currency, locale=where, decimal_quantization=False))
+
+
 def format_number(value: float, digits: int = 0) -> str:
     return _decimal(value, "#,##0" + ("." + "0" * digits if digits else ""))
 

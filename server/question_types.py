@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
-from .i18n import N_, _, gettext
+from .i18n import N_, _, format_money, gettext
 from .texts import Problem, check_texts, localized
 
 Question = dict[str, Any]
@@ -32,6 +32,8 @@ STAMPS = ("entered", "greeted", "joined_queue", "served", "paid", "left")
 """The moments a shopper stamps during a visit, in the order they happen."""
 MAX_TEXT = 5000
 """The longest text answer or comment, in characters."""
+MAX_MONEY = 1_000_000_000
+"""The largest amount a money question takes (in the currency's units)."""
 LONGER = "longer"
 """The self-assessment's answer "longer than every threshold" to a timed question."""
 
@@ -425,6 +427,58 @@ class Text(QuestionType):
         return _("must be text of at most %(n)d characters") % {"n": MAX_TEXT}
 
 
+class Nps(QuestionType):
+    """How likely the shopper is to recommend the shop, 0 to 10: never part of the score
+    (it is reported as a net promoter score, with its number of answers)."""
+
+    name = "nps"
+    label = N_("Likelihood to recommend, 0 to 10 (not scored)")
+
+    def value_problem(self, q: Question, value: object) -> str | None:
+        if _is_int(value) and 0 <= value <= 10:  # type: ignore[operator]
+            return None
+        return _("must be a whole number from 0 to 10")
+
+    def as_text(self, q: Question, value: Any, locale: str) -> str:
+        return _("%(value)s of %(max)s") % {"value": value, "max": 10}
+
+
+class Money(QuestionType):
+    """An amount paid (a purchase, a reimbursement) in the questionnaire's currency: never
+    scored."""
+
+    name = "money"
+    label = N_("Amount of money (not scored)")
+
+    def check_definition(self, q: Question, path: str, problems: list[Problem]) -> None:
+        if not (isinstance(q.get("currency"), str) and re.fullmatch(r"[A-Z]{3}", q["currency"])):
+            message = _("must be a currency code of three capital letters, such as IDR")
+            problems.append(Problem(f"{path}.currency", message))
+
+    def value_problem(self, q: Question, value: object) -> str | None:
+        if (
+            is_number(value)
+            and 0 <= value <= MAX_MONEY  # type: ignore[operator]
+            and abs(round(value * 100) - value * 100) < 1e-6  # type: ignore[operator]
+        ):
+            return None
+        return _("must be an amount from 0 to %(max)s with at most two decimals") % {
+            "max": MAX_MONEY
+        }
+
+    def as_text(self, q: Question, value: Any, locale: str) -> str:
+        return format_money(value, q["currency"], locale)
+
+    def defaults(self) -> dict[str, Any]:
+        return {"currency": "IDR"}
+
+    def edit(self, q: Question, editor: EditorForm) -> None:
+        currency = str(editor.form.get("currency", "")).strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            editor.refuse(_("The currency needs a code of three letters, such as IDR or EUR."))
+        q["currency"] = currency
+
+
 class Photo(QuestionType):
     name = "photo"
     label = N_("Photo")
@@ -432,7 +486,19 @@ class Photo(QuestionType):
 
 
 TYPES: dict[str, QuestionType] = {
-    t.name: t for t in (YesNo(), Scale(), Choice(), CountPair(), Timed(), Number(), Text(), Photo())
+    t.name: t
+    for t in (
+        YesNo(),
+        Scale(),
+        Choice(),
+        CountPair(),
+        Timed(),
+        Number(),
+        Nps(),
+        Money(),
+        Text(),
+        Photo(),
+    )
 }
 """Every type by name, in the order the editor offers them."""
 SCORED_TYPES = frozenset(name for name, t in TYPES.items() if t.scored)

@@ -44,6 +44,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["job_state_name"] = i18n.job_state_name
     env.globals["duration"] = i18n.format_duration
     env.globals["question_type_name"] = question_types.type_name
+    env.globals["question_scored"] = lambda kind: kind in question_types.SCORED_TYPES
     env.globals["stamp_name"] = i18n.stamp_name
     env.globals["zone_name"] = i18n.zone_name
     env.globals["audit_name"] = i18n.audit_name

@@ -47,6 +47,8 @@ SAMPLES: dict[str, tuple[list[Any], list[Any]]] = {
     ),
     "timed": ([], [30, "fast", True]),
     "number": ([0, -3, 2.75, 10**6], ["3", True, None, float("nan")]),
+    "nps": ([0, 6, 9, 10], [-1, 11, 7.5, "9", True, None]),
+    "money": ([0, 25000, 12.5, 0.01, 1_000_000_000], [-1, 0.001, 12.345, "5", True, 10**10]),
     "text": (["", "kind staff", "x" * 5000], ["x" * 5001, 3, None, ["a"]]),
     "photo": ([], ["photo.jpg", 1, True]),
 }
@@ -168,3 +170,26 @@ def test_every_question_the_app_downloads_says_whether_it_is_required_and_scored
         assert q["scored"] is is_scored(plain)
         seen += 1
     assert seen > 10
+
+
+def test_a_money_question_keeps_its_currency_and_every_digit_of_an_amount() -> None:
+    draft = one_question("money")
+    form = {"question": "q_money", "type": "money", "text_en": "Paid", "currency": "eur"}
+    edited = questionnaire_edit.update_question(draft, form)
+    assert edited["sections"][0]["questions"][0]["currency"] == "EUR"
+    with pytest.raises(questionnaire_edit.EditError, match="three letters"):
+        questionnaire_edit.update_question(draft, {**form, "currency": "EURO"})
+    problems = validate_definition(
+        {
+            **draft,
+            "sections": [
+                {**draft["sections"][0], "questions": [question("money") | {"currency": "rp"}]}
+            ],
+        }
+    )
+    assert [p.path for p in problems] == ["sections[0].questions[0].currency"]
+    q = question("money")
+    # A currency without a minor unit still shows the cents a receipt had.
+    assert TYPES["money"].as_text(q, 12.5, "en") == "IDR12.5"
+    assert TYPES["money"].as_text(q, 25000, "id") == "Rp25.000"
+    assert TYPES["money"].as_text({**q, "currency": "EUR"}, 3.5, "fr") == "3,50\u00a0€"

@@ -296,3 +296,28 @@ def test_problems_are_reported_in_the_admins_language(demo_client: TestClient) -
     )
     assert response.status_code == 422
     assert "sections: setidaknya satu bagian wajib ada" in response.text
+
+
+def test_every_question_type_is_offered_added_edited_and_previewed(
+    demo_client: TestClient,
+) -> None:
+    from server.question_types import TYPES, type_name
+
+    login(demo_client, "admin@demo.test")
+    assert create(demo_client, "types").status_code == 303
+    assert change(demo_client, "types", "add_section", title_en="All", key="all").status_code == 303
+    offered = demo_client.get(EDITOR.format(qid="types")).text
+    for kind in TYPES:
+        assert f'<option value="{kind}">{type_name(kind)}</option>' in offered, kind
+        added = change(
+            demo_client, "types", "add_question", section="all", type=kind, text_en=kind, key=kind
+        )
+        assert added.status_code == 303, (kind, added.text[:300])
+        edit = demo_client.get(f"/admin/questionnaires/types/questions/{kind}")
+        assert edit.status_code == 200, kind
+        if kind == "money":
+            assert 'name="currency"' in edit.text and 'value="IDR"' in edit.text
+    preview = demo_client.get("/admin/questionnaires/types/versions/1/preview")
+    assert preview.status_code == 200
+    assert '<span class="chip">10</span>' in preview.text  # the nps question's 0 to 10
+    assert "IDR ▢" in preview.text  # the money question's amount
