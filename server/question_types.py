@@ -480,9 +480,20 @@ class Money(QuestionType):
 
 
 class Photo(QuestionType):
+    """Photos the shopper takes for the question; with ``"proof": true`` they prove the
+    visit (a receipt, the storefront) and reports list them apart for the reviewer."""
+
     name = "photo"
     label = N_("Photo")
     takes_value = False
+
+    def check_definition(self, q: Question, path: str, problems: list[Problem]) -> None:
+        if "proof" in q and not isinstance(q["proof"], bool):
+            problems.append(Problem(f"{path}.proof", _("must be true or false")))
+
+    def edit(self, q: Question, editor: EditorForm) -> None:
+        if editor.form.get("proof"):
+            q["proof"] = True
 
 
 TYPES: dict[str, QuestionType] = {

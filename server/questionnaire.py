@@ -117,6 +117,8 @@ def _check_question(q: object, path: str, seen: set[str], problems: list[Problem
     for flag in ("na", "inverse", "required"):
         if flag in q and not isinstance(q[flag], bool):
             problems.append(Problem(f"{path}.{flag}", _("must be true or false")))
+    if "proof" in q and kind != "photo":
+        problems.append(Problem(f"{path}.proof", _("only a photo question can prove the visit")))
     critical = q.get("critical", False)
     if critical not in (True, False, "visit"):
         problems.append(Problem(f"{path}.critical", _('must be true, false or "visit"')))

@@ -193,3 +193,17 @@ def test_a_money_question_keeps_its_currency_and_every_digit_of_an_amount() -> N
     assert TYPES["money"].as_text(q, 12.5, "en") == "IDR12.5"
     assert TYPES["money"].as_text(q, 25000, "id") == "Rp25.000"
     assert TYPES["money"].as_text({**q, "currency": "EUR"}, 3.5, "fr") == "3,50\u00a0€"
+
+
+def test_only_a_photo_question_proves_the_visit_and_the_editor_sets_it() -> None:
+    photo = one_question("photo")
+    photo["sections"][0]["questions"][0]["proof"] = True
+    assert validate_definition(photo) == []
+    wrong = one_question("text")
+    wrong["sections"][0]["questions"][0]["proof"] = True
+    assert [p.path for p in validate_definition(wrong)] == ["sections[0].questions[0].proof"]
+    form = {"question": "q_photo", "type": "photo", "text_en": "Receipt", "proof": "1"}
+    edited = questionnaire_edit.update_question(one_question("photo"), form)
+    assert edited["sections"][0]["questions"][0]["proof"] is True
+    unticked = questionnaire_edit.update_question(edited, {**form, "proof": ""})
+    assert "proof" not in unticked["sections"][0]["questions"][0]

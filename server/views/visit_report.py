@@ -21,7 +21,7 @@ from ..i18n import _, current_locale
 from ..models import Branch, User
 from ..queries import assignments, audit, chains, questionnaires, review, visits
 from ..queries import photos as photo_queries
-from ..questionnaire import localized
+from ..questionnaire import iter_questions, localized
 from ..scoring import rebuild, stored
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -68,6 +68,11 @@ async def load(request: Request) -> dict[str, Any]:
     kept = stored(definition, json.loads(row["scores"])) if row["scores"] else None
     rebuilt, same = rebuild(definition, answers, stamps, kept) if kept else (None, True)
     manifest = await photo_queries.listed_with_details(db, row["id"])
+    proof_questions = {
+        q["key"]: localized(q.get("text"), locale)
+        for _s, q in iter_questions(definition)
+        if q["type"] == "photo" and q.get("proof")
+    }
     assignment = await assignments.get(db, row["assignment_id"])
     section_details = {s.key: s for s in rebuilt.sections} if rebuilt else {}
     question_details = {q.key: q for q in rebuilt.questions} if rebuilt else {}
@@ -158,6 +163,17 @@ async def load(request: Request) -> dict[str, Any]:
             for p in manifest
             if p["present"]
         ],
+        # Photos that prove the visit (a receipt, the storefront), listed apart.
+        "proof": [
+            {
+                "photo_id": p["photo_id"],
+                "question": p["question_key"],
+                "question_text": proof_questions[p["question_key"]],
+                "captured_at": p["captured_at"],
+            }
+            for p in manifest
+            if p["present"] and p["question_key"] in proof_questions
+        ],
         "shopper": (await visits.shopper_name(db, row["id"])) if show_shopper else None,
         "review_note": row["review_note"] if row["state"] == "returned" else None,
     }
@@ -230,6 +246,16 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
                 "thumb": f"/api/v1/photos/{p['photo_id']}/thumb",
             }
             for p in report["photos"]
+        ],
+        "proof": [
+            {
+                "photo_id": p["photo_id"],
+                "question": p["question"],
+                "captured_at": p["captured_at"],
+                "display": f"/api/v1/photos/{p['photo_id']}/display",
+                "thumb": f"/api/v1/photos/{p['photo_id']}/thumb",
+            }
+            for p in report["proof"]
         ],
         **({"shopper": report["shopper"]} if report["shopper"] is not None else {}),
     }

@@ -200,3 +200,47 @@ def test_where_the_phone_was_is_for_reviewers_only(demo_client: TestClient, demo
         assert page.status_code == 200
         assert "from the branch" not in page.text and "GPS" not in page.text
         assert demo_client.get(f"/visits/{visit_id}.json").json()["location"] is None
+
+
+def test_photos_that_prove_the_visit_are_listed_apart(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """A version whose checkout photo is proof of the visit: its photos head the report."""
+    definition = load_default()
+    for section in definition["sections"]:
+        for q in section["questions"]:
+            if q["key"] == "checkout_photo":
+                q["proof"] = True
+    visit = a_visit(demo_dir, "approved", with_photo=True)
+    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    db_write(
+        demo_dir,
+        [
+            (
+                "INSERT INTO questionnaire_versions"
+                " (questionnaire_id, version, definition, created_at, published_at)"
+                " VALUES ('default', 2, ?, ?, ?)",
+                (json.dumps(definition), at, at),
+            ),
+            ("UPDATE visits SET questionnaire_version = 2 WHERE visit_uuid = ?", (visit["id"],)),
+        ],
+    )
+    proofs = db_rows(
+        demo_dir,
+        "SELECT p.id FROM photos p JOIN visit_photos vp ON vp.photo_id = p.id"
+        " JOIN visits v ON v.id = vp.visit_id WHERE v.visit_uuid = ?"
+        " AND vp.question_key = 'checkout_photo' AND p.received_at IS NOT NULL",
+        (visit["id"],),
+    )
+    assert proofs, "the demo visit has a checkout photo"
+    login(demo_client, "reviewer@demo.test")
+    report = demo_client.get(f"/visits/{visit['id']}.json").json()
+    assert [p["photo_id"] for p in report["proof"]] == [str(p) for (p,) in proofs]
+    assert all(p["question"] == "checkout_photo" for p in report["proof"])
+    page = demo_client.get(f"/visits/{visit['id']}").text
+    proof = page.split('id="proof-h"')[1].split("</section>")[0]
+    assert "Proof of visit" in page and f"/api/v1/photos/{proofs[0][0]}/thumb" in proof
+    # A version without proof questions lists none.
+    other = a_visit(demo_dir, "approved", owner="owner@demo.test")
+    if other["id"] != visit["id"]:
+        assert demo_client.get(f"/visits/{other['id']}.json").json()["proof"] == []
