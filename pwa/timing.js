@@ -2,6 +2,8 @@
 // and what a timed question needs before the visit can be sent. The server applies the
 // same rules (server/timing.py); both run tests/cases/timing.json.
 
+import { visible } from "./conditions.js";
+
 export const STAMPS = ["entered", "greeted", "joined_queue", "served", "paid", "left"];
 
 /** Pairs [earlier, later] that hold for every visit. */
@@ -35,8 +37,10 @@ function orderPairs(definition) {
 const moment = (iso) => (iso ? Date.parse(iso) : NaN);
 export const isNever = (answer) => Boolean(answer && answer.never === true);
 
-/** [{path, code, before?, stamp?}]: stamps out of order, required timed questions unanswered. */
-export function problems(stamps, answers, definition) {
+/** [{path, code, before?, stamp?}]: stamps out of order, required timed questions the
+ * visit asks unanswered. */
+export function problems(stamps, answers, definition, scenario = null) {
+  const asked = visible(definition, answers, scenario);
   const found = [];
   const reported = new Set();
   for (const [earlier, later] of orderPairs(definition)) {
@@ -48,7 +52,7 @@ export function problems(stamps, answers, definition) {
   }
   for (const q of timedQuestions(definition)) {
     const answer = answers[q.key];
-    if (!isRequired(q) || isNever(answer) || (answer && answer.na === true)) continue;
+    if (!isRequired(q) || !asked.has(q.key) || isNever(answer) || (answer && answer.na === true)) continue;
     const gap = [q.from, q.to].find((end) => Number.isNaN(moment(stamps[end])));
     if (gap) found.push({ path: `answers.${q.key}`, code: "missing_stamp", stamp: gap });
   }

@@ -6,6 +6,7 @@ import { lang, t } from "./i18n.js";
 import { shrinkPhoto } from "./photos.js";
 import { duration, h, isoLocal, localized, secondsBetween } from "./util.js";
 
+import { sectionAsked, visible } from "./conditions.js";
 import { isNever, isRequired, problems as timingProblems, usedStamps } from "./timing.js";
 
 export { isRequired };
@@ -16,11 +17,17 @@ const STAMP_LABELS = () => ({
 
 export const questionsOf = (definition) => definition.sections.flatMap((s) => s.questions);
 
+// The assignment's scenario key, which conditions may test (none yet: free text only).
+const scenarioOf = (draft) => draft.scenario_key ?? null;
+
+/** The keys of the questions this visit asks with its answers so far. */
+const askedNow = (draft, definition) => visible(definition, draft.answers, scenarioOf(draft));
+
 /** Stamp problems in words, each with where to fix it. */
 function timingIssues(draft, definition) {
   const labels = STAMP_LABELS();
   const sectionOf = (key) => definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
-  return timingProblems(draft.stamps, draft.answers, definition).map((p) => {
+  return timingProblems(draft.stamps, draft.answers, definition, scenarioOf(draft)).map((p) => {
     if (p.code === "out_of_order") {
       const what = labels[p.path.slice("stamps.".length)];
       return { href: `#/visit/${draft.visit_id}`, key: p.path,
@@ -35,9 +42,10 @@ function timingIssues(draft, definition) {
 /** What must still be done before submitting: [{href, key, text}]. */
 export function missing(draft, definition) {
   const out = [];
+  const asked = askedNow(draft, definition);
   definition.sections.forEach((section, index) => {
     for (const q of section.questions) {
-      if (!isRequired(q) || q.type === "timed") continue; // timed: from the stamps, below
+      if (!isRequired(q) || !asked.has(q.key) || q.type === "timed") continue; // timed: below
       const answer = draft.answers[q.key];
       const done = q.type === "photo"
         ? draft.photos.some((p) => p.question === q.key)
@@ -374,19 +382,35 @@ export function renderSection({ draft, definition }, index) {
   const sections = definition.sections;
   const section = sections[index];
   if (!section) return null;
-  const prev = index > 0 ? `#/visit/${draft.visit_id}/section/${index - 1}` : `#/visit/${draft.visit_id}`;
-  const next = index < sections.length - 1 ? `#/visit/${draft.visit_id}/section/${index + 1}`
-                                           : `#/visit/${draft.visit_id}/review`;
-  return h("section", {},
+  // Sections this visit asks, with its answers so far (a later one may appear or go as
+  // earlier answers change; this one stays while it is open).
+  const asked = askedNow(draft, definition);
+  const shownSections = sections.map((s, i) => i).filter((i) => i === index || sectionAsked(sections[i], asked));
+  const at = shownSections.indexOf(index);
+  const before = shownSections[at - 1];
+  const after = shownSections[at + 1];
+  const prev = before !== undefined ? `#/visit/${draft.visit_id}/section/${before}` : `#/visit/${draft.visit_id}`;
+  const next = after !== undefined ? `#/visit/${draft.visit_id}/section/${after}` : `#/visit/${draft.visit_id}/review`;
+  const blocks = section.questions.map((q) => {
+    const block = questionBlock(q, draft);
+    block.hidden = !asked.has(q.key);
+    return block;
+  });
+  // A question appears or goes as soon as an answer it depends on changes.
+  const refresh = () => {
+    const now = askedNow(draft, definition);
+    section.questions.forEach((q, i) => { blocks[i].hidden = !now.has(q.key); });
+  };
+  return h("section", { oninput: refresh, onchange: refresh },
     visitHeader(draft, definition, "questions"),
-    h("p", { class: "muted" }, t("Section %(n)s of %(total)s", { n: index + 1, total: sections.length })),
+    h("p", { class: "muted" }, t("Section %(n)s of %(total)s", { n: at + 1, total: shownSections.length })),
     h("h1", {}, localized(section.title, lang())),
     section.help ? h("p", { class: "help" }, localized(section.help, lang())) : null,
     h("p", { class: "muted" }, t("* required")),
-    section.questions.map((q) => questionBlock(q, draft)),
+    blocks,
     h("nav", { class: "pager", "aria-label": t("Sections") },
       h("a", { class: "button secondary", href: prev }, t("Back")),
-      h("a", { class: "button primary", href: next }, index < sections.length - 1 ? t("Next section") : t("Review"))));
+      h("a", { class: "button primary", href: next }, after !== undefined ? t("Next section") : t("Review"))));
 }
 
 // --- review and submit ---------------------------------------------------------------
@@ -406,7 +430,8 @@ export function buildBody(draft) {
 
 function timedFacts(draft, definition) {
   const labels = STAMP_LABELS();
-  return definition.sections.flatMap((s) => s.questions).filter((q) => q.type === "timed").flatMap((q) => {
+  const asked = askedNow(draft, definition);
+  return questionsOf(definition).filter((q) => q.type === "timed" && asked.has(q.key)).flatMap((q) => {
     const answer = draft.answers[q.key] || {};
     const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
     const limit = Math.max(...(q.thresholds || []).map((th) => Number(th.max_seconds)));

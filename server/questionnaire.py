@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import conditions
 from .i18n import _
 from .question_types import SCORED_TYPES, STAMPS, TYPES, UNSCORED_TYPES, is_number
 from .texts import LANGUAGES, Problem, check_texts, localized
@@ -158,13 +159,44 @@ def validate_definition(definition: object) -> list[Problem]:
             continue
         for q_index, question in enumerate(questions):
             _check_question(question, f"{spath}.questions[{q_index}]", question_keys, problems)
+    _check_scenarios(definition.get("scenarios"), problems)
+    conditions.check_definition(definition, problems)
     return problems
+
+
+def _check_scenarios(scenarios: object, problems: list[Problem]) -> None:
+    """The scenarios a questionnaire declares (an assignment picks one; conditions may
+    test it): each a key, unique, and texts with English."""
+    if scenarios is None:
+        return
+    if not isinstance(scenarios, list):
+        problems.append(Problem("scenarios", _("must be a list of scenarios")))
+        return
+    keys: set[str] = set()
+    for i, scenario in enumerate(scenarios):
+        path = f"scenarios[{i}]"
+        if not isinstance(scenario, dict):
+            problems.append(Problem(path, _("must be an object")))
+            continue
+        key = scenario.get("key")
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_]{0,63}", key):
+            problems.append(
+                Problem(f"{path}.key", _("must be 1 to 64 lower-case letters, digits or _"))
+            )
+        elif key in keys:
+            problems.append(Problem(f"{path}.key", _("duplicate scenario %(key)r") % {"key": key}))
+        else:
+            keys.add(key)
+        check_texts(scenario.get("text"), f"{path}.text", problems, required=True)
 
 
 # --- the exchange format (docs/questionnaire-format.md) ---------------------------------
 
 FORMAT = "visitscore-questionnaire"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Written on export. Version 2 added show_if, scenarios and the nps and money types;
+files of every version in READABLE_VERSIONS import."""
+READABLE_VERSIONS = (1, 2)
 
 
 def export_document(definition: Definition, published: bool) -> dict[str, Any]:
@@ -184,10 +216,9 @@ def parse_document(document: object) -> tuple[Definition | None, list[Problem]]:
         problems = []
         if document.get("format") != FORMAT:
             problems.append(Problem("format", _("must be %(value)s") % {"value": f'"{FORMAT}"'}))
-        if document.get("format_version") != FORMAT_VERSION:
-            problems.append(
-                Problem("format_version", _("must be %(value)s") % {"value": FORMAT_VERSION})
-            )
+        if document.get("format_version") not in READABLE_VERSIONS:
+            versions = " or ".join(str(v) for v in READABLE_VERSIONS)
+            problems.append(Problem("format_version", _("must be %(value)s") % {"value": versions}))
         inner = [
             Problem(f"questionnaire.{p.path}" if p.path else "questionnaire", p.message)
             for p in validate_definition(document["questionnaire"])

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from . import conditions
 from .question_types import TIMED, TYPES
 from .questionnaire import Definition, Question, best_value, is_scored, weight
 
-Status = Literal["scored", "na", "unanswered", "unscored"]
+Status = Literal["scored", "na", "unanswered", "unscored", "not_asked"]
 
 
 @dataclass(frozen=True)
@@ -157,10 +158,16 @@ def _critical_scope(question: Question) -> Literal["section", "visit"] | None:
 
 
 def _score_question(
-    question: Question, section_key: str, answers: dict[str, Any], stamps: dict[str, Any]
+    question: Question,
+    section_key: str,
+    answers: dict[str, Any],
+    stamps: dict[str, Any],
+    asked: bool = True,
 ) -> QuestionResult:
     key = question["key"]
     critical = _critical_scope(question)
+    if not asked:  # its show_if does not hold: neither required nor scored
+        return QuestionResult(key, section_key, "not_asked", None, 0.0, 0.0)
     if not is_scored(question):
         return QuestionResult(key, section_key, "unscored", None, 0.0, 0.0)
     answer = answers.get(key)
@@ -231,7 +238,7 @@ def _explain(
     lost.sort(key=lambda item: (-item["points"], item["question"]))
     items.extend(lost)
     for q in questions:
-        if q.status in ("na", "unanswered"):
+        if q.status in ("na", "unanswered", "not_asked"):
             items.append({"kind": q.status, "question": q.key, "section": q.section})
     if zeroed_by:
         items.insert(0, {"kind": "visit_zeroed", "questions": list(zeroed_by)})
@@ -239,16 +246,22 @@ def _explain(
 
 
 def score_visit(
-    definition: Definition, answers: dict[str, Any], stamps: dict[str, Any] | None = None
+    definition: Definition,
+    answers: dict[str, Any],
+    stamps: dict[str, Any] | None = None,
+    scenario: str | None = None,
 ) -> VisitScore:
-    """Score one visit (or a self-assessment) against its questionnaire version."""
+    """Score one visit (or a self-assessment) against its questionnaire version. Which
+    questions the visit asks is decided here again (:mod:`server.conditions`)."""
     stamps = stamps or {}
+    asked = conditions.visible(definition, answers, scenario)
     sections: list[SectionResult] = []
     all_questions: list[QuestionResult] = []
     visit_failures: list[str] = []
     for section in definition.get("sections", []):
         results = [
-            _score_question(q, section["key"], answers, stamps) for q in section["questions"]
+            _score_question(q, section["key"], answers, stamps, q["key"] in asked)
+            for q in section["questions"]
         ]
         section_failures = tuple(
             r.key for r in results if r.critical_failed and r.critical == "section"

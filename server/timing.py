@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import conditions
 from .questionnaire import STAMPS, Definition, is_required, iter_questions
 from .scoring import parse_stamp
 
@@ -55,11 +56,15 @@ def never(answer: object) -> bool:
 
 
 def problems(
-    stamps: dict[str, Any], answers: dict[str, Any], definition: Definition
+    stamps: dict[str, Any],
+    answers: dict[str, Any],
+    definition: Definition,
+    scenario: str | None = None,
 ) -> list[dict[str, str]]:
-    """Every stamp out of order and every required timed question left unanswered, as
-    ``{"path", "code", ...}`` (``before`` names the stamp that should come first;
-    ``stamp`` the one a timed question is missing)."""
+    """Every stamp out of order and every required timed question the visit asks left
+    unanswered, as ``{"path", "code", ...}`` (``before`` names the stamp that should come
+    first; ``stamp`` the one a timed question is missing)."""
+    asked = conditions.visible(definition, answers, scenario)
     found: list[dict[str, str]] = []
     reported: set[str] = set()
     for earlier, later in order_pairs(definition):
@@ -70,7 +75,7 @@ def problems(
         found.append({"path": f"stamps.{later}", "code": "out_of_order", "before": earlier})
     for q in timed_questions(definition):
         answer = answers.get(q["key"])
-        if not is_required(q) or never(answer):
+        if not is_required(q) or q["key"] not in asked or never(answer):
             continue
         if isinstance(answer, dict) and answer.get("na") is True:
             continue

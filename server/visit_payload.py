@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from . import timing
+from . import conditions, timing
 from .i18n import _, stamp_name
 from .photos import FORMATS
 from .question_types import MAX_TEXT, TYPES
@@ -341,11 +341,14 @@ def _check_answer(q: dict[str, Any], answer: object, path: str, problems: list[P
 
 
 def timing_problems(
-    stamps: dict[str, Any], answers: dict[str, Any], definition: Definition
+    stamps: dict[str, Any],
+    answers: dict[str, Any],
+    definition: Definition,
+    scenario: str | None = None,
 ) -> list[Problem]:
     """timing.problems() with messages for people."""
     out = []
-    for found in timing.problems(stamps, answers, definition):
+    for found in timing.problems(stamps, answers, definition, scenario):
         if found["code"] == "out_of_order":
             message = _("is before %(stamp)s: check the times on the timing screen") % {
                 "stamp": stamp_name(found["before"])
@@ -358,16 +361,21 @@ def timing_problems(
     return out
 
 
-def check_against(payload: VisitPayload, definition: Definition) -> list[Problem]:
-    """The answers and photos against the questionnaire version: every problem."""
+def check_against(
+    payload: VisitPayload, definition: Definition, scenario: str | None = None
+) -> list[Problem]:
+    """The answers and photos against the questionnaire version: every problem. Answers
+    to questions the visit does not ask (their ``show_if`` does not hold) are not
+    checked: they are not kept (:func:`conditions.asked_only`)."""
     problems: list[Problem] = []
     questions = {q["key"]: q for _s, q in iter_questions(definition)}
+    asked = conditions.visible(definition, payload.answers, scenario)
     answered: set[str] = set()
     for key, answer in payload.answers.items():
         q = questions.get(key)
         if q is None:
             problems.append(Problem(f"answers.{key}", _("unknown question")))
-        elif _check_answer(q, answer, f"answers.{key}", problems):
+        elif key in asked and _check_answer(q, answer, f"answers.{key}", problems):
             answered.add(key)
     photo_questions: set[str] = set()
     for i, entry in enumerate(payload.photos):
@@ -375,10 +383,10 @@ def check_against(payload: VisitPayload, definition: Definition) -> list[Problem
             if entry.question not in questions:
                 problems.append(Problem(f"photos[{i}].question", _("unknown question")))
             photo_questions.add(entry.question)
-    problems += timing_problems(payload.stamps, payload.answers, definition)
+    problems += timing_problems(payload.stamps, payload.answers, definition, scenario)
     for key, q in questions.items():
-        if not is_required(q) or q["type"] == "timed":  # timed: checked with the stamps
-            continue
+        if not is_required(q) or key not in asked or q["type"] == "timed":
+            continue  # timed: checked with the stamps
         if q["type"] == "photo":
             if key not in photo_questions:
                 problems.append(Problem(f"answers.{key}", _("a photo is required")))

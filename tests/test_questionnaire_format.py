@@ -23,6 +23,24 @@ def test_the_schema_is_valid_and_accepts_the_default_questionnaire() -> None:
     jsonschema.validate(export_document(load_default(), published=True), SCHEMA)
 
 
+def test_version_2_carries_conditions_and_scenarios_and_version_1_still_imports() -> None:
+    shared = json.loads((ROOT / "tests" / "cases" / "visibility.json").read_text())
+    document = export_document(shared["definition"], published=True)
+    assert document["format_version"] == 2
+    jsonschema.validate(document, SCHEMA)
+    definition, problems = parse_document(document)
+    assert problems == [] and definition == shared["definition"]
+    old = {**export_document(load_default(), published=True), "format_version": 1}
+    jsonschema.validate(old, SCHEMA)
+    assert parse_document(old)[1] == []
+    # A condition the schema cannot read is one the server refuses too.
+    bad = copy.deepcopy(document)
+    bad["questionnaire"]["sections"][0]["questions"][1]["show_if"] = {"question": "returned"}
+    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(bad))
+    assert parse_document(bad)[1]
+    assert parse_document({**document, "format_version": 3})[1][0].path == "format_version"
+
+
 def broken() -> dict[str, Any]:
     document = export_document(copy.deepcopy(load_default()), published=True)
     questions = document["questionnaire"]["sections"]

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import auth, zones
+from .. import auth, conditions, zones
 from ..db import Conflict, Database
 from ..errors import ApiError
 from ..i18n import _
@@ -151,6 +151,8 @@ async def _store(
     ]
     if problems:
         raise invalid(problems)
+    # Answers to questions this visit does not ask are not kept (docs/questionnaire-format.md).
+    answers = conditions.asked_only(definition, payload.answers)
     details = {"revision": payload.revision, "photos": len(payload.photos)}
     timezone = found["branch_timezone"]
     statements = [
@@ -168,7 +170,7 @@ async def _store(
             ended_at=payload.ended_at,
             started_utc=payload.started_utc,
             stamps=payload.stamps,
-            answers=payload.answers,
+            answers=answers,
             comment=payload.comment,
             geo=payload.geo,
             timezone=timezone,
@@ -187,7 +189,7 @@ async def _store(
             branch_id=assignment.branch_id,
             local_date=zones.local_date(payload.started_at, timezone),
             definition=definition,
-            answers=payload.answers,
+            answers=answers,
             stamps=payload.stamps,
             review=programme.review_setting(context["review_setting"], settings.review_required),
             actor_id=user.id,

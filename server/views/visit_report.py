@@ -221,7 +221,16 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
         "total": report["total"],
         "scored_by_earlier_rules": report["scored_by_earlier_rules"],
         "sections": [
-            {"key": s["key"], "score": s["score"], "zeroed_by": s["zeroed_by"]}
+            {
+                "key": s["key"],
+                "score": s["score"],
+                "zeroed_by": s["zeroed_by"],
+                # scored, na, unanswered, unscored, or not_asked (its show_if did not hold)
+                "questions": [
+                    {k: q[k] for k in ("key", "status", "earned", "possible")}
+                    for q in s["questions"]
+                ],
+            }
             for s in report["sections"]
         ],
         "explanation": [

@@ -1,0 +1,86 @@
+"""The app decides which questions a visit asks as the server does (the shared cases in
+tests/cases/visibility.json, run by the app's own evaluator in Chromium), and shows a
+follow-up question only once the answer it depends on is given."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from server.questionnaire import iter_questions, load_default, resolved
+from tests.browser.app_helpers import log_in, next_section, start_visit
+from tests.conftest import LiveServer, copy_data, db_rows, db_write
+
+SHARED = json.loads((Path(__file__).parent.parent / "cases" / "visibility.json").read_text())
+
+
+def test_the_app_decides_visibility_as_the_server_does(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/app/")
+    results = page.evaluate(
+        """async ([cases, definition]) => {
+            const conditions = await import('/app/conditions.js');
+            const order = definition.sections.flatMap((s) => s.questions.map((q) => q.key));
+            return cases.map((c) => {
+                const shown = conditions.visible(definition, c.answers, c.scenario);
+                return order.filter((k) => shown.has(k));
+            });
+        }""",
+        [SHARED["cases"], resolved(SHARED["definition"])],
+    )
+    for case, found in zip(SHARED["cases"], results, strict=True):
+        assert found == case["visible"], case["name"]
+
+
+def _version_2_asks_resolution_only_after_ownership(data: Path) -> None:
+    definition = load_default()
+    for _s, q in iter_questions(definition):
+        if q["key"] == "resolution":
+            q["show_if"] = {"question": "took_ownership", "equals": True}
+    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    statements: list[tuple[str, Any]] = [
+        (
+            "INSERT INTO questionnaire_versions"
+            " (questionnaire_id, version, definition, created_at, published_at)"
+            " VALUES ('default', 2, ?, ?, ?)",
+            (json.dumps(definition), at, at),
+        ),
+        ("UPDATE assignments SET questionnaire_version = 2 WHERE state = 'open'", ()),
+    ]
+    db_write(data, statements)
+
+
+def test_a_follow_up_appears_after_the_answer_it_depends_on(
+    page: Page, demo_template: Path, tmp_path: Path
+) -> None:
+    data = copy_data(demo_template, tmp_path / "data")
+    _version_2_asks_resolution_only_after_ownership(data)
+    server = LiveServer(data)
+    try:
+        log_in(page, server)
+        start_visit(page)
+        page.get_by_role("link", name="Go to the questions").click()
+        while page.locator("h1").inner_text() != "Problem handling":
+            next_section(page)
+        ownership = page.locator("#q-took_ownership")
+        resolution = page.locator("#q-resolution")
+        expect(resolution).to_be_hidden()
+        ownership.get_by_text("Yes", exact=True).click()
+        expect(resolution).to_be_visible()
+        ownership.get_by_text("No", exact=True).click()
+        expect(resolution).to_be_hidden()
+        # Not asked, so not missing: the review does not ask for it.
+        page.goto(page.url.rsplit("/section/", 1)[0] + "/review")
+        expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+        todo = page.locator(".missing")
+        text = todo.inner_text() if todo.count() else ""
+        assert "Was your problem solved" not in text
+        # With ownership taken, the resolution is asked, and missing until answered.
+        page.go_back()
+        page.locator("#q-took_ownership").get_by_text("Yes", exact=True).click()
+        page.goto(page.url.rsplit("/section/", 1)[0] + "/review")
+        expect(page.locator(".missing")).to_contain_text("Was your problem solved")
+    finally:
+        server.stop()

@@ -1,0 +1,184 @@
+"""Conditions (show_if): the shared visibility cases, what publishing refuses, and what a
+question that is not asked does to the scoring and to a visit the API receives."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from server import conditions, visit_record
+from server.questionnaire import iter_questions, validate_definition
+from server.scoring import score_visit
+from server.timing import problems as timing_problems
+from tests.conftest import db_rows, db_write, login
+
+SHARED = json.loads((Path(__file__).parent / "cases" / "visibility.json").read_text())
+DEFINITION: dict[str, Any] = SHARED["definition"]
+ORDER = [q["key"] for _s, q in iter_questions(DEFINITION)]
+
+
+def test_the_shared_definition_is_valid() -> None:
+    assert validate_definition(DEFINITION) == []
+
+
+@pytest.mark.parametrize("case", SHARED["cases"], ids=[c["name"] for c in SHARED["cases"]])
+def test_shared_visibility_cases(case: dict[str, Any]) -> None:
+    shown = conditions.visible(DEFINITION, case["answers"], case["scenario"])
+    assert [k for k in ORDER if k in shown] == case["visible"]
+
+
+def with_condition(target: str, condition: Any, on_section: bool = False) -> dict[str, Any]:
+    definition = copy.deepcopy(DEFINITION)
+    for section in definition["sections"]:
+        if on_section and section["key"] == target:
+            section["show_if"] = condition
+        for q in section["questions"]:
+            if q["key"] == target:
+                q["show_if"] = condition
+    return definition
+
+
+REFUSED = [
+    ("returned", {"question": "items", "at_least": 1}, "comes later"),
+    ("items", {"question": "items", "answered": True}, "comes later"),
+    ("items", {"question": "nowhere", "equals": 1}, "unknown question"),
+    ("items", {"question": "returned", "equals": "yes"}, "is not an answer"),
+    ("items", {"question": "returned", "at_least": 1}, "answered with a number"),
+    ("receipt_offered", {"question": "items", "at_least": "one"}, "must be a number"),
+    ("items", {"question": "return_handling", "in": ["well", "maybe"]}, "is not an answer"),
+    ("items", {"question": "return_handling", "in": []}, "a list of answers"),
+    ("items", {"scenario": "wedding"}, "unknown scenario"),
+    ("items", {"question": "returned"}, "one of: equals"),
+    ("items", {"question": "returned", "equals": True, "at_least": 1}, "one of: equals"),
+    ("items", {"all": []}, "a list of conditions"),
+    ("items", {"not": {"scenario": "gift"}, "all": []}, "a list of conditions"),
+    ("items", "returned", "must be a condition object"),
+    ("items", {"any": [{"question": "returned", "answered": "yes"}]}, "true or false"),
+]
+
+
+@pytest.mark.parametrize(("target", "condition", "message"), REFUSED)
+def test_publishing_refuses_a_condition_that_cannot_work(
+    target: str, condition: Any, message: str
+) -> None:
+    problems = validate_definition(with_condition(target, condition))
+    assert problems, condition
+    assert all(".show_if" in p.path for p in problems), problems
+    assert any(message in p.message for p in problems), problems
+
+
+def test_a_section_may_only_use_questions_before_it() -> None:
+    later = with_condition("visit", {"question": "solved", "equals": True}, on_section=True)
+    own = with_condition("problem", {"question": "solved", "equals": True}, on_section=True)
+    for definition in (later, own):
+        [problem] = validate_definition(definition)
+        assert problem.path.endswith("].show_if.question") and "comes later" in problem.message
+
+
+def test_a_question_not_asked_is_neither_required_nor_scored() -> None:
+    definition = copy.deepcopy(DEFINITION)
+    for _s, q in iter_questions(definition):
+        if q["key"] == "solved":
+            q["weight"] = 4  # the problem section's only scored question
+    answers = {
+        "returned": {"value": False},
+        "return_handling": {"value": "badly"},  # not asked: counts for nothing
+        "items": {"value": 2},
+        "receipt_offered": {"value": True},
+        "recommend": {"value": 9},
+        "thanked": {"value": True},
+    }
+    gift = score_visit(definition, answers, scenario="gift")
+    statuses = {q.key: q.status for q in gift.questions}
+    assert statuses["return_handling"] == statuses["solved"] == "not_asked"
+    # Counted: returned (No: 0), receipt_offered and thanked (1 each); not the badly
+    # handled return nor the problem section's weight 4.
+    assert (gift.earned, gift.possible) == (2.0, 3.0)
+    assert gift.section("problem").score is None
+    asked = {i["question"] for i in gift.explanation if i["kind"] == "not_asked"}
+    assert {"return_handling", "solved", "follow_up"} <= asked
+    problem = score_visit(definition, answers, scenario="problem")
+    assert {q.key: q.status for q in problem.questions}["solved"] == "unanswered"
+
+
+def test_a_timed_question_not_asked_needs_no_stamps() -> None:
+    definition = copy.deepcopy(DEFINITION)
+    definition["sections"][1]["questions"].append(
+        {
+            "key": "wait",
+            "type": "timed",
+            "text": {"en": "Wait"},
+            "from": "entered",
+            "to": "served",
+            "thresholds": [{"max_seconds": 60, "value": 1}],
+        }
+    )
+    assert validate_definition(definition) == []
+    assert timing_problems({}, {}, definition, "gift") == []
+    assert [p["path"] for p in timing_problems({}, {}, definition, "problem")] == ["answers.wait"]
+
+
+def test_the_api_asks_only_what_the_visit_asks_and_keeps_only_those_answers(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """Version 2 of the default questionnaire asks about the resolution only when staff
+    took ownership: a visit without it is complete, and an answer to it is not kept."""
+    from server.questionnaire import load_default
+    from tests.api.conftest import new_id, open_assignments, visit_body
+
+    definition = load_default()
+    for _s, q in iter_questions(definition):
+        if q["key"] == "resolution":
+            q["show_if"] = {"question": "took_ownership", "equals": True}
+    assert validate_definition(definition) == []
+    login(demo_client, "shopper@demo.test")
+    assignment = open_assignments(demo_client)[0]
+    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    db_write(
+        demo_dir,
+        [
+            (
+                "INSERT INTO questionnaire_versions"
+                " (questionnaire_id, version, definition, created_at, published_at)"
+                " VALUES ('default', 2, ?, ?, ?)",
+                (json.dumps(definition), at, at),
+            ),
+            (
+                "UPDATE assignments SET questionnaire_version = 2 WHERE id = ?",
+                (assignment["id"],),
+            ),
+        ],
+    )
+    assignment["questionnaire"] = {"id": "default", "version": 2}
+    body = visit_body(assignment)
+    body["answers"]["took_ownership"] = {"value": True}
+    del body["answers"]["resolution"]
+    refused = demo_client.put(f"/api/v1/visits/{new_id()}", json=body)
+    assert refused.status_code == 422
+    paths = [d["path"] for d in refused.json()["error"]["details"]]
+    assert paths == ["answers.resolution"]
+    # Staff did not take ownership: the resolution is not asked, and an answer to it
+    # (the phone kept one from before the shopper changed their mind) is not kept.
+    body["answers"]["took_ownership"] = {"value": False}
+    body["answers"]["resolution"] = {"value": "passed_on"}
+    visit_id = new_id()
+    stored = demo_client.put(f"/api/v1/visits/{visit_id}", json=body)
+    assert stored.status_code == 201, stored.text
+    (answers,) = db_rows(demo_dir, "SELECT answers FROM visits WHERE visit_uuid = ?", (visit_id,))[
+        0
+    ]
+    kept = visit_record.unpack_answers(answers)
+    assert "resolution" not in kept and kept["took_ownership"] == {"value": False}
+    login(demo_client, "reviewer@demo.test")
+    report = demo_client.get(f"/visits/{visit_id}.json").json()
+    [resolution] = [
+        q for s in report["sections"] for q in s["questions"] if q["key"] == "resolution"
+    ]
+    assert resolution["status"] == "not_asked"
+    page = demo_client.get(f"/visits/{visit_id}").text
+    assert "not asked" in page
