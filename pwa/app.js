@@ -126,7 +126,7 @@ async function submitVisit(draft) {
   if (visit.missing(draft, definition).length) return;
   const body = visit.buildBody(draft);
   const item = { visit_id: draft.visit_id, revision: draft.revision, body, state: "waiting", attempts: 0,
-                 created: Date.now(), title: draft.branch_name };
+                 created: Date.now(), title: draft.branch_name, scenario_key: draft.scenario_key ?? null };
   await db.transact(["drafts", "outbox"], async (store) => {
     await store("outbox").put(item);
     await store("drafts").del(draft.visit_id);

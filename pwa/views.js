@@ -53,12 +53,20 @@ async function storageLine() {
     " ", t("Visits not yet sent: %(n)s", { n: unsynced }));
 }
 
+/** The assignment's scenario in the shopper's language, and the agency's note. */
+function scenarioLine(a) {
+  const declared = localized(a.scenario_texts || {}, lang());
+  if (!declared && !a.scenario) return null;
+  return h("p", { class: "scenario" }, t("Scenario:"), " ", declared || a.scenario,
+    declared && a.scenario ? h("span", { class: "muted" }, ` (${a.scenario})`) : null);
+}
+
 export async function startVisit(assignment, definitionKey) {
   const draft = {
     visit_id: uuid(), assignment_id: assignment.id, questionnaire: assignment.questionnaire,
     revision: 1, started_at: isoLocal(), stamps: {}, answers: {}, comment: "", photos: [],
     branch_name: assignment.branch.name, created: Date.now(), updated: Date.now(),
-    definition_key: definitionKey,
+    definition_key: definitionKey, scenario_key: assignment.scenario_key ?? null,
   };
   await db.put("drafts", draft);
   return draft;
@@ -75,7 +83,7 @@ export async function reopenReturned(returned) {
     stamps: { ...body.stamps }, answers: structuredClone(body.answers), comment: body.comment || "",
     photos: (body.photos || []).map((photo) => ({ ...photo, uploaded: true })),
     branch_name: sent.title, created: Date.now(), updated: Date.now(), review_note: returned.review_note,
-    geo: body.geo,
+    geo: body.geo, scenario_key: sent.scenario_key ?? null,
   };
   await db.put("drafts", draft);
   return draft;
@@ -128,7 +136,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         h("strong", {}, a.branch.name),
         h("p", {}, a.branch.address, ", ", a.branch.city),
         windowLine(a),
-        a.scenario ? h("p", {}, t("Scenario:"), " ", a.scenario) : null,
+        scenarioLine(a),
         h("button", { type: "button", class: "primary", onclick: () => onStart(a) },
           t("Start visit at %(branch)s", { branch: a.branch.name })))))
         : h("p", {}, t("You have no open assignments."))),
@@ -139,7 +147,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         h("strong", {}, a.branch.name),
         h("p", {}, a.branch.address, ", ", a.branch.city),
         windowLine(a),
-        a.scenario ? h("p", {}, t("Scenario:"), " ", a.scenario) : null,
+        scenarioLine(a),
         h("button", { type: "button", disabled: !online, onclick: (event) => onClaim(a, event.target) },
           t("Claim the visit to %(branch)s", { branch: a.branch.name })))))) : null,
     h("footer", { class: "app-foot" },

@@ -17,7 +17,7 @@ const STAMP_LABELS = () => ({
 
 export const questionsOf = (definition) => definition.sections.flatMap((s) => s.questions);
 
-// The assignment's scenario key, which conditions may test (none yet: free text only).
+// The assignment's scenario (a key the questionnaire declares), which conditions may test.
 const scenarioOf = (draft) => draft.scenario_key ?? null;
 
 /** The keys of the questions this visit asks with its answers so far. */

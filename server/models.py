@@ -126,6 +126,8 @@ class Assignment:
     scenario: str
     state: str
     created_at: str = ""
+    scenario_key: str | None = None
+    """One of the questionnaire's declared scenarios (conditions may test it), or None."""
 
     @classmethod
     def from_row(cls, row: Row) -> Assignment:
@@ -140,6 +142,7 @@ class Assignment:
             scenario=row["scenario"],
             state=row["state"],
             created_at=row["created_at"] if "created_at" in row.keys() else "",
+            scenario_key=row["scenario_key"] if "scenario_key" in row.keys() else None,
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -149,5 +152,6 @@ class Assignment:
             "questionnaire": {"id": self.questionnaire_id, "version": self.questionnaire_version},
             "window": {"start": self.window_start, "end": self.window_end},
             "scenario": self.scenario,
+            "scenario_key": self.scenario_key,
             "state": self.state,
         }

@@ -65,6 +65,14 @@ def resolved(definition: Definition) -> Definition:
     }
 
 
+def scenario_text(definition: Definition, key: str | None, locale: str) -> str:
+    """A declared scenario's text in the reader's language ('' for none or unknown)."""
+    for scenario in definition.get("scenarios", []):
+        if scenario.get("key") == key:
+            return localized(scenario.get("text"), locale)
+    return ""
+
+
 def best_value(question: Question) -> float:
     """The value (0..1, or an option's value) of the best possible answer."""
     return TYPES[question["type"]].best(question)

@@ -365,13 +365,17 @@ def stored(definition: Definition, record: dict[str, Any] | None) -> StoredScore
 
 
 def rebuild(
-    definition: Definition, answers: dict[str, Any], stamps: dict[str, Any], kept: StoredScore
+    definition: Definition,
+    answers: dict[str, Any],
+    stamps: dict[str, Any],
+    kept: StoredScore,
+    scenario: str | None = None,
 ) -> tuple[VisitScore, bool]:
     """The full breakdown of a stored visit (each question's details, the explanation),
     made again from its answers; and whether it gives the stored numbers. When it does
     not (the scoring rules changed after the visit was scored) the stored numbers are
     the ones that count, and the report says so."""
-    score = score_visit(definition, answers, stamps)
+    score = score_visit(definition, answers, stamps, scenario)
     same = (
         {s.key: s.score for s in score.sections} == kept.sections
         and {q.key: (q.earned, q.possible) for q in score.questions if q.status == "scored"}

@@ -131,7 +131,7 @@ def test_the_api_asks_only_what_the_visit_asks_and_keeps_only_those_answers(
     from server.questionnaire import load_default
     from tests.api.conftest import new_id, open_assignments, visit_body
 
-    definition = load_default()
+    definition = {**load_default(), "version": 2}
     for _s, q in iter_questions(definition):
         if q["key"] == "resolution":
             q["show_if"] = {"question": "took_ownership", "equals": True}
@@ -182,3 +182,93 @@ def test_the_api_asks_only_what_the_visit_asks_and_keeps_only_those_answers(
     assert resolution["status"] == "not_asked"
     page = demo_client.get(f"/visits/{visit_id}").text
     assert "not asked" in page
+
+
+def _publish_with_scenarios(data: Path) -> dict[str, Any]:
+    """Version 2 of the default questionnaire: two scenarios, and its problem-handling
+    section asked only on the "problem" one."""
+    from server.questionnaire import load_default
+
+    definition = {**load_default(), "version": 2}
+    definition["scenarios"] = [
+        {"key": "problem", "text": {"en": "Bring a problem", "id": "Bawa masalah"}},
+        {"key": "gift", "text": {"en": "Ask for a gift", "fr": "Demandez un cadeau"}},
+    ]
+    for section in definition["sections"]:
+        if section["key"] == "problem_handling":
+            section["show_if"] = {"scenario": "problem"}
+    assert validate_definition(definition) == []
+    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    db_write(
+        data,
+        [
+            (
+                "INSERT INTO questionnaire_versions"
+                " (questionnaire_id, version, definition, created_at, published_at)"
+                " VALUES ('default', 2, ?, ?, ?)",
+                (json.dumps(definition), at, at),
+            )
+        ],
+    )
+    return definition
+
+
+def test_an_assignment_picks_a_scenario_and_the_visit_asks_what_it_says(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    from tests.api.conftest import new_id, open_assignments, visit_body
+    from tests.conftest import csrf_token
+
+    _publish_with_scenarios(demo_dir)
+    (shopper,) = db_rows(demo_dir, "SELECT id FROM users WHERE email = 'shopper3@demo.test'")[0]
+    (branch,) = db_rows(demo_dir, "SELECT min(id) FROM branches")[0]
+    # The agency picks a declared scenario, or none; anything else is refused.
+    login(demo_client, "admin@demo.test")
+    form = {"shopper": shopper, "branches": branch, "start": "2027-03-01", "end": "2027-03-31"}
+    assert '<option value="problem">Bring a problem</option>' in (
+        demo_client.get("/admin/assignments").text
+    )
+    for key, status in (("wedding", 422), ("problem", 303)):
+        made = demo_client.post(
+            "/admin/assignments",
+            data={"csrf_token": csrf_token(demo_client), **form, "scenario_key": key},
+            follow_redirects=False,
+        )
+        assert made.status_code == status, made.text[:300]
+    login(demo_client, "shopper3@demo.test")
+    [march] = [a for a in open_assignments(demo_client) if a["window"]["start"] == "2027-03-01"]
+    assert march["scenario_key"] == "problem"
+    assert march["scenario_texts"] == {"en": "Bring a problem", "id": "Bawa masalah"}
+    # Two of the shopper's open assignments on version 2: one with the problem scenario.
+    login(demo_client, "shopper@demo.test")
+    first, second = open_assignments(demo_client)[:2]
+    db_write(
+        demo_dir,
+        [
+            (
+                "UPDATE assignments SET questionnaire_version = 2, scenario_key = ? WHERE id = ?",
+                (key, a["id"]),
+            )
+            for key, a in (("problem", first), (None, second))
+        ],
+    )
+    problem_answers = ("took_ownership", "resolution", "stayed_courteous")
+    visits = {}
+    for key, assignment in (("problem", first), (None, second)):
+        assignment["questionnaire"] = {"id": "default", "version": 2}
+        body = visit_body(assignment)
+        for answer in problem_answers:
+            body["answers"].pop(answer)
+        visits[key] = new_id()
+        answer = demo_client.put(f"/api/v1/visits/{visits[key]}", json=body)
+        if key == "problem":  # the section is asked: its required questions are missing
+            assert answer.status_code == 422
+            paths = {d["path"] for d in answer.json()["error"]["details"]}
+            assert paths == {f"answers.{q}" for q in problem_answers}
+        else:  # not asked: the visit is complete without it, and scored without it
+            assert answer.status_code == 201, answer.text
+    login(demo_client, "reviewer@demo.test")
+    report = demo_client.get(f"/visits/{visits[None]}.json").json()
+    statuses = {q["key"]: q["status"] for s in report["sections"] for q in s["questions"]}
+    assert {statuses[q] for q in problem_answers} == {"not_asked"}
+    assert report["scenario_key"] is None and report["total"] is not None

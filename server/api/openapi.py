@@ -187,7 +187,16 @@ SCHEMAS: dict[str, Any] = {
                 },
                 "description": "local dates in the branch's time zone (branch.timezone)",
             },
-            "scenario": {"type": "string"},
+            "scenario": {"type": "string", "description": "a free-text note for the shopper"},
+            "scenario_key": {
+                "type": ["string", "null"],
+                "description": "one of the questionnaire version's declared scenarios (its"
+                " texts are in the definition), which show_if conditions may test; null: none",
+            },
+            "scenario_texts": {
+                "type": "object",
+                "description": "the declared scenario's texts by language (empty: none)",
+            },
             "state": {"type": "string"},
             "branch": {"type": "object"},
         },

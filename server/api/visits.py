@@ -142,7 +142,8 @@ async def _store(
         tx, payload.questionnaire_id, payload.questionnaire_version
     )
     assert definition is not None, "assignments only use published versions"
-    problems = check_against(payload, definition)
+    scenario = assignment.scenario_key  # what the visit asks may depend on it (show_if)
+    problems = check_against(payload, definition, scenario)
     known = context["photos"]
     clashes = photo_queries.conflicting(visit_uuid, payload.photos, known)
     problems += [
@@ -152,7 +153,7 @@ async def _store(
     if problems:
         raise invalid(problems)
     # Answers to questions this visit does not ask are not kept (docs/questionnaire-format.md).
-    answers = conditions.asked_only(definition, payload.answers)
+    answers = conditions.asked_only(definition, payload.answers, scenario)
     details = {"revision": payload.revision, "photos": len(payload.photos)}
     timezone = found["branch_timezone"]
     statements = [
@@ -191,6 +192,7 @@ async def _store(
             definition=definition,
             answers=answers,
             stamps=payload.stamps,
+            scenario=scenario,
             review=programme.review_setting(context["review_setting"], settings.review_required),
             actor_id=user.id,
             received={"photos": len(payload.photos)},

@@ -7,7 +7,7 @@ from typing import Any
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
 from ..models import Assignment, Branch
-from . import audit
+from . import audit, questionnaires
 
 
 async def create(
@@ -20,14 +20,15 @@ async def create(
     window_start: str,
     window_end: str,
     scenario: str = "",
+    scenario_key: str | None = None,
     state: str = "open",
     created_by: int | None = None,
 ) -> int:
     now = utcnow()
     assignment_id = await tx.insert(
         "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id, questionnaire_version,"
-        " window_start, window_end, scenario, state, created_by, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " window_start, window_end, scenario, scenario_key, state, created_by, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             branch_id,
             shopper_id,
@@ -36,6 +37,7 @@ async def create(
             window_start,
             window_end,
             scenario,
+            scenario_key,
             state,
             created_by,
             now,
@@ -191,10 +193,26 @@ async def _with_branches(db: Reader, rows: list[Any]) -> list[dict[str, Any]]:
         r["id"]: Branch.from_row(r)
         for r in await db.fetchall(f"SELECT * FROM branches WHERE id IN ({marks})", ids)
     }
-    return [
-        {**Assignment.from_row(row).to_api(), "branch": branches[row["branch_id"]].to_api()}
-        for row in rows
-    ]
+    out = []
+    for row in rows:
+        assignment = Assignment.from_row(row)
+        texts: dict[str, str] = {}
+        if assignment.scenario_key:
+            # The declared scenario's texts, so the app shows it in the shopper's language.
+            definition = await questionnaires.get_published(
+                db, assignment.questionnaire_id, assignment.questionnaire_version
+            )
+            for scenario in (definition or {}).get("scenarios", []):
+                if scenario.get("key") == assignment.scenario_key:
+                    texts = scenario.get("text", {})
+        out.append(
+            {
+                **assignment.to_api(),
+                "scenario_texts": texts,
+                "branch": branches[row["branch_id"]].to_api(),
+            }
+        )
+    return out
 
 
 async def claim(

@@ -172,14 +172,18 @@ async def published_choices(db: Reader) -> list[dict[str, Any]]:
         "  FROM questionnaire_versions w WHERE w.questionnaire_id = v.questionnaire_id"
         "  AND w.published_at IS NOT NULL) ORDER BY v.questionnaire_id"
     )
-    return [
-        {
-            "id": r["questionnaire_id"],
-            "version": r["version"],
-            "title": json.loads(r["definition"]).get("title", {}),
-        }
-        for r in rows
-    ]
+    out = []
+    for r in rows:
+        definition = json.loads(r["definition"])
+        out.append(
+            {
+                "id": r["questionnaire_id"],
+                "version": r["version"],
+                "title": definition.get("title", {}),
+                "scenarios": definition.get("scenarios", []),
+            }
+        )
+    return out
 
 
 async def versions(db: Reader, questionnaire_id: str) -> list[dict[str, Any]]:

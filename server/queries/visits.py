@@ -211,12 +211,13 @@ def completion_statements(
     review: bool,
     actor_id: int | None,
     received: dict[str, Any] | None = None,
+    scenario: str | None = None,
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """What completing a revision writes (all its photos are in): its scores and its new
     state (submitted, or approved when review is off, counted in the summaries then),
     with the audit rows. The revision is found by its key, so this can follow its insert
     in one batch."""
-    score = score_visit(definition, answers, stamps)
+    score = score_visit(definition, answers, stamps, scenario)
     state = "submitted" if review else "approved"
     now = utcnow()
     record = to_record(score)
@@ -253,7 +254,8 @@ async def complete_if_ready(
     row = await tx.fetchone(
         "SELECT v.*, (SELECT count(*) FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
         "  WHERE vp.visit_id = v.id AND p.received_at IS NULL) AS photos_missing,"
-        " (SELECT value FROM programme_settings WHERE key = 'review_required') AS review"
+        " (SELECT value FROM programme_settings WHERE key = 'review_required') AS review,"
+        " (SELECT scenario_key FROM assignments a WHERE a.id = v.assignment_id) AS scenario_key"
         " FROM visits v WHERE v.id = ?",
         (visit_id,),
     )
@@ -274,6 +276,7 @@ async def complete_if_ready(
             stamps=visit_record.unpack_stamps(row["stamps"], row["started_at"]),
             review=programme.review_setting(row["review"], review_default),
             actor_id=actor_id,
+            scenario=row["scenario_key"],
         )
     )
     return True

@@ -38,6 +38,7 @@ async def page(request: Request) -> Response:
     branches = await chains.list_branches(db)
     people = [u for u in await users.list_all(db) if u.role == "shopper" and u.active]
     listed = await questionnaires.list_all(db)
+    choices = await questionnaires.published_choices(db)
     return await render(
         request,
         "assignments.html",
@@ -47,8 +48,11 @@ async def page(request: Request) -> Response:
             "shoppers": people,
             "regions": sorted({b.region for b in branches}),
             "repeat_days": request.app.state.settings.repeat_days,
-            "questionnaires": await questionnaires.published_choices(db),
+            "questionnaires": choices,
             "questionnaire_titles": {q["id"]: q["title"] for q in listed},
+            "scenario_titles": {
+                (q["id"], s["key"]): s["text"] for q in choices for s in q["scenarios"]
+            },
         },
     )
 
@@ -84,6 +88,10 @@ async def create(request: Request) -> Response:
         problems.append(_("Give a window: a start date and an end date on or after it."))
     if not left_open and (shopper is None or shopper.role != "shopper" or not shopper.active):
         problems.append(_("Choose an active shopper, or leave the visits open to claim."))
+    scenario_key = str(form.get("scenario_key") or "") or None
+    declared = {s["key"] for s in (definition or {}).get("scenarios", [])}
+    if scenario_key is not None and scenario_key not in declared:
+        problems.append(_("Choose one of the questionnaire's scenarios, or none."))
     if not problems and shopper is not None:
         assert start is not None and end is not None
         for branch in targets:
@@ -117,6 +125,7 @@ async def create(request: Request) -> Response:
                 window_start=start.isoformat(),
                 window_end=end.isoformat(),
                 scenario=str(form.get("scenario") or "").strip()[:1000],
+                scenario_key=scenario_key,
                 created_by=actor.id,
             )
     return RedirectResponse("/admin/assignments", status_code=303)

@@ -21,7 +21,7 @@ from ..i18n import _, current_locale
 from ..models import Branch, User
 from ..queries import assignments, audit, chains, questionnaires, review, visits
 from ..queries import photos as photo_queries
-from ..questionnaire import iter_questions, localized
+from ..questionnaire import iter_questions, localized, scenario_text
 from ..scoring import rebuild, stored
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -66,7 +66,6 @@ async def load(request: Request) -> dict[str, Any]:
     # The stored numbers count; each question's details and the explanation are made
     # again from the answers (scoring.rebuild), and checked against them.
     kept = stored(definition, json.loads(row["scores"])) if row["scores"] else None
-    rebuilt, same = rebuild(definition, answers, stamps, kept) if kept else (None, True)
     manifest = await photo_queries.listed_with_details(db, row["id"])
     proof_questions = {
         q["key"]: localized(q.get("text"), locale)
@@ -74,6 +73,10 @@ async def load(request: Request) -> dict[str, Any]:
         if q["type"] == "photo" and q.get("proof")
     }
     assignment = await assignments.get(db, row["assignment_id"])
+    scenario_key = assignment.scenario_key if assignment else None
+    rebuilt, same = (
+        rebuild(definition, answers, stamps, kept, scenario_key) if kept else (None, True)
+    )
     section_details = {s.key: s for s in rebuilt.sections} if rebuilt else {}
     question_details = {q.key: q for q in rebuilt.questions} if rebuilt else {}
     sections = []
@@ -137,6 +140,8 @@ async def load(request: Request) -> dict[str, Any]:
         "local_date": row["local_date"],
         "ended_at": row["ended_at"],
         "scenario": assignment.scenario if assignment else "",
+        "scenario_key": scenario_key,
+        "scenario_text": scenario_text(definition, scenario_key, locale),
         "total": row["score_total"] if kept else None,
         "sections": sections,
         "zeroed_by": list(kept.zeroed_by) if kept else [],
@@ -215,6 +220,7 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
         "local_date": report["local_date"],  # the visit's day at the branch
         "ended_at": report["ended_at"],
         "scenario": report["scenario"],
+        "scenario_key": report["scenario_key"],
         "stamps": report["stamps"],
         "answers": report["answers"],
         "comment": report["comment"],

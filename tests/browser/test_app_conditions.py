@@ -35,7 +35,7 @@ def test_the_app_decides_visibility_as_the_server_does(page: Page, live_server: 
 
 
 def _version_2_asks_resolution_only_after_ownership(data: Path) -> None:
-    definition = load_default()
+    definition = {**load_default(), "version": 2}
     for _s, q in iter_questions(definition):
         if q["key"] == "resolution":
             q["show_if"] = {"question": "took_ownership", "equals": True}
@@ -84,3 +84,53 @@ def test_a_follow_up_appears_after_the_answer_it_depends_on(
         expect(page.locator(".missing")).to_contain_text("Was your problem solved")
     finally:
         server.stop()
+
+
+def test_a_section_only_for_another_scenario_is_never_shown(
+    page: Page, demo_template: Path, tmp_path: Path
+) -> None:
+    from tests.test_conditions import _publish_with_scenarios
+
+    data = copy_data(demo_template, tmp_path / "data")
+    _publish_with_scenarios(data)
+    (shopper,) = db_rows(data, "SELECT id FROM users WHERE email = 'shopper@demo.test'")[0]
+    first, second = db_rows(
+        data,
+        "SELECT id FROM assignments WHERE shopper_id = ? AND state = 'open'"
+        " ORDER BY window_start, id LIMIT 2",
+        (shopper,),
+    )
+    db_write(
+        data,
+        [
+            (
+                "UPDATE assignments SET questionnaire_version = 2, scenario_key = ? WHERE id = ?",
+                (key, row[0]),
+            )
+            for key, row in (("problem", first), (None, second))
+        ],
+    )
+    server = LiveServer(data)
+    try:
+        log_in(page, server)
+        cards = page.locator("ul.cards li")
+        expect(cards.nth(0).locator(".scenario")).to_contain_text("Bring a problem")
+        assert _section_titles(page, server, 0, 5).count("Problem handling") == 1
+        # Started, the first assignment leaves the list: the next one is first now.
+        assert "Problem handling" not in _section_titles(page, server, 0, 4)
+    finally:
+        server.stop()
+
+
+def _section_titles(page: Page, server: LiveServer, nth: int, total: int) -> list[str]:
+    """Start the nth assignment's visit and walk its sections: their titles."""
+    page.goto(server.url + "/app/#/")
+    start_visit(page, nth)
+    page.get_by_role("link", name="Go to the questions").click()
+    titles: list[str] = []
+    while True:
+        titles.append(page.locator("h1").inner_text())
+        expect(page.get_by_text(f"Section {len(titles)} of {total}")).to_be_visible()
+        if page.locator(".pager a.primary").inner_text() == "Review":
+            return titles
+        next_section(page)

@@ -206,7 +206,7 @@ def test_photos_that_prove_the_visit_are_listed_apart(
     demo_client: TestClient, demo_dir: Path
 ) -> None:
     """A version whose checkout photo is proof of the visit: its photos head the report."""
-    definition = load_default()
+    definition = {**load_default(), "version": 2}
     for section in definition["sections"]:
         for q in section["questions"]:
             if q["key"] == "checkout_photo":
