@@ -1,5 +1,6 @@
-// Which questions and sections a visit asks (show_if), decided as the server decides it
-// (server/conditions.py); both run the cases in tests/cases/visibility.json.
+// Which questions and sections a visit asks (show_if), and which answers break their
+// question's rule, decided as the server decides them (server/conditions.py); both run
+// the cases in tests/cases/visibility.json.
 
 const answered = (answer) => Boolean(answer) && answer.value !== undefined && answer.na !== true;
 
@@ -44,3 +45,20 @@ export function visible(definition, answers, scenario = null) {
 
 /** Whether a section asks anything on this visit. */
 export const sectionAsked = (section, shown) => section.questions.some((q) => shown.has(q.key));
+
+const ruleCondition = (rule) => Object.fromEntries(Object.entries(rule).filter(([k]) => k !== "message"));
+
+/** [{key, message}] for every question the visit asks whose answer breaks its rule
+ * (tested once the question has a value, against the answers of the questions asked). */
+export function brokenRules(definition, answers, scenario = null) {
+  const shown = visible(definition, answers, scenario);
+  const kept = Object.fromEntries(Object.entries(answers).filter(([k]) => shown.has(k)));
+  const broken = [];
+  for (const section of definition.sections) {
+    for (const q of section.questions) {
+      if (!q.rule || !answered(kept[q.key])) continue;
+      if (!holds(ruleCondition(q.rule), kept, scenario)) broken.push({ key: q.key, message: q.rule.message || {} });
+    }
+  }
+  return broken;
+}

@@ -6,7 +6,7 @@ import { lang, t } from "./i18n.js";
 import { shrinkPhoto } from "./photos.js";
 import { duration, h, isoLocal, localized, secondsBetween } from "./util.js";
 
-import { sectionAsked, visible } from "./conditions.js";
+import { brokenRules, sectionAsked, visible } from "./conditions.js";
 import { isNever, isRequired, problems as timingProblems, usedStamps } from "./timing.js";
 
 export { isRequired };
@@ -56,6 +56,10 @@ export function missing(draft, definition) {
       }
     }
   });
+  for (const { key, message } of brokenRules(definition, draft.answers, scenarioOf(draft))) {
+    const index = definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
+    out.push({ href: `#/visit/${draft.visit_id}/section/${index}`, key, text: localized(message, lang()) });
+  }
   return [...timingIssues(draft, definition), ...out];
 }
 
@@ -397,10 +401,22 @@ export function renderSection({ draft, definition }, index) {
     return block;
   });
   // A question appears or goes as soon as an answer it depends on changes.
+  // An answer that breaks its question's rule says so under the question.
+  const notes = section.questions.map((q, i) => {
+    const note = h("p", { class: "rule-error", id: `rule-${q.key}`, role: "alert", hidden: true });
+    blocks[i].append(note);
+    return note;
+  });
   const refresh = () => {
     const now = askedNow(draft, definition);
-    section.questions.forEach((q, i) => { blocks[i].hidden = !now.has(q.key); });
+    const broken = new Map(brokenRules(definition, draft.answers, scenarioOf(draft)).map((b) => [b.key, b.message]));
+    section.questions.forEach((q, i) => {
+      blocks[i].hidden = !now.has(q.key);
+      notes[i].hidden = !broken.has(q.key);
+      notes[i].textContent = broken.has(q.key) ? localized(broken.get(q.key), lang()) : "";
+    });
   };
+  refresh();
   return h("section", { oninput: refresh, onchange: refresh },
     visitHeader(draft, definition, "questions"),
     h("p", { class: "muted" }, t("Section %(n)s of %(total)s", { n: at + 1, total: shownSections.length })),

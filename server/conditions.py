@@ -14,6 +14,11 @@ not asked is neither required nor scored, and its answer is not kept; a conditio
 sees it unanswered. "Answered" means a value was given: N/A, "never happened" and no
 answer are all unanswered.
 
+A question may also carry a ``"rule"``: a condition in the same grammar, over its own
+answer and earlier ones, with a ``"message"`` in en/id/fr; an answer that breaks it is
+refused (422, at ``answers.KEY``, with the message) and the app says so as the shopper
+answers. For example ``{"question": "items", "at_least": 1, "message": {"en": "…"}}``.
+
 The app decides the same way (``pwa/conditions.js``); both run the cases in
 ``tests/cases/visibility.json``. The server never trusts the phone: it decides again
 before checking, storing and scoring a visit.
@@ -26,7 +31,7 @@ from typing import Any
 
 from .i18n import _
 from .question_types import TYPES, is_number
-from .texts import Problem
+from .texts import Problem, check_texts
 
 Condition = dict[str, Any]
 
@@ -97,6 +102,30 @@ def asked_only(
     """``answers`` without those of questions the visit does not ask (not kept)."""
     shown = visible(definition, answers, scenario)
     return {key: answer for key, answer in answers.items() if key in shown}
+
+
+def rule_condition(rule: dict[str, Any]) -> Condition:
+    """A question's ``rule`` without its message: the condition its answer must meet."""
+    return {k: v for k, v in rule.items() if k != "message"}
+
+
+def broken_rules(
+    definition: dict[str, Any], answers: dict[str, Any], scenario: str | None = None
+) -> list[tuple[str, dict[str, str]]]:
+    """(question key, message texts) for every question the visit asks whose answer
+    breaks its ``rule``. A rule is tested only once its question has a value (an
+    unanswered question is the required check's business), against the answers of the
+    questions the visit asks."""
+    kept = asked_only(definition, answers, scenario)
+    broken = []
+    for section in definition.get("sections", []):
+        for q in section.get("questions", []):
+            rule = q.get("rule")
+            if rule is None or not _answered(kept.get(q["key"])):
+                continue
+            if not holds(rule_condition(rule), kept, scenario):
+                broken.append((q["key"], rule.get("message", {})))
+    return broken
 
 
 def uses_conditions(definition: dict[str, Any]) -> bool:
@@ -233,6 +262,30 @@ def check_definition(definition: dict[str, Any], problems: list[Problem]) -> Non
             later.discard(q["key"])
             if q.get("type") in TYPES:
                 earlier[q["key"]] = q
+            if "rule" in q:  # its own answer and the ones before it
+                _check_rule(
+                    q, f"{spath}.questions[{q_index}].rule", earlier, later, scenarios, problems
+                )
+
+
+def _check_rule(
+    q: dict[str, Any],
+    path: str,
+    earlier: dict[str, dict[str, Any]],
+    later: set[str],
+    scenarios: set[str],
+    problems: list[Problem],
+) -> None:
+    rule = q["rule"]
+    if not isinstance(rule, dict):
+        problems.append(Problem(path, _("must be a condition with a message")))
+        return
+    check_texts(rule.get("message"), f"{path}.message", problems, required=True)
+    if q.get("type") in TYPES and not TYPES[q["type"]].takes_value:
+        message = _("a %(type)s question has no answer to test") % {"type": q["type"]}
+        problems.append(Problem(path, message))
+        return
+    check(rule_condition(rule), path, dict(earlier), later, scenarios, problems)
 
 
 def _questions(definition: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:

@@ -17,10 +17,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from . import conditions, timing
-from .i18n import _, stamp_name
+from .i18n import _, current_locale, stamp_name
 from .photos import FORMATS
 from .question_types import MAX_TEXT, TYPES
-from .questionnaire import STAMPS, Definition, Problem, is_required, iter_questions
+from .questionnaire import STAMPS, Definition, Problem, is_required, iter_questions, localized
 from .scoring import parse_stamp
 
 MAX_PHOTOS = 60
@@ -384,6 +384,9 @@ def check_against(
                 problems.append(Problem(f"photos[{i}].question", _("unknown question")))
             photo_questions.add(entry.question)
     problems += timing_problems(payload.stamps, payload.answers, definition, scenario)
+    for key, message in conditions.broken_rules(definition, payload.answers, scenario):
+        if key in answered:  # its value fits the question; the rule says it is not right
+            problems.append(Problem(f"answers.{key}", localized(message, current_locale())))
     for key, q in questions.items():
         if not is_required(q) or key not in asked or q["type"] == "timed":
             continue  # timed: checked with the stamps

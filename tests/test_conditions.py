@@ -32,6 +32,24 @@ def test_shared_visibility_cases(case: dict[str, Any]) -> None:
     assert [k for k in ORDER if k in shown] == case["visible"]
 
 
+@pytest.mark.parametrize(
+    "case", SHARED["rule_cases"], ids=[c["name"] for c in SHARED["rule_cases"]]
+)
+def test_shared_rule_cases(case: dict[str, Any]) -> None:
+    broken = conditions.broken_rules(DEFINITION, case["answers"], case["scenario"])
+    assert [key for key, _message in broken] == case["broken"]
+
+
+def test_a_rule_needs_a_message_and_a_condition_on_its_own_or_earlier_answers() -> None:
+    definition = copy.deepcopy(DEFINITION)
+    questions = {q["key"]: q for _s, q in iter_questions(definition)}
+    questions["items"]["rule"] = {"question": "items", "at_least": 0}  # no message
+    questions["returned"]["rule"] = {"question": "items", "at_most": 3, "message": {"en": "x"}}
+    problems = {p.path: p.message for p in validate_definition(definition)}
+    assert "sections[0].questions[2].rule.message" in problems
+    assert "comes later" in problems["sections[0].questions[0].rule.question"]
+
+
 def with_condition(target: str, condition: Any, on_section: bool = False) -> dict[str, Any]:
     definition = copy.deepcopy(DEFINITION)
     for section in definition["sections"]:
@@ -272,3 +290,52 @@ def test_an_assignment_picks_a_scenario_and_the_visit_asks_what_it_says(
     statuses = {q["key"]: q["status"] for s in report["sections"] for q in s["questions"]}
     assert {statuses[q] for q in problem_answers} == {"not_asked"}
     assert report["scenario_key"] is None and report["total"] is not None
+
+
+def test_an_answer_that_breaks_its_rule_is_refused_in_the_shoppers_language(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    from server.questionnaire import load_default
+    from tests.api.conftest import new_id, open_assignments, visit_body
+
+    definition = {**load_default(), "version": 2}
+    for _s, q in iter_questions(definition):
+        if q["key"] == "people_ahead":
+            q["rule"] = {
+                "question": "people_ahead",
+                "at_most": 40,
+                "message": {
+                    "en": "Count the people ahead of you: at most 40.",
+                    "id": "Hitung orang di depan Anda: paling banyak 40.",
+                },
+            }
+    assert validate_definition(definition) == []
+    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    login(demo_client, "shopper@demo.test")
+    assignment = open_assignments(demo_client)[0]
+    db_write(
+        demo_dir,
+        [
+            (
+                "INSERT INTO questionnaire_versions"
+                " (questionnaire_id, version, definition, created_at, published_at)"
+                " VALUES ('default', 2, ?, ?, ?)",
+                (json.dumps(definition), at, at),
+            ),
+            ("UPDATE assignments SET questionnaire_version = 2 WHERE id = ?", (assignment["id"],)),
+        ],
+    )
+    assignment["questionnaire"] = {"id": "default", "version": 2}
+    body = visit_body(assignment)
+    body["answers"]["people_ahead"] = {"value": 400}
+    refused = demo_client.put(
+        f"/api/v1/visits/{new_id()}", json=body, headers={"accept-language": "id"}
+    )
+    assert refused.status_code == 422
+    [detail] = refused.json()["error"]["details"]
+    assert detail == {
+        "path": "answers.people_ahead",
+        "message": "Hitung orang di depan Anda: paling banyak 40.",
+    }
+    body["answers"]["people_ahead"] = {"value": 12}
+    assert demo_client.put(f"/api/v1/visits/{new_id()}", json=body).status_code == 201

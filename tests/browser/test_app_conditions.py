@@ -34,11 +34,31 @@ def test_the_app_decides_visibility_as_the_server_does(page: Page, live_server: 
         assert found == case["visible"], case["name"]
 
 
+def test_the_app_finds_broken_rules_as_the_server_does(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/app/")
+    results = page.evaluate(
+        """async ([cases, definition]) => {
+            const conditions = await import('/app/conditions.js');
+            return cases.map((c) => conditions.brokenRules(definition, c.answers, c.scenario)
+                .map((b) => b.key));
+        }""",
+        [SHARED["rule_cases"], resolved(SHARED["definition"])],
+    )
+    for case, found in zip(SHARED["rule_cases"], results, strict=True):
+        assert found == case["broken"], case["name"]
+
+
 def _version_2_asks_resolution_only_after_ownership(data: Path) -> None:
     definition = {**load_default(), "version": 2}
     for _s, q in iter_questions(definition):
         if q["key"] == "resolution":
             q["show_if"] = {"question": "took_ownership", "equals": True}
+        if q["key"] == "people_ahead":
+            q["rule"] = {
+                "question": "people_ahead",
+                "at_most": 40,
+                "message": {"en": "Count the people ahead of you: at most 40."},
+            }
     (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     statements: list[tuple[str, Any]] = [
         (
@@ -64,6 +84,19 @@ def test_a_follow_up_appears_after_the_answer_it_depends_on(
         page.get_by_role("link", name="Go to the questions").click()
         while page.locator("h1").inner_text() != "Problem handling":
             next_section(page)
+        # A rule speaks as soon as an answer breaks it, and is quiet once it is right.
+        page.get_by_role("link", name="Questions").click()
+        while page.locator("h1").inner_text() != "Checkout availability":
+            next_section(page)
+        rule = page.locator("#rule-people_ahead")
+        expect(rule).to_be_hidden()
+        page.locator("#q-people_ahead input").fill("400")
+        expect(rule).to_have_text("Count the people ahead of you: at most 40.")
+        page.locator("#q-people_ahead input").fill("4")
+        expect(rule).to_be_hidden()
+        page.locator("#q-people_ahead input").fill("41")
+        while page.locator("h1").inner_text() != "Problem handling":
+            next_section(page)
         ownership = page.locator("#q-took_ownership")
         resolution = page.locator("#q-resolution")
         expect(resolution).to_be_hidden()
@@ -82,6 +115,8 @@ def test_a_follow_up_appears_after_the_answer_it_depends_on(
         page.locator("#q-took_ownership").get_by_text("Yes", exact=True).click()
         page.goto(page.url.rsplit("/section/", 1)[0] + "/review")
         expect(page.locator(".missing")).to_contain_text("Was your problem solved")
+        # The broken rule blocks the visit too, in the shopper's words.
+        expect(page.locator(".missing")).to_contain_text("at most 40")
     finally:
         server.stop()
 
