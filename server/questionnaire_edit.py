@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import condition_edit, conditions
 from .i18n import _
 from .question_types import TYPES
 from .questionnaire import (
@@ -25,6 +26,7 @@ from .questionnaire import (
     QUESTION_TYPES,
     SCORED_TYPES,
     Definition,
+    Problem,
     Question,
 )
 
@@ -169,6 +171,67 @@ def update_section(definition: Definition, form: Form) -> Definition:
         section["help"] = help_texts
     else:
         section.pop("help", None)
+    earlier = questions_before(out, section_key=section["key"])
+    _set(
+        section,
+        "show_if",
+        condition_edit.read(form, "show", section.get("show_if"), earlier, _refuse),
+    )
+    _check_conditions(out, f"sections[{out['sections'].index(section)}].show_if")
+    return out
+
+
+def questions_before(
+    definition: Definition, section_key: str | None = None, question_key: str | None = None
+) -> dict[str, Question]:
+    """The questions a condition may use: those before a section, or before a question
+    (and the question itself, for its rule, when ``question_key`` is given)."""
+    out: dict[str, Question] = {}
+    for section in definition.get("sections", []):
+        if section["key"] == section_key:
+            return out
+        for q in section.get("questions", []):
+            out[q["key"]] = q
+            if q["key"] == question_key:
+                return out
+    return out
+
+
+def _set(item: dict[str, Any], name: str, value: Any) -> None:
+    if value is None:
+        item.pop(name, None)
+    else:
+        item[name] = value
+
+
+def _refuse(message: str) -> None:
+    raise EditError(message)
+
+
+def _check_conditions(definition: Definition, path: str) -> None:
+    """Refuse at once a condition that publishing would refuse (its first problem)."""
+    problems: list[Problem] = []
+    conditions.check_definition(definition, problems)
+    for problem in problems:
+        if problem.path.startswith(path):
+            raise EditError(problem.message)
+
+
+def add_scenario(definition: Definition, form: Form) -> Definition:
+    out = copy.deepcopy(definition)
+    text = _need_english(texts_from(form, "scenario"))
+    taken = {s["key"] for s in out.get("scenarios", [])}
+    key = _clean_key(str(form.get("key", "")), text["en"], taken, "scenario")
+    out.setdefault("scenarios", []).append({"key": key, "text": text})
+    return out
+
+
+def delete_scenario(definition: Definition, form: Form) -> Definition:
+    out = copy.deepcopy(definition)
+    key = str(form.get("scenario", ""))
+    out["scenarios"] = [s for s in out.get("scenarios", []) if s["key"] != key]
+    if not out["scenarios"]:
+        del out["scenarios"]
     return out
 
 
@@ -260,6 +323,21 @@ def update_question(definition: Definition, form: Form) -> Definition:
     default_required = kind in SCORED_TYPES and kind != "timed"
     if kind != "timed" and required != default_required:
         question["required"] = required
+    earlier = questions_before(out, question_key=old["key"])
+    own = {**earlier, old["key"]: question}
+    earlier.pop(old["key"], None)
+    _set(
+        question, "show_if", condition_edit.read(form, "show", old.get("show_if"), earlier, _refuse)
+    )
+    old_rule = old.get("rule")
+    old_check = conditions.rule_condition(old_rule) if old_rule else None
+    rule = condition_edit.read(form, "rule", old_check, own, _refuse)
+    if rule is not None:
+        message = texts_from(form, "rule_message") or (old_rule or {}).get("message") or {}
+        if not message.get("en"):
+            raise EditError(_("A rule needs a message for the shopper, in English at least."))
+        rule = {**rule, "message": message}
+    _set(question, "rule", rule)
     index = section["questions"].index(old)
     target_key = str(form.get("move_to", "") or section["key"])
     if target_key != section["key"]:
@@ -268,6 +346,13 @@ def update_question(definition: Definition, form: Form) -> Definition:
         target["questions"].append(question)
     else:
         section["questions"][index] = question
+    where = next(
+        f"sections[{i}].questions[{j}]"
+        for i, s in enumerate(out["sections"])
+        for j, q in enumerate(s["questions"])
+        if q is question
+    )
+    _check_conditions(out, where)
     return out
 
 
@@ -295,6 +380,8 @@ OPERATIONS: dict[str, Callable[[Definition, Form], Definition]] = {
     "update_question": update_question,
     "move_question": move_question,
     "delete_question": delete_question,
+    "add_scenario": add_scenario,
+    "delete_scenario": delete_scenario,
 }
 
 

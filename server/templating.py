@@ -10,10 +10,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from . import auth, i18n, question_types, reports
+from . import auth, condition_edit, i18n, question_types, reports
 from .questionnaire import localized
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+def _condition_ops() -> list[tuple[str, str]]:
+    """The editor's comparisons, in the reader's language (condition_edit.OPS)."""
+    return [(op, i18n.gettext(label)) for op, label in condition_edit.OPS.items()]
 
 
 def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
@@ -45,6 +50,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["duration"] = i18n.format_duration
     env.globals["question_type_name"] = question_types.type_name
     env.globals["question_scored"] = lambda kind: kind in question_types.SCORED_TYPES
+    env.globals["condition_ops"] = _condition_ops
     env.globals["stamp_name"] = i18n.stamp_name
     env.globals["zone_name"] = i18n.zone_name
     env.globals["audit_name"] = i18n.audit_name

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from .. import auth, json_input, questionnaire_edit
+from .. import auth, condition_edit, conditions, json_input, questionnaire_edit
 from ..db import Database, Transaction
 from ..errors import ApiError
 from ..i18n import N_, _, current_locale
@@ -144,11 +144,21 @@ async def _lookup(request: Request) -> str:
 
 def _sections_view(definition: Definition) -> list[dict[str, Any]]:
     tops = {m["key"]: m for m in maxima(definition)}
+    locale = current_locale()
+
+    def words(condition: dict[str, Any] | None) -> str:
+        return condition_edit.describe(condition, definition, locale)
+
     return [
         {
             "section": section,
             "points": tops[section.get("key")]["points"],
             "share": tops[section.get("key")]["share"],
+            "shown_when": words(section.get("show_if")),
+            "show": condition_edit.form_state(section.get("show_if")),
+            "before": list(
+                questionnaire_edit.questions_before(definition, section_key=section["key"]).values()
+            ),
             "questions": [
                 {
                     "q": q,
@@ -156,6 +166,8 @@ def _sections_view(definition: Definition) -> list[dict[str, Any]]:
                     "weight": weight(q),
                     "scored": is_scored(q),
                     "required": is_required(q),
+                    "shown_when": words(q.get("show_if")),
+                    "rule": words(conditions.rule_condition(q["rule"])) if q.get("rule") else "",
                 }
                 for q in section.get("questions", [])
             ],
@@ -184,6 +196,7 @@ async def editor_page(
             "base": questionnaire_edit.fingerprint(definition) if draft else "",
             "problems": validate_definition(definition) if draft else [],
             "sections": _sections_view(definition),
+            "scenarios": definition.get("scenarios", []),
             "versions": await questionnaires.versions(db, qid),
             "error": error,
             "langs": LANGUAGES,
@@ -267,6 +280,26 @@ async def question_page(
             "section": section,
             "q": question,
             "rows": questionnaire_edit.question_rows(question),
+            "before": [
+                q
+                for key, q in questionnaire_edit.questions_before(
+                    draft["definition"], question_key=question["key"]
+                ).items()
+                if key != question["key"]
+            ],
+            "show": condition_edit.form_state(question.get("show_if")),
+            "show_words": condition_edit.describe(
+                question.get("show_if"), draft["definition"], current_locale()
+            ),
+            "rule": condition_edit.form_state(
+                conditions.rule_condition(question["rule"]) if question.get("rule") else None
+            ),
+            "rule_words": condition_edit.describe(
+                conditions.rule_condition(question["rule"]) if question.get("rule") else None,
+                draft["definition"],
+                current_locale(),
+            ),
+            "scenarios": draft["definition"].get("scenarios", []),
             "values": values or {},
             "required": is_required(question),
             "base": questionnaire_edit.fingerprint(draft["definition"]),

@@ -119,3 +119,27 @@ def test_an_export_is_asked_for_followed_and_downloaded_in_the_browser(
     streamed = page.request.get(f"{app_server.url}/chains/1/visits.csv?from={first}&to={last}")
     assert made == streamed.body().decode("utf-8-sig")
     assert made.startswith("Visit,Date,Branch") and len(made.splitlines()) > 10
+
+
+def test_the_questionnaire_editor_with_conditions_is_accessible(
+    page: Page, app_server: LiveServer
+) -> None:
+    """A draft's editor (scenarios, a section's "when it is asked") and a question's page
+    (when it is asked, its rule), as the agency edits them."""
+    sign_in(page, app_server, "admin@demo.test")
+    page.goto(app_server.url + "/admin/questionnaires/default")
+    page.get_by_role("button", name="Edit: start version 2").click()
+    page.get_by_text("Add a scenario").click()
+    page.get_by_label("Scenario (English)").fill("Return an item")
+    page.get_by_role("button", name="Add the scenario").click()
+    expect(page.locator("#scenarios")).to_contain_text("Return an item")
+    page.locator("#s-problem_handling summary").first.click()
+    page.locator("#ss-problem_handling-kind").select_option("scenario")
+    page.locator("#s-problem_handling").get_by_role("button", name="Save the section").click()
+    expect(page.locator("#s-problem_handling")).to_contain_text(
+        "Asked only when the scenario is “Return an item”."
+    )
+    assert_accessible(page, "questionnaire editor with a draft")
+    page.goto(app_server.url + "/admin/questionnaires/default/questions/resolution")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit a question")
+    assert_accessible(page, "question editor")

@@ -321,3 +321,113 @@ def test_every_question_type_is_offered_added_edited_and_previewed(
     assert preview.status_code == 200
     assert '<span class="chip">10</span>' in preview.text  # the nps question's 0 to 10
     assert "IDR ▢" in preview.text  # the money question's amount
+
+
+def test_an_admin_builds_a_scenario_section_and_a_follow_up_with_no_syntax_to_type(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """The issue's questionnaire, built with the editor's forms: a section asked only on
+    the "return an item" scenario, a follow-up asked only after a "No", a rule."""
+    login(demo_client, "admin@demo.test")
+    assert create(demo_client, "returns").status_code == 303
+    for text in ("Return an item", "Ask for a gift"):
+        assert change(demo_client, "returns", "add_scenario", scenario_en=text).status_code == 303
+    change(demo_client, "returns", "add_section", title_en="Welcome", key="welcome")
+    change(
+        demo_client,
+        "returns",
+        "add_question",
+        section="welcome",
+        type="number",
+        text_en="Items bought",
+        key="items",
+    )
+    change(demo_client, "returns", "add_section", title_en="Returns", key="returns")
+    section = {
+        "section": "returns",
+        "title_en": "Returns",
+        "show_kind": "scenario",
+        "show_scenario": "return_an_item",
+    }
+    assert change(demo_client, "returns", "update_section", **section).status_code == 303
+    change(
+        demo_client,
+        "returns",
+        "add_question",
+        section="returns",
+        type="yes_no",
+        text_en="Was your return accepted?",
+        key="accepted",
+    )
+    change(
+        demo_client,
+        "returns",
+        "add_question",
+        section="returns",
+        type="text",
+        text_en="What reason were you given?",
+        key="reason",
+    )
+    follow_up = {
+        "question": "reason",
+        "type": "text",
+        "text_en": "What reason were you given?",
+        "show_kind": "question",
+        "show_question": "accepted",
+        "show_op": "equals",
+    }
+    # Only earlier questions can decide, and the value must fit the question.
+    itself = change(
+        demo_client,
+        "returns",
+        "update_question",
+        **{**follow_up, "show_question": "reason", "show_value": "no"},
+    )
+    assert itself.status_code == 422 and "Choose a question before this one." in itself.text
+    wrong = change(demo_client, "returns", "update_question", **follow_up, show_value="maybe")
+    assert wrong.status_code == 422 and "yes or no" in wrong.text
+    done = change(demo_client, "returns", "update_question", **follow_up, show_value="no")
+    assert done.status_code == 303, done.text[:300]
+    rule = {
+        "question": "items",
+        "type": "number",
+        "text_en": "Items bought",
+        "rule_kind": "question",
+        "rule_question": "items",
+        "rule_op": "at_most",
+        "rule_value": "50",
+    }
+    unexplained = change(demo_client, "returns", "update_question", **rule)
+    assert unexplained.status_code == 422 and "message" in unexplained.text
+    explained = change(
+        demo_client,
+        "returns",
+        "update_question",
+        **rule,
+        rule_message_en="At most 50 items.",
+        rule_message_id="Paling banyak 50.",
+    )
+    assert explained.status_code == 303
+    page = demo_client.get(EDITOR.format(qid="returns")).text
+    assert "Asked only when the scenario is “Return an item”." in page
+    assert "Asked only when “Was your return accepted?” is No." in page
+    assert "Answer must meet: “Items bought” is at most 50." in page
+    publish_page = demo_client.get(EDITOR.format(qid="returns")).text
+    published = demo_client.post(
+        "/admin/questionnaires/returns/publish",
+        data={"csrf_token": csrf_from(publish_page), "base": base_of(publish_page)},
+        follow_redirects=False,
+    )
+    assert published.status_code == 303
+    [(_, definition, is_published)] = stored(demo_dir, "returns")
+    assert is_published
+    sections = {s["key"]: s for s in definition["sections"]}
+    assert sections["returns"]["show_if"] == {"scenario": "return_an_item"}
+    questions = {q["key"]: q for s in definition["sections"] for q in s["questions"]}
+    assert questions["reason"]["show_if"] == {"question": "accepted", "equals": False}
+    assert questions["items"]["rule"] == {
+        "question": "items",
+        "at_most": 50,
+        "message": {"en": "At most 50 items.", "id": "Paling banyak 50."},
+    }
+    assert [s["key"] for s in definition["scenarios"]] == ["return_an_item", "ask_for_a_gift"]
