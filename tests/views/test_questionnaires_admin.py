@@ -412,6 +412,8 @@ def test_an_admin_builds_a_scenario_section_and_a_follow_up_with_no_syntax_to_ty
     assert "Asked only when the scenario is “Return an item”." in page
     assert "Asked only when “Was your return accepted?” is No." in page
     assert "Answer must meet: “Items bought” is at most 50." in page
+    preview = demo_client.get("/admin/questionnaires/returns/versions/1/preview").text
+    assert "Asked only when “Was your return accepted?” is No." in preview
     publish_page = demo_client.get(EDITOR.format(qid="returns")).text
     published = demo_client.post(
         "/admin/questionnaires/returns/publish",
