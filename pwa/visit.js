@@ -233,6 +233,7 @@ function answerControl(q, draft) {
     return radios(q.key, title, [...q.options.map((o) => [o.key, localized(o.text, lang())]), ...naOption],
                   current, pick);
   }
+  if (q.type === "multi_choice") return multiChoice(q, draft, title);
   if (q.type === "count_pair") return countPair(q, draft, title);
   if (q.type === "timed") {
     const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
@@ -273,6 +274,34 @@ function answerControl(q, draft) {
                       oninput: (e) => setAnswer(draft, q.key, { value: e.target.value || undefined }) }));
   }
   return h("p", { class: "question-title" }, title);
+}
+
+function multiChoice(q, draft, title) {
+  const answer = draft.answers[q.key] || {};
+  const chosen = new Set(answer.value || []);
+  const boxes = [];
+  const store = () => {
+    const value = q.options.map((o) => o.key).filter((k, i) => boxes[i].checked);
+    setAnswer(draft, q.key, { value, na: undefined });
+    if (na) na.checked = false;
+  };
+  const options = q.options.map((o, i) => {
+    const id = `${q.key}-${o.key}`;
+    boxes[i] = h("input", { id, type: "checkbox", checked: chosen.has(o.key), onchange: store });
+    return h("div", { class: "choice" }, boxes[i], h("label", { for: id }, localized(o.text, lang())));
+  });
+  const na = q.na ? h("input", { id: `${q.key}-na`, type: "checkbox", checked: Boolean(answer.na),
+    onchange: (e) => {
+      if (e.target.checked) boxes.forEach((b) => { b.checked = false; });
+      setAnswer(draft, q.key, e.target.checked ? { na: true, value: undefined } : { na: undefined, value: [] });
+    } }) : null;
+  return h("fieldset", { class: "choices" }, h("legend", {}, title), options,
+    na ? h("div", { class: "choice" }, na, h("label", { for: `${q.key}-na` }, t("N/A"))) : null,
+    answer.value === undefined && !answer.na
+      ? h("button", { type: "button", class: "secondary", onclick: (e) => {
+          setAnswer(draft, q.key, { value: [] });
+          e.target.hidden = true;
+        } }, t("None of these")) : null);
 }
 
 function countPair(q, draft, title) {

@@ -225,7 +225,7 @@ def _check_comparison(q: dict[str, Any], op: str, operand: object, path: str, ad
         add(Problem(path, _("must be a list of answers")))
         return
     for value in values:  # type: ignore[union-attr]
-        if not TYPES[kind].takes_value or kind == "count_pair":
+        if not TYPES[kind].takes_value or kind in ("count_pair", "multi_choice"):
             add(Problem(path, _("a %(type)s question has no answer to compare") % {"type": kind}))
             return
         if TYPES[kind].value_problem(q, value) is not None:

@@ -192,6 +192,9 @@ class Choice(QuestionType):
     label = N_("Choice")
     scored = True
 
+    low: ClassVar[float] = 0.0
+    """The lowest value an option may have."""
+
     def check_definition(self, q: Question, path: str, problems: list[Problem]) -> None:
         options = q.get("options")
         if not isinstance(options, list) or len(options) < 2:
@@ -209,8 +212,13 @@ class Choice(QuestionType):
                 )
             keys.add(option["key"])
             value = option.get("value")
-            if not is_number(value) or not 0 <= value <= 1:
-                problems.append(Problem(f"{opath}.value", _("must be a number from 0 to 1")))
+            if not is_number(value) or not self.low <= value <= 1:
+                message = (
+                    _("must be a number from 0 to 1")
+                    if self.low == 0
+                    else _("must be a number from -1 to 1")
+                )
+                problems.append(Problem(f"{opath}.value", message))
             check_texts(option.get("text"), f"{opath}.text", problems, required=True)
 
     def value_problem(self, q: Question, value: object) -> str | None:
@@ -263,6 +271,73 @@ class Choice(QuestionType):
 
     def self_choices(self, q: Question, locale: str) -> list[tuple[str, str]]:
         return [(o["key"], localized(o.get("text"), locale)) for o in q["options"]]
+
+
+class MultiChoice(Choice):
+    """Several options may be chosen. Each option has a value from -1 to 1 (a good thing
+    staff did, or a bad one); an answer earns the sum of its options' values, never below
+    0 nor above the best: the sum of the positive values, at most 1."""
+
+    name = "multi_choice"
+    label = N_("Several choices")
+    low = -1.0
+
+    def value_problem(self, q: Question, value: object) -> str | None:
+        keys = [o["key"] for o in q["options"]]
+        if (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in keys for v in value)
+            and len(set(value)) == len(value)
+        ):
+            return None
+        return _("must be a list of different options from: %(options)s") % {
+            "options": ", ".join(keys)
+        }
+
+    def value(self, q: Question, value: Any) -> float:
+        values = {o["key"]: float(o["value"]) for o in q["options"]}
+        return min(self.best(q), max(0.0, sum(values[k] for k in value)))
+
+    def best(self, q: Question) -> float:
+        return min(1.0, sum(max(0.0, float(o["value"])) for o in q.get("options", [])))
+
+    def as_text(self, q: Question, value: Any, locale: str) -> str:
+        texts = {o["key"]: localized(o.get("text"), locale) for o in q.get("options", [])}
+        return ", ".join(texts.get(k, str(k)) for k in value) if value else _("none of these")
+
+    def defaults(self) -> dict[str, Any]:
+        return {
+            "options": [
+                {"key": "greeted", "value": 0.5, "text": {"en": "Greeted me"}},
+                {"key": "offered_help", "value": 0.5, "text": {"en": "Offered help"}},
+                {"key": "on_the_phone", "value": -0.5, "text": {"en": "Was on the phone"}},
+            ]
+        }
+
+    def self_choices(self, q: Question, locale: str) -> list[tuple[str, str]]:
+        return [
+            (_ALL, _("all the good ones")),
+            *((o["key"], localized(o.get("text"), locale)) for o in q["options"]),
+            (_NONE, _("none of these")),
+        ]
+
+    def from_self(self, q: Question, chosen: str, start: Any) -> tuple[Any, dict[str, str]]:
+        if chosen == _ALL:
+            return [o["key"] for o in q["options"] if float(o["value"]) > 0], {}
+        return ([] if chosen == _NONE else [chosen]), {}
+
+    def to_self(self, q: Question, answer: dict[str, Any] | None, stamps: dict[str, str]) -> str:
+        if not answer or "value" not in answer:
+            return ""
+        value = answer["value"]
+        if not value:
+            return _NONE
+        if sorted(value) == sorted(o["key"] for o in q["options"] if float(o["value"]) > 0):
+            return _ALL
+        return value[0] if len(value) == 1 else ""
+
+
+_ALL, _NONE = "__all__", "__none__"
 
 
 class CountPair(QuestionType):
@@ -502,6 +577,7 @@ TYPES: dict[str, QuestionType] = {
         YesNo(),
         Scale(),
         Choice(),
+        MultiChoice(),
         CountPair(),
         Timed(),
         Number(),

@@ -33,6 +33,16 @@ SAMPLES: dict[str, tuple[list[Any], list[Any]]] = {
     "yes_no": ([True, False], [1, 0, "yes", None, [True]]),
     "scale": ([0, 2, 4, 2.5], [-1, 5, "3", True, None, float("inf")]),
     "choice": (["yes", "partly", "no"], ["maybe", 1, None, ["yes"]]),
+    "multi_choice": (
+        [
+            [],
+            ["greeted"],
+            ["greeted", "offered_help"],
+            ["on_the_phone"],
+            ["greeted", "on_the_phone"],
+        ],
+        ["greeted", ["greeted", "greeted"], ["maybe"], [1], None, {"greeted": True}],
+    ),
     "count_pair": (
         [{"open": 0, "total": 1}, {"open": 3, "total": 4}, {"open": 1000, "total": 1000}],
         [

@@ -80,7 +80,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "value": {
                 "description": "yes_no: boolean; scale, number: number; choice: option"
-                " key; count_pair: {open, total}; nps: integer 0-10; money: number >= 0,"
+                " key; multi_choice: a list of option keys; count_pair: {open, total};"
+                " nps: integer 0-10; money: number >= 0,"
                 " at most two decimals; text: string"
             },
             "na": {"const": True},

@@ -169,3 +169,57 @@ def _section_titles(page: Page, server: LiveServer, nth: int, total: int) -> lis
         if page.locator(".pager a.primary").inner_text() == "Review":
             return titles
         next_section(page)
+
+
+def test_several_choices_are_checked_and_kept_in_the_draft(
+    page: Page, demo_template: Path, tmp_path: Path
+) -> None:
+    from server.question_types import TYPES
+
+    data = copy_data(demo_template, tmp_path / "data")
+    definition = {**load_default(), "version": 2}
+    overall = next(s for s in definition["sections"] if s["key"] == "overall")
+    overall["questions"].insert(
+        0,
+        {
+            "key": "staff_did",
+            "type": "multi_choice",
+            "text": {"en": "What did staff do?"},
+            "weight": 1,
+            **TYPES["multi_choice"].defaults(),
+        },
+    )
+    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    db_write(
+        data,
+        [
+            (
+                "INSERT INTO questionnaire_versions"
+                " (questionnaire_id, version, definition, created_at, published_at)"
+                " VALUES ('default', 2, ?, ?, ?)",
+                (json.dumps(definition), at, at),
+            ),
+            ("UPDATE assignments SET questionnaire_version = 2 WHERE state = 'open'", ()),
+        ],
+    )
+    server = LiveServer(data)
+    try:
+        log_in(page, server)
+        start_visit(page)
+        page.get_by_role("link", name="Go to the questions").click()
+        while page.locator("h1").inner_text() != "Overall":
+            next_section(page)
+        field = page.locator("#q-staff_did")
+        field.get_by_label("Greeted me").check()
+        field.get_by_label("Offered help").check()
+        field.get_by_label("Greeted me").uncheck()
+        field.get_by_label("Was on the phone").check()
+        kept = page.evaluate(
+            """async () => {
+                const db = await import('/app/db.js');
+                return (await db.all('drafts'))[0].answers.staff_did;
+            }"""
+        )
+        assert kept == {"value": ["offered_help", "on_the_phone"]}
+    finally:
+        server.stop()
