@@ -290,6 +290,9 @@ def test_an_assignment_picks_a_scenario_and_the_visit_asks_what_it_says(
     statuses = {q["key"]: q["status"] for s in report["sections"] for q in s["questions"]}
     assert {statuses[q] for q in problem_answers} == {"not_asked"}
     assert report["scenario_key"] is None and report["total"] is not None
+    assert report["not_asked"] == 3
+    page = demo_client.get(f"/visits/{visits[None]}").text
+    assert "3 questions were not asked on this visit" in page
 
 
 def test_an_answer_that_breaks_its_rule_is_refused_in_the_shoppers_language(

@@ -225,6 +225,9 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
         "answers": report["answers"],
         "comment": report["comment"],
         "total": report["total"],
+        "not_asked": sum(
+            q["status"] == "not_asked" for s in report["sections"] for q in s["questions"]
+        ),
         "scored_by_earlier_rules": report["scored_by_earlier_rules"],
         "sections": [
             {
