@@ -64,12 +64,12 @@ def write_and_publish(page: Page, server: LiveServer) -> None:
 
 def assign(page: Page, server: LiveServer, shopper: str, branches: list[str]) -> None:
     page.goto(server.url + "/admin/assignments")
-    page.get_by_label("Shopper").select_option(label=shopper)
+    page.get_by_label("Shopper", exact=True).select_option(label=shopper)
     page.get_by_label("Questionnaire").select_option("quick-check")
     page.get_by_label("Branches").select_option(label=branches)
     page.get_by_label("Window starts").fill(START.isoformat())
     page.get_by_label("Window ends").fill(END.isoformat())
-    page.get_by_label("Scenario").fill("Ask for a birthday cake for 20 people.")
+    page.get_by_label("Note for the shopper").fill("Ask for a birthday cake for 20 people.")
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("heading", name="Open assignments")).to_be_visible()
 
@@ -159,7 +159,7 @@ def test_a_visit_left_open_is_claimed_in_the_app(
         admin = agency.new_page()
         sign_in(admin, app_server, "admin@demo.test")
         admin.goto(app_server.url + "/admin/assignments")
-        admin.get_by_label("Shopper").select_option(
+        admin.get_by_label("Shopper", exact=True).select_option(
             label="Nobody yet: open for any shopper to claim"
         )
         admin.get_by_label("Branches").select_option(label=["Toko Contoh Kuta (Bali)"])
