@@ -11,6 +11,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any
 
+from . import conditions
 from .i18n import _
 from .question_types import TYPES
 from .questionnaire import Definition, iter_questions, localized
@@ -152,3 +153,107 @@ def ranks(rows: list[dict[str, Any]], key: str = "mean") -> None:
     for row in rows:
         row.setdefault("rank", None)
         row["small_sample"] = small_sample(row["scored"])
+
+
+NOT_ASKED, ANSWERED = "-", "*"
+"""Markers in the answer counts: a visit that did not ask the question, one that
+answered it (the other rows count the answers themselves)."""
+PROMOTERS, DETRACTORS = frozenset({"9", "10"}), frozenset(str(n) for n in range(7))
+
+
+def counted_answers(
+    definition: Definition, answers: dict[str, Any], scenario: str | None = None
+) -> list[tuple[str, str]]:
+    """What one approved visit adds to the answer counts, as (question key, answer):
+    its 0-10 answers, its chosen options, and the questions it did not ask."""
+    asked = conditions.visible(definition, answers, scenario)
+    out: list[tuple[str, str]] = []
+    for _s, q in iter_questions(definition):
+        key = q["key"]
+        if key not in asked:
+            out.append((key, NOT_ASKED))
+            continue
+        answer = answers.get(key)
+        if not isinstance(answer, dict) or "value" not in answer:
+            continue
+        if q["type"] == "nps":
+            out.append((key, str(answer["value"])))
+        elif q["type"] == "multi_choice":
+            out.append((key, ANSWERED))
+            out += [(key, str(option)) for option in answer["value"]]
+    return out
+
+
+@dataclass(frozen=True)
+class Nps:
+    score: float | None
+    """Promoters' share minus detractors' share, in points from -100 to 100."""
+    answers: int
+    promoters: int
+    detractors: int
+
+
+def nps(counts: dict[str, int]) -> Nps:
+    """The net promoter score of a question's 0-10 answer counts: promoters 9-10,
+    detractors 0-6 (passives 7-8 count in n only)."""
+    n = sum(v for k, v in counts.items() if k.isdigit())
+    promoters = sum(counts.get(k, 0) for k in PROMOTERS)
+    detractors = sum(counts.get(k, 0) for k in DETRACTORS)
+    score = (promoters - detractors) / n * 100 if n else None
+    return Nps(score, n, promoters, detractors)
+
+
+def merged_counts(per_branch: dict[int, dict[str, dict[str, int]]]) -> dict[str, dict[str, int]]:
+    """Answer counts of several branches added up (a chain's)."""
+    out: dict[str, dict[str, int]] = {}
+    for questions in per_branch.values():
+        for key, counts in questions.items():
+            mine = out.setdefault(key, {})
+            for answer, n in counts.items():
+                mine[answer] = mine.get(answer, 0) + n
+    return out
+
+
+def answer_report(
+    definition: Definition, counts: dict[str, dict[str, int]], locale: str
+) -> dict[str, list[dict[str, Any]]]:
+    """What the answer counts say, for a report: each nps question's score and n, each
+    multi_choice question's options with how often they were chosen, and the questions
+    some visits did not ask."""
+    out: dict[str, list[dict[str, Any]]] = {"nps": [], "choices": [], "not_asked": []}
+    for _s, q in iter_questions(definition):
+        mine = counts.get(q["key"], {})
+        text = localized(q.get("text"), locale)
+        if q["type"] == "nps" and any(k.isdigit() for k in mine):
+            found = nps(mine)
+            out["nps"].append(
+                {
+                    "key": q["key"],
+                    "text": text,
+                    "score": found.score,
+                    "answers": found.answers,
+                    "promoters": found.promoters,
+                    "detractors": found.detractors,
+                }
+            )
+        if q["type"] == "multi_choice" and mine.get(ANSWERED):
+            answered = mine[ANSWERED]
+            out["choices"].append(
+                {
+                    "key": q["key"],
+                    "text": text,
+                    "answers": answered,
+                    "options": [
+                        {
+                            "key": o["key"],
+                            "text": localized(o.get("text"), locale),
+                            "visits": mine.get(o["key"], 0),
+                            "share": mine.get(o["key"], 0) / answered * 100,
+                        }
+                        for o in q.get("options", [])
+                    ],
+                }
+            )
+        if mine.get(NOT_ASKED):
+            out["not_asked"].append({"key": q["key"], "text": text, "visits": mine[NOT_ASKED]})
+    return out

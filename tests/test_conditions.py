@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -342,3 +343,102 @@ def test_an_answer_that_breaks_its_rule_is_refused_in_the_shoppers_language(
     }
     body["answers"]["people_ahead"] = {"value": 12}
     assert demo_client.put(f"/api/v1/visits/{new_id()}", json=body).status_code == 201
+
+
+def test_nps_choices_and_questions_not_asked_are_counted_at_approval(
+    demo_dir: Path, demo_template: Path
+) -> None:
+    """Two visits approved at once (review off): the branch dashboard shows the net
+    promoter score with its n, how often each option was chosen, and the question one
+    visit did not ask; recounting every approved visit gives the same counts."""
+    import asyncio
+
+    from server.app import create_app
+    from server.engines import open_database
+    from server.queries import summaries
+    from server.question_types import TYPES
+    from server.questionnaire import load_default
+    from server.settings import Settings
+    from tests.api.conftest import new_id, open_assignments, visit_body
+
+    definition = {**load_default(), "version": 2}
+    overall = next(s for s in definition["sections"] if s["key"] == "overall")
+    overall["questions"] += [
+        {"key": "recommend", "type": "nps", "text": {"en": "Would you recommend it?"}},
+        {
+            "key": "staff_did",
+            "type": "multi_choice",
+            "text": {"en": "What did staff do?"},
+            "required": False,
+            **TYPES["multi_choice"].defaults(),
+        },
+    ]
+    for _s, q in iter_questions(definition):
+        if q["key"] == "resolution":
+            q["show_if"] = {"question": "took_ownership", "equals": True}
+    assert validate_definition(definition) == []
+    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    with TestClient(create_app(Settings(data_dir=demo_dir, review_required=False))) as client:
+        login(client, "shopper@demo.test")
+        first, second = open_assignments(client)[:2]
+        db_write(
+            demo_dir,
+            [
+                (
+                    "INSERT INTO questionnaire_versions"
+                    " (questionnaire_id, version, definition, created_at, published_at)"
+                    " VALUES ('default', 2, ?, ?, ?)",
+                    (json.dumps(definition), at, at),
+                ),
+                *(
+                    (
+                        "UPDATE assignments SET questionnaire_version = 2, branch_id = ?"
+                        " WHERE id = ?",
+                        (first["branch_id"], a["id"]),
+                    )
+                    for a in (first, second)
+                ),
+            ],
+        )
+        for assignment, ownership, score, did in (
+            (first, True, 10, ["greeted", "offered_help"]),
+            (second, False, 3, ["on_the_phone"]),
+        ):
+            assignment["questionnaire"] = {"id": "default", "version": 2}
+            body = visit_body(assignment)
+            body["answers"] |= {
+                "took_ownership": {"value": ownership},
+                "recommend": {"value": score},
+                "staff_did": {"value": did},
+            }
+            stored = client.put(f"/api/v1/visits/{new_id()}", json=body)
+            assert stored.status_code == 201, stored.text
+        login(client, "manager@demo.test")
+        dashboard = client.get(f"/branches/{first['branch_id']}.json").json()
+        page = client.get(f"/branches/{first['branch_id']}").text
+        chain = client.get("/chains/1/compare.json").json()
+        compare_page = client.get("/chains/1/compare").text
+    answers = dashboard["answers"]
+    [nps] = answers["nps"]
+    assert (nps["score"], nps["answers"], nps["promoters"], nps["detractors"]) == (0, 2, 1, 1)
+    [choices] = answers["choices"]
+    shares = {o["key"]: (o["visits"], o["share"]) for o in choices["options"]}
+    assert shares == {"greeted": (1, 50), "offered_help": (1, 50), "on_the_phone": (1, 50)}
+    assert {q["key"]: q["visits"] for q in answers["not_asked"]} == {"resolution": 1}
+    assert "Net promoter score: 0" in page and "What shoppers answered" in page
+    # The chain's comparison: the same answers, and the score by branch.
+    assert chain["answers"]["nps"] == answers["nps"]
+    [at_branch] = [b for b in chain["branches"] if b["id"] == first["branch_id"]]
+    assert at_branch["nps"] == {"recommend": {"score": 0, "answers": 2}}
+    assert "Net promoter score by branch" in compare_page
+
+    async def recount() -> tuple[list[Any], list[Any]]:
+        async with open_database(os.environ.get("VISITSCORE_DATABASE_URL", ""), demo_dir) as db:
+            query = "SELECT * FROM branch_month_answers ORDER BY 1, 2, 3, 4"
+            before = [tuple(r) for r in await db.fetchall(query)]
+            async with db.transaction() as tx:
+                await summaries.rebuild(tx)
+            return before, [tuple(r) for r in await db.fetchall(query)]
+
+    before, after = asyncio.run(recount())
+    assert before == after and len(before) >= 6

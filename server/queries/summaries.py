@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import reports, visit_record
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
 from ..scoring import StoredScore, stored
@@ -35,6 +36,23 @@ _UPSERT_QUESTION = (
 
 
 Statement = tuple[str, tuple[Any, ...]]
+
+
+_UPSERT_ANSWER = (
+    "INSERT INTO branch_month_answers (branch_id, month, question_key, answer, visits)"
+    " VALUES (?, ?, ?, ?, 1) ON CONFLICT (branch_id, month, question_key, answer)"
+    " DO UPDATE SET visits = branch_month_answers.visits + 1"
+)
+
+
+def answer_statements(
+    branch_id: int, local_date: str | None, counted: list[tuple[str, str]]
+) -> list[Statement]:
+    """What adding one approved visit's answers (``reports.counted_answers``) to its
+    branch's month writes."""
+    if not local_date:
+        return []
+    return [(_UPSERT_ANSWER, (branch_id, local_date[:7], key, answer)) for key, answer in counted]
 
 
 def approval_statements(
@@ -72,8 +90,9 @@ async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
-        "SELECT branch_id, local_date, score_total, scores, questionnaire_id,"
-        " questionnaire_version FROM visits WHERE id = ?",
+        "SELECT branch_id, local_date, score_total, scores, answers, questionnaire_id,"
+        " questionnaire_version, (SELECT scenario_key FROM assignments a"
+        "  WHERE a.id = visits.assignment_id) AS scenario_key FROM visits WHERE id = ?",
         (visit_id,),
     )
     if row is None:
@@ -82,7 +101,16 @@ async def count_approval(tx: Transaction, visit_id: int) -> None:
         approval_statements(
             row["branch_id"], row["local_date"], row["score_total"], await stored_scores(tx, row)
         )
+        + answer_statements(row["branch_id"], row["local_date"], await _counted(tx, row))
     )
+
+
+async def _counted(db: Reader, row: Any) -> list[tuple[str, str]]:
+    definition = await questionnaires.get_published(
+        db, row["questionnaire_id"], row["questionnaire_version"]
+    )
+    answers = visit_record.unpack_answers(row["answers"]) if row["answers"] else {}
+    return reports.counted_answers(definition or {}, answers, row["scenario_key"])
 
 
 REBUILD_PAGE = 5000
@@ -93,13 +121,16 @@ async def rebuild(tx: Transaction) -> None:
     reading them in pages; the sums are made here, as approvals make them."""
     sections: dict[tuple[int, str, str], list[float]] = {}
     questions: dict[tuple[int, str, str], list[float]] = {}
+    answers: dict[tuple[int, str, str, str], int] = {}
     after = 0
     while True:
         # Every row in id order (the primary key), the approved ones kept here: a state
         # filter in SQL would walk the state index and sort it again for every page.
         rows = await tx.fetchall(
-            "SELECT id, state, branch_id, local_date, score_total, scores, questionnaire_id,"
-            " questionnaire_version FROM visits WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, state, branch_id, local_date, score_total, scores, answers,"
+            " questionnaire_id, questionnaire_version, (SELECT scenario_key FROM assignments a"
+            "  WHERE a.id = visits.assignment_id) AS scenario_key"
+            " FROM visits WHERE id > ? ORDER BY id LIMIT ?",
             (after, REBUILD_PAGE),
         )
         if not rows:
@@ -111,6 +142,9 @@ async def rebuild(tx: Transaction) -> None:
             month = row["local_date"][:7]
             total = row["score_total"]
             _add(sections, (row["branch_id"], month, ""), total)
+            for key, answer in await _counted(tx, row):
+                counted = (row["branch_id"], month, key, answer)
+                answers[counted] = answers.get(counted, 0) + 1
             scores = await stored_scores(tx, row)
             if scores is None:
                 continue
@@ -134,6 +168,33 @@ async def rebuild(tx: Transaction) -> None:
         " possible) VALUES (?, ?, ?, ?, ?, ?)",
         [(*key, int(v[0]), v[1], v[2]) for key, v in questions.items()],
     )
+    await tx.execute("DELETE FROM branch_month_answers")
+    await tx.executemany(
+        "INSERT INTO branch_month_answers (branch_id, month, question_key, answer, visits)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(*key, n) for key, n in answers.items()],
+    )
+
+
+async def answer_counts(
+    db: Reader, month_from: str, month_to: str, branch_ids: list[int]
+) -> dict[int, dict[str, dict[str, int]]]:
+    """{branch: {question: {answer: visits}}} over a range of months (see
+    ``reports.counted_answers`` for what is counted)."""
+    if not branch_ids:
+        return {}
+    rows = await db.fetchall(
+        "SELECT branch_id, question_key, answer, sum(visits) AS visits FROM branch_month_answers"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
+        " GROUP BY branch_id, question_key, answer",
+        (month_from, month_to, *branch_ids),
+    )
+    out: dict[int, dict[str, dict[str, int]]] = {}
+    for r in rows:
+        out.setdefault(r["branch_id"], {}).setdefault(r["question_key"], {})[r["answer"]] = int(
+            r["visits"]
+        )
+    return out
 
 
 def _add(

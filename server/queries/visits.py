@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import visit_record, zones
+from .. import reports, visit_record, zones
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
@@ -240,6 +240,8 @@ def completion_statements(
         )
         statements += summaries.approval_statements(
             branch_id, local_date, score.total, stored(definition, record)
+        ) + summaries.answer_statements(
+            branch_id, local_date, reports.counted_answers(definition, answers, scenario)
         )
     return statements
 

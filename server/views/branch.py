@@ -58,7 +58,9 @@ async def dashboard(request: Request) -> dict[str, Any]:
         p["month"]: p for p in await summaries.monthly(db, [branch.id], trend_months[0], trend_to)
     }
     total = numbers.get("", {"visits": 0, "scored": 0, "mean": None})
+    counts = await summaries.answer_counts(db, month_from, month_to, [branch.id])
     return {
+        "answers": reports.answer_report(definition, counts.get(branch.id, {}), locale),
         "user": user,
         "branch": branch,
         "period": {"from": month_from, "to": month_to},
@@ -109,6 +111,9 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
             {k: q[k] for k in ("key", "score", "visits")} for q in data["weakest"]
         ],
         "trend": data["trend"],
+        # nps: score (promoters minus detractors, -100..100) with its n; choices:
+        # each option's share of the visits that answered; not_asked: visits per question
+        "answers": data["answers"],
         "latest_visits": data["latest"],
         "action_plans": data["plans"],
     }

@@ -19,7 +19,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
 from ..queries import action_plans, questionnaires, summaries
-from ..questionnaire import localized
+from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
 from .lookups import visible_chain
@@ -49,6 +49,8 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         for s in definition["sections"]
     ]
     numbers = await summaries.by_branch(db, month_from, month_to, [b.id for b in shown])
+    counts = await summaries.answer_counts(db, month_from, month_to, [b.id for b in shown])
+    nps_keys = [q["key"] for _s, q in iter_questions(definition) if q["type"] == "nps"]
     rows: list[dict[str, Any]] = []
     for branch in shown:
         mine = numbers.get(branch.id, {})
@@ -63,6 +65,10 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
                 "scored": total["scored"],
                 "total": total["mean"],
                 "sections": {s["key"]: mine.get(s["key"], {}).get("mean") for s in sections},
+                # each nps question's score and n at this branch (none: no answers)
+                "nps": {
+                    key: reports.nps(counts.get(branch.id, {}).get(key, {})) for key in nps_keys
+                },
             }
         )
     # Sections of another questionnaire are shown only where its visits have scores.
@@ -130,6 +136,8 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "sort": sort,
         "dir": "desc" if descending else "asc",
         "definition": definition,
+        # the chain's (the branches shown) nps, several-choice answers, questions not asked
+        "answers": reports.answer_report(definition, reports.merged_counts(counts), locale),
     }
 
 
@@ -167,8 +175,15 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
                     "small_sample",
                 )
             }
+            | {
+                "nps": {
+                    key: {"score": found.score, "answers": found.answers}
+                    for key, found in row["nps"].items()
+                }
+            }
             for row in data["branches"]
         ],
+        "answers": data["answers"],
         "region_trends": data["region_trends"],
         "open_action_plans": [
             {k: p[k] for k in ("id", "branch_id", "section_key", "text", "due_date", "overdue")}
