@@ -90,8 +90,10 @@ function setAnswer(draft, key, change) {
 function visitHeader(draft, definition, active) {
   const link = (href, label, name) =>
     h("a", { href, class: "tab", "aria-current": active === name ? "page" : null }, label);
+  const scenario = (definition.scenarios || []).find((sc) => sc.key === scenarioOf(draft));
   return h("header", { class: "visit-head" },
     h("p", { class: "muted" }, draft.branch_name),
+    scenario ? h("p", { class: "scenario" }, t("Scenario:"), " ", localized(scenario.text, lang())) : null,
     h("nav", { "aria-label": t("Visit steps") },
       usedStamps(definition).length ? link(`#/visit/${draft.visit_id}`, t("Timing"), "timing") : null,
       link(`#/visit/${draft.visit_id}/section/0`, t("Questions"), "questions"),

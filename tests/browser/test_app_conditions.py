@@ -82,10 +82,12 @@ def test_a_follow_up_appears_after_the_answer_it_depends_on(
         log_in(page, server)
         start_visit(page)
         page.get_by_role("link", name="Go to the questions").click()
+        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
         while page.locator("h1").inner_text() != "Problem handling":
             next_section(page)
         # A rule speaks as soon as an answer breaks it, and is quiet once it is right.
         page.get_by_role("link", name="Questions").click()
+        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
         while page.locator("h1").inner_text() != "Checkout availability":
             next_section(page)
         rule = page.locator("#rule-people_ahead")
@@ -151,6 +153,8 @@ def test_a_section_only_for_another_scenario_is_never_shown(
         cards = page.locator("ul.cards li")
         expect(cards.nth(0).locator(".scenario")).to_contain_text("Bring a problem")
         assert _section_titles(page, server, 0, 5).count("Problem handling") == 1
+        # The visit's screens say the scenario too, in the shopper's language.
+        expect(page.locator(".visit-head .scenario")).to_have_text("Scenario: Bring a problem")
         # Started, the first assignment leaves the list: the next one is first now.
         assert "Problem handling" not in _section_titles(page, server, 0, 4)
     finally:
@@ -162,6 +166,7 @@ def _section_titles(page: Page, server: LiveServer, nth: int, total: int) -> lis
     page.goto(server.url + "/app/#/")
     start_visit(page, nth)
     page.get_by_role("link", name="Go to the questions").click()
+    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
     titles: list[str] = []
     while True:
         titles.append(page.locator("h1").inner_text())
@@ -207,6 +212,7 @@ def test_several_choices_are_checked_and_kept_in_the_draft(
         log_in(page, server)
         start_visit(page)
         page.get_by_role("link", name="Go to the questions").click()
+        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
         while page.locator("h1").inner_text() != "Overall":
             next_section(page)
         field = page.locator("#q-staff_did")
@@ -223,3 +229,75 @@ def test_several_choices_are_checked_and_kept_in_the_draft(
         assert kept == {"value": ["offered_help", "on_the_phone"]}
     finally:
         server.stop()
+
+
+def test_visits_recorded_under_both_scenarios_are_scored_by_what_they_asked(
+    page: Page, demo_template: Path, tmp_path: Path
+) -> None:
+    """The issue's end to end: a shopper records and sends one visit with the "problem"
+    scenario and one without; the server scores the problem section only on the first,
+    and the report of the second says its questions were not asked."""
+    import time
+
+    from tests.browser.app_helpers import answer_section
+    from tests.test_conditions import _publish_with_scenarios
+
+    data = copy_data(demo_template, tmp_path / "data")
+    _publish_with_scenarios(data)
+    (shopper,) = db_rows(data, "SELECT id FROM users WHERE email = 'shopper@demo.test'")[0]
+    first, second = db_rows(
+        data,
+        "SELECT id FROM assignments WHERE shopper_id = ? AND state = 'open'"
+        " ORDER BY window_start, id LIMIT 2",
+        (shopper,),
+    )
+    db_write(
+        data,
+        [
+            (
+                "UPDATE assignments SET questionnaire_version = 2, scenario_key = ? WHERE id = ?",
+                (key, row[0]),
+            )
+            for key, row in (("problem", first), (None, second))
+        ],
+    )
+    server = LiveServer(data)
+    try:
+        log_in(page, server)
+        for _ in range(2):  # each time the next open assignment is the first one listed
+            page.goto(server.url + "/app/#/")
+            start_visit(page, 0)
+            page.get_by_role("link", name="Go to the questions").click()
+            expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+            while True:
+                answer_section(page)
+                if page.locator(".pager a.primary").inner_text() == "Review":
+                    break
+                next_section(page)
+            page.locator(".pager a.primary").click()
+            expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+            todo = page.locator(".missing")
+            assert not todo.count(), todo.inner_text()
+            page.get_by_role("button", name="Submit visit").click()
+            expect(page.get_by_role("heading", name="Outbox")).to_be_visible()
+        deadline = time.monotonic() + 20
+        query = (
+            "SELECT a.scenario_key, v.state, v.scores FROM visits v"
+            " JOIN assignments a ON a.id = v.assignment_id WHERE a.id IN (?, ?)"
+        )
+        while len(rows := db_rows(data, query, (first[0], second[0]))) < 2:
+            assert time.monotonic() < deadline, rows
+            page.wait_for_timeout(200)
+    finally:
+        server.stop()
+    earned = {key: json.loads(scores)["earned"] for key, _state, scores in rows}
+    assert {state for _key, state, _scores in rows} == {"submitted"}
+    # The problem section's three scored questions: scored on the problem visit, not
+    # asked (nothing earned, nothing possible) on the other.
+    problem_positions = [
+        i
+        for i, q in enumerate(q for s in load_default()["sections"] for q in s["questions"])
+        if q["key"] in ("took_ownership", "resolution", "stayed_courteous")
+    ]
+    assert all(earned["problem"][i] is not None for i in problem_positions)
+    assert all(earned[None][i] is None for i in problem_positions)
