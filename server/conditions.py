@@ -128,6 +128,26 @@ def broken_rules(
     return broken
 
 
+def referenced(definition: dict[str, Any]) -> set[str]:
+    """The questions some show_if depends on (what a preview lets the editor try)."""
+    keys: set[str] = set()
+
+    def walk(condition: Any) -> None:
+        if not isinstance(condition, dict):
+            return
+        if isinstance(condition.get("question"), str):
+            keys.add(condition["question"])
+        for part in condition.get("all", []) + condition.get("any", []):
+            walk(part)
+        walk(condition.get("not"))
+
+    for section in definition.get("sections", []):
+        walk(section.get("show_if"))
+        for q in section.get("questions", []):
+            walk(q.get("show_if"))
+    return keys
+
+
 def uses_conditions(definition: dict[str, Any]) -> bool:
     return any(
         "show_if" in section or any("show_if" in q for q in section.get("questions", []))

@@ -28,6 +28,7 @@ from ..questionnaire import (
     export_document,
     is_required,
     is_scored,
+    iter_questions,
     localized,
     parse_document,
     validate_definition,
@@ -351,6 +352,7 @@ async def preview(request: Request) -> Response:
     lang = lang if lang in LANGUAGES else current_locale()
     definition = found["definition"]
     sections = _sections_view(definition)
+    tried = conditions.referenced(definition)
     return await render(
         request,
         "questionnaire_preview.html",
@@ -364,6 +366,9 @@ async def preview(request: Request) -> Response:
             "sections": sections,
             "total_points": sum(s["points"] for s in sections),
             "problems": validate_definition(definition),
+            # What the editor can try live: the answers conditions depend on, a scenario.
+            "try_questions": [q for _s, q in iter_questions(definition) if q["key"] in tried],
+            "uses_conditions": conditions.uses_conditions(definition),
         },
     )
 

@@ -143,3 +143,22 @@ def test_the_questionnaire_editor_with_conditions_is_accessible(
     page.goto(app_server.url + "/admin/questionnaires/default/questions/resolution")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit a question")
     assert_accessible(page, "question editor")
+
+
+def test_the_preview_tries_conditions_live(page: Page, app_server: LiveServer) -> None:
+    """A version whose follow-up is asked only once staff took ownership: the preview
+    hides it until the editor answers "Yes" in "Try the conditions"."""
+    from tests.browser.test_app_conditions import _version_2_asks_resolution_only_after_ownership
+
+    _version_2_asks_resolution_only_after_ownership(app_server.data_dir)
+    sign_in(page, app_server, "admin@demo.test")
+    page.goto(app_server.url + "/admin/questionnaires/default/versions/2/preview")
+    resolution = page.locator('.preview li[data-question="resolution"]')
+    expect(resolution).to_be_hidden()
+    expect(page.get_by_role("status")).to_contain_text("not asked with these answers: 1")
+    assert_accessible(page, "preview with conditions")
+    page.get_by_label("Did the person you asked take ownership").select_option("true")
+    expect(resolution).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("not asked with these answers: 0")
+    page.get_by_label("Did the person you asked take ownership").select_option("false")
+    expect(resolution).to_be_hidden()
