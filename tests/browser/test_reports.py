@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -143,6 +144,27 @@ def test_the_questionnaire_editor_with_conditions_is_accessible(
     page.goto(app_server.url + "/admin/questionnaires/default/questions/resolution")
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit a question")
     assert_accessible(page, "question editor")
+    # The follow-up only after a "No": picked, not typed as an expression.
+    page.locator("#qs-kind").select_option("question")
+    page.locator("#qs-question").select_option("took_ownership")
+    page.locator("#qs-op").select_option("equals")
+    page.locator("#qs-value").fill("no")
+    page.get_by_role("button", name="Save the question").click()
+    asked = "Did the person you asked take ownership instead of passing you on?"
+    expect(page.locator("#s-problem_handling")).to_contain_text(f"Asked only when “{asked}” is No.")
+    page.get_by_role("button", name="Publish version 2").click()
+    expect(page.get_by_role("button", name="Edit: start version 3")).to_be_visible()
+    published = db_rows(
+        app_server.data_dir,
+        "SELECT definition FROM questionnaire_versions WHERE questionnaire_id = 'default'"
+        " AND version = 2 AND published_at IS NOT NULL",
+    )
+    assert published, "version 2 was not published"
+    definition = json.loads(published[0][0])
+    questions = {q["key"]: q for s in definition["sections"] for q in s["questions"]}
+    assert questions["resolution"]["show_if"] == {"question": "took_ownership", "equals": False}
+    [returns] = [s for s in definition["sections"] if s["key"] == "problem_handling"]
+    assert returns["show_if"] == {"scenario": "return_an_item"}
 
 
 def test_the_preview_tries_conditions_live(page: Page, app_server: LiveServer) -> None:
