@@ -72,6 +72,12 @@ async function refreshAssignments() {
 
 // --- sync ------------------------------------------------------------------------------------
 
+/** "Sync now": says so when there is no connection, instead of doing nothing visible. */
+function syncNow() {
+  if (!navigator.onLine) toast(t("You are offline. Everything you record is kept on this phone and sent later."));
+  return sync({ force: true });
+}
+
 async function sync({ force = false } = {}) {
   if (!user) return;
   const result = await syncOutbox({ force });
@@ -171,7 +177,7 @@ async function screen(hash) {
   }
   if (parts[0] === "outbox") {
     return views.renderOutbox({
-      onSync: () => sync({ force: true }),
+      onSync: syncNow,
       onRetry: async (item) => {
         await db.update("outbox", item.visit_id, (current) =>
           ({ ...current, state: "waiting", attempts: 0, next_try: 0, message: null, details: null }));
@@ -212,7 +218,7 @@ async function screen(hash) {
       await ensureQuestionnaire(draft.questionnaire);
       location.hash = `#/visit/${draft.visit_id}/review`;
     },
-    onSync: () => sync({ force: true }),
+    onSync: syncNow,
     onClaim: async (assignment, button) => {
       button.disabled = true;
       const result = await call("POST", `/api/v1/assignments/${assignment.id}/claim`, { json: {} });
@@ -236,9 +242,12 @@ async function screen(hash) {
 }
 
 let routing = Promise.resolve();
+let shownHash = null;
+
 function route() {
   routing = routing.then(async () => {
-    const node = await screen(location.hash);
+    const hash = location.hash;
+    const node = await screen(hash);
     if (!node) return;
     const dark = node.classList.contains("timing");
     document.body.classList.toggle("dark", dark);
@@ -247,11 +256,21 @@ function route() {
     view.replaceChildren(node);
     const heading = node.querySelector("h1");
     document.title = `${heading ? heading.textContent : ""} · Visitscore`;
-    if (keepFocus) node.querySelector(`#${CSS.escape(focused.id)}`).focus();
+    // A link to one question (#/visit/<id>/section/<n>/<question>) opens the section
+    // there; any other new screen opens at its top (a redraw of the same one stays put).
+    const [, , , , questionKey] = hash.replace(/^#?\/?/, "").split("/");
+    const question = questionKey ? node.querySelector(`#q-${CSS.escape(questionKey)}`) : null;
+    if (question) {
+      question.scrollIntoView({ block: "start" });
+      const first = question.querySelector("input, select, textarea, button");
+      (first || question).focus({ preventScroll: true });
+    } else if (keepFocus) node.querySelector(`#${CSS.escape(focused.id)}`).focus();
     else if (heading) {
       heading.tabIndex = -1;
       heading.focus({ preventScroll: true });
     }
+    if (!question && hash !== shownHash) window.scrollTo(0, 0);
+    shownHash = hash;
   }).catch((error) => console.error("visitscore: screen failed", error));
   return routing;
 }

@@ -47,10 +47,17 @@ async function unsyncedCount() {
 async function storageLine() {
   const unsynced = await unsyncedCount();
   const persisted = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : false;
-  return h("p", { class: persisted ? "muted" : "notice", id: "storage-status" },
+  // A warning only while something is at risk: nothing unsent, nothing to lose.
+  return h("p", { class: persisted || unsynced === 0 ? "muted" : "notice", id: "storage-status" },
     persisted ? t("Storage on this phone is kept safe.")
               : t("This browser may clear its storage when space runs low: send your visits soon."),
     " ", t("Visits not yet sent: %(n)s", { n: unsynced }));
+}
+
+/** The branch's address and city, leaving out what is empty (never ", Depok" or ","). */
+function addressLine(branch) {
+  const text = [branch.address, branch.city].filter((part) => part && part.trim()).join(", ");
+  return text ? h("p", {}, text) : null;
 }
 
 /** The assignment's scenario in the shopper's language, and the agency's note. */
@@ -134,7 +141,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
       h("h2", {}, t("Your assignments")),
       open.length ? h("ul", { class: "cards" }, open.map((a) => h("li", {},
         h("strong", {}, a.branch.name),
-        h("p", {}, a.branch.address, ", ", a.branch.city),
+        addressLine(a.branch),
         windowLine(a),
         scenarioLine(a),
         h("button", { type: "button", class: "primary", onclick: () => onStart(a) },
@@ -145,7 +152,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
       online ? null : h("p", { class: "notice", role: "note" }, t("Claiming a visit needs a connection.")),
       h("ul", { class: "cards" }, claimable.map((a) => h("li", {},
         h("strong", {}, a.branch.name),
-        h("p", {}, a.branch.address, ", ", a.branch.city),
+        addressLine(a.branch),
         windowLine(a),
         scenarioLine(a),
         h("button", { type: "button", disabled: !online, onclick: (event) => onClaim(a, event.target) },

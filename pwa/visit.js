@@ -34,7 +34,7 @@ function timingIssues(draft, definition) {
                text: t("%(what)s is before %(other)s: correct the times.", { what, other: labels[p.before] }) };
     }
     const key = p.path.slice("answers.".length);
-    return { href: `#/visit/${draft.visit_id}/section/${sectionOf(key)}`, key,
+    return { href: `#/visit/${draft.visit_id}/section/${sectionOf(key)}/${key}`, key,
              text: t("%(what)s is not stamped: stamp it, or say it never happened.", { what: labels[p.stamp] }) };
   });
 }
@@ -51,14 +51,14 @@ export function missing(draft, definition) {
         ? draft.photos.some((p) => p.question === q.key)
         : answer && (answer.na || answer.value !== undefined);
       if (!done) {
-        out.push({ href: `#/visit/${draft.visit_id}/section/${index}`, key: q.key,
+        out.push({ href: `#/visit/${draft.visit_id}/section/${index}/${q.key}`, key: q.key,
                    text: localized(q.text, lang()) });
       }
     }
   });
   for (const { key, message } of brokenRules(definition, draft.answers, scenarioOf(draft))) {
     const index = definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
-    out.push({ href: `#/visit/${draft.visit_id}/section/${index}`, key, text: localized(message, lang()) });
+    out.push({ href: `#/visit/${draft.visit_id}/section/${index}/${key}`, key, text: localized(message, lang()) });
   }
   return [...timingIssues(draft, definition), ...out];
 }
