@@ -64,6 +64,25 @@ export function day(isoDate, language) {
   return new Date(y, m - 1, d).toLocaleDateString(language, { day: "numeric", month: "short", year: "numeric" });
 }
 
+/** Today's date (YYYY-MM-DD) in a time zone (a branch's), else on this phone. */
+export function todayIn(timeZone, now = new Date()) {
+  try {
+    return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(now);
+  } catch {
+    return isoLocal(now).slice(0, 10);
+  }
+}
+
+/** Days from one YYYY-MM-DD date to another (negative: before). */
+export function daysBetween(from, to) {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400e3);
+}
+
+/** "tomorrow", "in 4 days", "yesterday" in the app's language (the browser's own words). */
+export function relativeDays(days, language) {
+  return new Intl.RelativeTimeFormat(language, { numeric: "auto" }).format(days, "day");
+}
+
 /** A time zone's name in the app's language ("Western Indonesia Time"), else its IANA id. */
 export function zoneName(timeZone, language) {
   try {

@@ -4,7 +4,7 @@
 import { call } from "./api.js";
 import * as db from "./db.js";
 import { LANGUAGES, lang, t } from "./i18n.js";
-import { day, h, isoLocal, localized, uuid, zoneName } from "./util.js";
+import { day, daysBetween, h, isoLocal, localized, relativeDays, todayIn, uuid, zoneName } from "./util.js";
 
 // --- log in --------------------------------------------------------------------------
 
@@ -98,9 +98,26 @@ export async function reopenReturned(returned) {
 
 /** When and where an assignment's window is: its dates are local to the branch. */
 function windowLine(a) {
-  return h("p", { class: "muted window" }, t("Visit between %(start)s and %(end)s (%(zone)s)", {
-    start: day(a.window.start, lang()), end: day(a.window.end, lang()),
-    zone: zoneName(a.branch.timezone, lang()) }));
+  // Relative to today at the branch: "Starts in 4 days", "Ends tomorrow".
+  const today = todayIn(a.branch.timezone);
+  const toStart = daysBetween(today, a.window.start);
+  const toEnd = daysBetween(today, a.window.end);
+  let when;
+  if (toStart > 0) when = t("Starts %(when)s", { when: relativeDays(toStart, lang()) });
+  else if (toEnd >= 0) when = t("Ends %(when)s", { when: relativeDays(toEnd, lang()) });
+  else when = t("Ended %(when)s", { when: relativeDays(toEnd, lang()) });
+  return h("p", { class: "muted window" }, h("strong", { class: "when" }, when), " · ",
+    t("Visit between %(start)s and %(end)s (%(zone)s)", {
+      start: day(a.window.start, lang()), end: day(a.window.end, lang()),
+      zone: zoneName(a.branch.timezone, lang()) }));
+}
+
+/** A link that opens the branch in the phone's map app (a geo: address, RFC 5870). */
+function mapLink(branch) {
+  if (branch.latitude == null || branch.longitude == null) return null;
+  const at = `${branch.latitude},${branch.longitude}`;
+  return h("a", { class: "map-link", href: `geo:${at}?q=${at}(${encodeURIComponent(branch.name)})` },
+    t("Open %(branch)s in the map", { branch: branch.name }));
 }
 
 export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage, onClaim }) {
@@ -112,6 +129,13 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
   const open = cached.assignments.filter((a) => !draftAssignments.has(a.id) && !sentAssignments.has(a.id));
   const mine = new Set(cached.assignments.map((a) => a.id));
   const claimable = (cached.claimable || []).filter((a) => !mine.has(a.id));
+  // Each questionnaire's title, from the definitions this phone keeps.
+  const titles = {};
+  for (const a of open) {
+    const key = `${a.questionnaire.id}@${a.questionnaire.version}`;
+    const definition = await db.kvGet(`q:${key}`);
+    if (definition) titles[key] = localized(definition.title, lang());
+  }
   const languageSelect = h("select", { id: "app-lang", onchange: (e) => onLanguage(e.target.value) },
     Object.entries(LANGUAGES).map(([code, name]) => h("option", { value: code, selected: code === lang(), lang: code }, name)));
   return h("section", {},
@@ -141,7 +165,10 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
       h("h2", {}, t("Your assignments")),
       open.length ? h("ul", { class: "cards" }, open.map((a) => h("li", {},
         h("strong", {}, a.branch.name),
+        titles[`${a.questionnaire.id}@${a.questionnaire.version}`]
+          ? h("p", { class: "questionnaire" }, titles[`${a.questionnaire.id}@${a.questionnaire.version}`]) : null,
         addressLine(a.branch),
+        mapLink(a.branch),
         windowLine(a),
         scenarioLine(a),
         h("button", { type: "button", class: "primary", onclick: () => onStart(a) },

@@ -3,6 +3,7 @@ phones": where a screen opens, what the review's links lead to, and the small wo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, expect
@@ -62,6 +63,11 @@ def test_the_home_screen_says_only_what_is_true(
         expect(first).to_be_visible()
         card = first.inner_text()
         assert ", \n" not in card and not any(line.startswith(",") for line in card.splitlines())
+        # The questionnaire, the window relative to today, and the branch in the map app.
+        expect(first.locator(".questionnaire")).to_have_text("Store visit")
+        expect(first.locator(".when")).to_have_text(re.compile(r"^(Starts|Ends|Ended) "))
+        href = first.locator(".map-link").get_attribute("href") or ""
+        assert href.startswith("geo:") and "?q=" in href
         # Nothing unsent: the storage line is no warning.
         expect(page.locator("#storage-status")).not_to_have_class("notice")
         # "Sync now" with no connection says why nothing happens.
@@ -73,3 +79,27 @@ def test_the_home_screen_says_only_what_is_true(
     finally:
         context.set_offline(False)
         server.stop()
+
+
+def test_a_window_is_said_relative_to_the_branchs_today(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(live_server.url + "/app/")
+    said = page.evaluate(
+        """async () => {
+            const util = await import('/app/util.js');
+            const noonUtc = new Date('2026-12-02T12:00:00Z');
+            return {
+                jakarta: util.todayIn('Asia/Jakarta', noonUtc),
+                auckland: util.todayIn('Pacific/Auckland', noonUtc),
+                four: util.daysBetween('2026-12-02', '2026-12-06'),
+                words: ['en', 'id', 'fr'].map((l) => util.relativeDays(1, l)),
+            };
+        }"""
+    )
+    assert said == {
+        "jakarta": "2026-12-02",
+        "auckland": "2026-12-03",  # already tomorrow there
+        "four": 4,
+        "words": ["tomorrow", "besok", "demain"],
+    }
