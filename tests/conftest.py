@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -216,6 +217,18 @@ def demo_dir(demo_template: Path, tmp_path: Path, request: pytest.FixtureRequest
         url = template.copy()
         request.getfixturevalue("monkeypatch").setenv("VISITSCORE_DATABASE_URL", url)
     return data
+
+
+def published_version(data_dir: Path, definition: dict[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """A statement for :func:`db_write`: ``definition`` stored as published version 2 of
+    the default questionnaire (what an admin's publishing makes, written directly)."""
+    (at,) = db_rows(data_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
+    return (
+        "INSERT INTO questionnaire_versions"
+        " (questionnaire_id, version, definition, created_at, published_at)"
+        " VALUES ('default', 2, ?, ?, ?)",
+        (json.dumps(definition), at, at),
+    )
 
 
 def free_port() -> int:

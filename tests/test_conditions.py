@@ -16,7 +16,7 @@ from server import conditions, visit_record
 from server.questionnaire import iter_questions, validate_definition
 from server.scoring import score_visit
 from server.timing import problems as timing_problems
-from tests.conftest import db_rows, db_write, login
+from tests.conftest import db_rows, db_write, login, published_version
 
 SHARED = json.loads((Path(__file__).parent / "cases" / "visibility.json").read_text())
 DEFINITION: dict[str, Any] = SHARED["definition"]
@@ -157,16 +157,10 @@ def test_the_api_asks_only_what_the_visit_asks_and_keeps_only_those_answers(
     assert validate_definition(definition) == []
     login(demo_client, "shopper@demo.test")
     assignment = open_assignments(demo_client)[0]
-    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     db_write(
         demo_dir,
         [
-            (
-                "INSERT INTO questionnaire_versions"
-                " (questionnaire_id, version, definition, created_at, published_at)"
-                " VALUES ('default', 2, ?, ?, ?)",
-                (json.dumps(definition), at, at),
-            ),
+            published_version(demo_dir, definition),
             (
                 "UPDATE assignments SET questionnaire_version = 2 WHERE id = ?",
                 (assignment["id"],),
@@ -217,17 +211,9 @@ def _publish_with_scenarios(data: Path) -> dict[str, Any]:
         if section["key"] == "problem_handling":
             section["show_if"] = {"scenario": "problem"}
     assert validate_definition(definition) == []
-    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     db_write(
         data,
-        [
-            (
-                "INSERT INTO questionnaire_versions"
-                " (questionnaire_id, version, definition, created_at, published_at)"
-                " VALUES ('default', 2, ?, ?, ?)",
-                (json.dumps(definition), at, at),
-            )
-        ],
+        [published_version(data, definition)],
     )
     return definition
 
@@ -314,18 +300,12 @@ def test_an_answer_that_breaks_its_rule_is_refused_in_the_shoppers_language(
                 },
             }
     assert validate_definition(definition) == []
-    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     login(demo_client, "shopper@demo.test")
     assignment = open_assignments(demo_client)[0]
     db_write(
         demo_dir,
         [
-            (
-                "INSERT INTO questionnaire_versions"
-                " (questionnaire_id, version, definition, created_at, published_at)"
-                " VALUES ('default', 2, ?, ?, ?)",
-                (json.dumps(definition), at, at),
-            ),
+            published_version(demo_dir, definition),
             ("UPDATE assignments SET questionnaire_version = 2 WHERE id = ?", (assignment["id"],)),
         ],
     )
@@ -377,19 +357,13 @@ def test_nps_choices_and_questions_not_asked_are_counted_at_approval(
         if q["key"] == "resolution":
             q["show_if"] = {"question": "took_ownership", "equals": True}
     assert validate_definition(definition) == []
-    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     with TestClient(create_app(Settings(data_dir=demo_dir, review_required=False))) as client:
         login(client, "shopper@demo.test")
         first, second = open_assignments(client)[:2]
         db_write(
             demo_dir,
             [
-                (
-                    "INSERT INTO questionnaire_versions"
-                    " (questionnaire_id, version, definition, created_at, published_at)"
-                    " VALUES ('default', 2, ?, ?, ?)",
-                    (json.dumps(definition), at, at),
-                ),
+                published_version(demo_dir, definition),
                 *(
                     (
                         "UPDATE assignments SET questionnaire_version = 2, branch_id = ?"

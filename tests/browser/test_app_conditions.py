@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from server.questionnaire import iter_questions, load_default, resolved
 from tests.browser.app_helpers import log_in, next_section, start_visit
-from tests.conftest import LiveServer, copy_data, db_rows, db_write
+from tests.conftest import LiveServer, copy_data, db_rows, db_write, published_version
 
 SHARED = json.loads((Path(__file__).parent.parent / "cases" / "visibility.json").read_text())
 
@@ -59,14 +59,8 @@ def _version_2_asks_resolution_only_after_ownership(data: Path) -> None:
                 "at_most": 40,
                 "message": {"en": "Count the people ahead of you: at most 40."},
             }
-    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     statements: list[tuple[str, Any]] = [
-        (
-            "INSERT INTO questionnaire_versions"
-            " (questionnaire_id, version, definition, created_at, published_at)"
-            " VALUES ('default', 2, ?, ?, ?)",
-            (json.dumps(definition), at, at),
-        ),
+        published_version(data, definition),
         ("UPDATE assignments SET questionnaire_version = 2 WHERE state = 'open'", ()),
     ]
     db_write(data, statements)
@@ -194,16 +188,10 @@ def test_several_choices_are_checked_and_kept_in_the_draft(
             **TYPES["multi_choice"].defaults(),
         },
     )
-    (at,) = db_rows(data, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     db_write(
         data,
         [
-            (
-                "INSERT INTO questionnaire_versions"
-                " (questionnaire_id, version, definition, created_at, published_at)"
-                " VALUES ('default', 2, ?, ?, ?)",
-                (json.dumps(definition), at, at),
-            ),
+            published_version(data, definition),
             ("UPDATE assignments SET questionnaire_version = 2 WHERE state = 'open'", ()),
         ],
     )

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from server import visit_record
 from server.questionnaire import load_default
 from server.scoring import score_visit
-from tests.conftest import db_rows, db_write, login
+from tests.conftest import db_rows, db_write, login, published_version
 
 SHOPPER_NAMES = ("Sari Shopper", "Sam Shopper", "Siti Shopper", "@demo.test")
 
@@ -212,16 +212,10 @@ def test_photos_that_prove_the_visit_are_listed_apart(
             if q["key"] == "checkout_photo":
                 q["proof"] = True
     visit = a_visit(demo_dir, "approved", with_photo=True)
-    (at,) = db_rows(demo_dir, "SELECT created_at FROM questionnaire_versions LIMIT 1")[0]
     db_write(
         demo_dir,
         [
-            (
-                "INSERT INTO questionnaire_versions"
-                " (questionnaire_id, version, definition, created_at, published_at)"
-                " VALUES ('default', 2, ?, ?, ?)",
-                (json.dumps(definition), at, at),
-            ),
+            published_version(demo_dir, definition),
             ("UPDATE visits SET questionnaire_version = 2 WHERE visit_uuid = ?", (visit["id"],)),
         ],
     )
