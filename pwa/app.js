@@ -60,11 +60,14 @@ async function ensureQuestionnaire({ id, version }) {
 }
 
 async function refreshAssignments() {
-  const result = await call("GET", "/api/v1/assignments");
+  const [result, history] = await Promise.all([
+    call("GET", "/api/v1/assignments"), call("GET", "/api/v1/me/visits")]);
   if (result.kind === "auth") {
     await db.kvSet("auth_needed", true);
     return;
   }
+  // The shopper's visits and what became of them, readable offline from the last sync.
+  if (history.kind === "ok") await db.kvSet("history", { ...history.data, fetched_at: Date.now() });
   if (result.kind !== "ok") return;
   await db.kvSet("assignments", result.data);
   for (const a of result.data.assignments) await ensureQuestionnaire(a.questionnaire);
@@ -87,8 +90,11 @@ async function sync({ force = false } = {}) {
   } else if (navigator.onLine) {
     // Each sync also fetches the assignments: new, moved, cancelled or open to claim.
     const before = JSON.stringify(await db.kvGet("assignments"));
+    const seen = JSON.stringify((await db.kvGet("history"))?.visits);
     await refreshAssignments();
-    if (before !== JSON.stringify(await db.kvGet("assignments")) && showsSyncState()) route();
+    const changed = before !== JSON.stringify(await db.kvGet("assignments")) ||
+      seen !== JSON.stringify((await db.kvGet("history"))?.visits);
+    if (changed && showsSyncState()) route();
   }
   clearTimeout(retryTimer);
   // Unsent work and nobody sending means a retry is scheduled (a hidden page is synced
@@ -102,7 +108,7 @@ async function sync({ force = false } = {}) {
 
 // Sync progress redraws the home and outbox screens only: never a visit being recorded
 // (checked again when the redraw runs, since the shopper may have moved on).
-const showsSyncState = () => ["#/outbox", "#/", ""].includes(location.hash);
+const showsSyncState = () => ["#/outbox", "#/visits", "#/", ""].includes(location.hash);
 let redrawQueued = false;
 onChange(() => {
   updateStatus();
@@ -168,6 +174,20 @@ async function loggedIn(who) {
   sync({ force: true });
 }
 
+/** A returned visit becomes a draft again, opened where the reviewer pointed. */
+async function reopen(returned) {
+  const draft = await views.reopenReturned(returned);
+  if (!draft) {
+    toast(t("This visit was recorded on another phone: edit it there."));
+    return;
+  }
+  await ensureQuestionnaire(draft.questionnaire);
+  // Straight to the first answer the reviewer pointed at, else to the review.
+  const loaded = await visit.loadVisit(draft.visit_id);
+  location.hash = loaded && loaded.definition ? visit.reopenScreen(draft, loaded.definition)
+                                              : `#/visit/${draft.visit_id}/review`;
+}
+
 // --- screens ---------------------------------------------------------------------------------
 
 async function screen(hash) {
@@ -185,6 +205,7 @@ async function screen(hash) {
       },
     });
   }
+  if (parts[0] === "visits") return views.renderHistory({ online: navigator.onLine, onSync: syncNow, onReopen: reopen });
   if (parts[0] === "visit" && parts[1]) {
     const loaded = await visit.loadVisit(parts[1]);
     if (!loaded || !loaded.definition) {
@@ -209,15 +230,7 @@ async function screen(hash) {
       askForPersistentStorage(); // the first visit saved on this phone: keep it safe
       location.hash = visit.firstScreen(draft, await db.kvGet(key));
     },
-    onReopen: async (returned) => {
-      const draft = await views.reopenReturned(returned);
-      if (!draft) {
-        toast(t("This visit was recorded on another phone: edit it there."));
-        return;
-      }
-      await ensureQuestionnaire(draft.questionnaire);
-      location.hash = `#/visit/${draft.visit_id}/review`;
-    },
+    onReopen: reopen,
     onSync: syncNow,
     onClaim: async (assignment, button) => {
       button.disabled = true;
@@ -350,8 +363,9 @@ async function start() {
   updateStatus();
   registerServiceWorker();
   if (user && navigator.onLine) {
+    const before = JSON.stringify(await db.kvGet("assignments"));
     await refreshAssignments();
-    if (showsSyncState()) route();
+    if (before !== JSON.stringify(await db.kvGet("assignments")) && showsSyncState()) route();
   }
   sync();
   if (adopted) await adopted;

@@ -33,6 +33,9 @@ export async function loadLanguage(choice) {
   current = code in LANGUAGES ? code : "en";
   if (choice) await kvSet("lang", current);
   document.documentElement.lang = current;
+  // Installing the app names it in this language (the server translates the manifest).
+  const manifest = document.querySelector('link[rel="manifest"]');
+  if (manifest) manifest.href = `/app/manifest/${current}.webmanifest`;
   let strings = null;
   // The page brings the strings of the browser's language with it (no round trip).
   const inline = document.getElementById("strings");

@@ -90,6 +90,7 @@ export async function reopenReturned(returned) {
     stamps: { ...body.stamps }, answers: structuredClone(body.answers), comment: body.comment || "",
     photos: (body.photos || []).map((photo) => ({ ...photo, uploaded: true })),
     branch_name: sent.title, created: Date.now(), updated: Date.now(), review_note: returned.review_note,
+    review_questions: returned.questions || [],
     geo: body.geo, scenario_key: sent.scenario_key ?? null,
   };
   await db.put("drafts", draft);
@@ -120,6 +121,50 @@ function mapLink(branch) {
     t("Open %(branch)s in the map", { branch: branch.name }));
 }
 
+/** Whole days until the assignment's window opens at the branch (0 or less: open). */
+export const daysUntilOpen = (a) => daysBetween(todayIn(a.branch.timezone), a.window.start);
+
+// Assignments whose "start anyway?" question is open: it stays open across the redraws
+// that sync and refreshed assignments make of the home screen.
+const askingEarly = new Set();
+
+/** The start button; before the window opens, what the programme says (issue 15):
+ * "allow" starts, "warn" says when it opens and asks once more, "refuse" waits. */
+function startControl(a, early, onStart) {
+  const label = t("Start visit at %(branch)s", { branch: a.branch.name });
+  if (daysUntilOpen(a) <= 0 || early === "allow") {
+    return h("button", { type: "button", class: "primary", onclick: () => onStart(a) }, label);
+  }
+  const opens = t("This visit's window opens on %(day)s.", { day: day(a.window.start, lang()) });
+  if (early === "refuse") {
+    return [h("p", { class: "notice early" }, opens, " ", t("You can start it from that day.")),
+            h("button", { type: "button", class: "primary", disabled: true }, label)];
+  }
+  const place = h("div", { class: "early" });
+  const show = (asking) => {
+    if (asking) askingEarly.add(a.id);
+    else askingEarly.delete(a.id);
+    place.replaceChildren(...(asking ? [
+      h("p", { class: "notice", role: "alert" }, opens, " ",
+        t("A visit made before then may not be accepted. Start it anyway?")),
+      h("button", { type: "button", class: "primary", id: `start-anyway-${a.id}`,
+                    onclick: () => { askingEarly.delete(a.id); onStart(a); } }, t("Start anyway")),
+      h("button", { type: "button", class: "secondary", id: `not-yet-${a.id}`, onclick: () => {
+        show(false);
+        place.querySelector("button").focus();
+      } }, t("Not yet")),
+    ] : [
+      h("p", { class: "muted early" }, opens),
+      h("button", { type: "button", class: "primary", id: `start-${a.id}`, onclick: () => {
+        show(true);
+        place.querySelector(".primary").focus();
+      } }, label),
+    ]));
+  };
+  show(askingEarly.has(a.id));
+  return place;
+}
+
 export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage, onClaim }) {
   const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
   const drafts = (await db.all("drafts")).sort((a, b) => b.updated - a.updated);
@@ -147,10 +192,13 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
     await storageLine(),
     h("p", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
-      h("a", { class: "button secondary", href: "#/outbox" }, t("Outbox"))),
+      h("a", { class: "button secondary", href: "#/outbox" }, t("Outbox")),
+      h("a", { class: "button secondary", href: "#/visits" }, t("Your visits"))),
     cached.returned_visits.length ? h("section", {},
       h("h2", {}, t("Returned for changes")),
       h("ul", { class: "cards" }, cached.returned_visits.map((r) => h("li", {},
+        h("strong", {}, r.branch ? r.branch.name : ""), " ",
+        r.local_date ? h("span", { class: "muted" }, day(r.local_date, lang())) : null,
         h("p", {}, h("strong", {}, t("The reviewer's note:")), " ", r.review_note || ""),
         drafts.some((d) => d.visit_id === r.visit_id)
           ? h("a", { class: "button", href: `#/visit/${r.visit_id}/review` }, t("Continue editing"))
@@ -171,8 +219,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         mapLink(a.branch),
         windowLine(a),
         scenarioLine(a),
-        h("button", { type: "button", class: "primary", onclick: () => onStart(a) },
-          t("Start visit at %(branch)s", { branch: a.branch.name })))))
+        startControl(a, cached.early_visits || "warn", onStart))))
         : h("p", {}, t("You have no open assignments."))),
     claimable.length ? h("section", { id: "claimable" },
       h("h2", {}, t("Open for any shopper to claim")),
@@ -190,6 +237,17 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
 }
 
 // --- outbox --------------------------------------------------------------------------
+
+/** What became of a visit on the server, in the shopper's words. */
+function serverStateText(state) {
+  return {
+    incomplete: t("Received, photos still coming"),
+    submitted: t("Waiting for review"),
+    approved: t("Approved"),
+    returned: t("Returned to you for changes"),
+    rejected: t("Rejected"),
+  }[state] || state;
+}
 
 function stateText(item) {
   if (item.state === "synced") return t("Sent");
@@ -227,6 +285,7 @@ async function exportOutbox() {
 
 export async function renderOutbox({ onSync, onRetry }) {
   const items = (await db.all("outbox")).sort((a, b) => b.created - a.created);
+  const known = new Map(((await db.kvGet("history"))?.visits || []).map((v) => [v.visit_id, v]));
   return h("section", {},
     h("h1", {}, t("Outbox")),
     h("p", { class: "actions" },
@@ -239,6 +298,9 @@ export async function renderOutbox({ onSync, onRetry }) {
       h("span", { class: "muted" }, new Date(item.body.started_at).toLocaleString(lang())),
       item.body.revision > 1 ? h("span", { class: "muted" }, " · ", t("revision %(n)s", { n: item.body.revision })) : null,
       h("p", { class: "sync-state" }, stateText(item)),
+      // What became of it since, as the server said at the last sync.
+      item.state === "synced" && known.has(item.visit_id)
+        ? h("p", { class: "server-state" }, serverStateText(known.get(item.visit_id).state)) : null,
       item.state === "attention" ? h("div", { class: "notice", role: "note" },
         h("p", {}, item.message),
         item.details ? h("ul", {}, item.details.slice(0, 8).map((d) => h("li", {}, `${d.path}: ${d.message}`))) : null,
@@ -248,4 +310,38 @@ export async function renderOutbox({ onSync, onRetry }) {
 
 export function localizedTitle(definition) {
   return definition ? localized(definition.title, lang()) : "";
+}
+
+// --- the shopper's visits ------------------------------------------------------------
+
+/** Every visit the server has from this shopper, newest first, with what became of it:
+ * from the last sync, so it reads the same offline. */
+export async function renderHistory({ online, onSync, onReopen }) {
+  const history = await db.kvGet("history");
+  const visits = history?.visits || [];
+  const returned = new Map((((await db.kvGet("assignments")) || {}).returned_visits || [])
+    .map((r) => [r.visit_id, r]));
+  const drafts = new Set((await db.all("drafts")).map((d) => d.visit_id));
+  const asOf = history ? new Date(history.fetched_at).toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" }) : null;
+  return h("section", {},
+    h("h1", {}, t("Your visits")),
+    h("p", { class: online ? "muted" : "notice", role: online ? null : "note" },
+      asOf ? t("As the server said at %(when)s.", { when: asOf }) : t("Not fetched yet: connect once to see your visits."),
+      online ? null : [" ", t("You are offline: this is the last list this phone received.")]),
+    h("p", { class: "actions" },
+      h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
+      h("a", { class: "button secondary", href: "#/" }, t("Home"))),
+    visits.length ? h("ul", { class: "cards", id: "history" }, visits.map((v) => h("li", {
+      class: `history-item state-${v.state}`, "data-visit": v.visit_id },
+      h("strong", {}, v.branch.name), " ",
+      h("span", { class: "muted" }, v.local_date ? day(v.local_date, lang()) : ""),
+      h("p", { class: "visit-state" }, serverStateText(v.state)),
+      v.note ? h("p", {}, h("strong", {}, t("The reviewer's note:")), " ", v.note) : null,
+      v.reason ? h("p", {}, h("strong", {}, t("Why it was rejected:")), " ", v.reason) : null,
+      v.state === "returned" && drafts.has(v.visit_id)
+        ? h("a", { class: "button", href: `#/visit/${v.visit_id}/review` }, t("Continue editing"))
+        : v.state === "returned" && returned.has(v.visit_id)
+          ? h("button", { type: "button", onclick: () => onReopen(returned.get(v.visit_id)) }, t("Edit and send again"))
+          : null)))
+      : h("p", {}, t("No visits yet.")));
 }

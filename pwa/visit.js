@@ -63,6 +63,33 @@ export function missing(draft, definition) {
   return [...timingIssues(draft, definition), ...out];
 }
 
+/** The answers a reviewer pointed at when returning the visit: [{key, index, text}]. */
+function pointedAt(draft, definition) {
+  return (draft.review_questions || []).flatMap((key) => {
+    const index = definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
+    if (index < 0) return [];
+    const q = definition.sections[index].questions.find((question) => question.key === key);
+    return [{ key, index, text: localized(q.text, lang()) }];
+  });
+}
+
+/** Where a returned visit opens: the first answer the reviewer pointed at, else the review. */
+export function reopenScreen(draft, definition) {
+  const [first] = pointedAt(draft, definition);
+  return first ? `#/visit/${draft.visit_id}/section/${first.index}/${first.key}` : `#/visit/${draft.visit_id}/review`;
+}
+
+/** The reviewer's note, and the answers it points at as links. */
+function reviewerNote(draft, definition) {
+  if (!draft.review_note) return null;
+  const pointed = pointedAt(draft, definition);
+  return h("div", { class: "notice", role: "note" },
+    h("p", {}, h("strong", {}, t("The reviewer's note:")), " ", draft.review_note),
+    pointed.length ? [h("p", {}, t("The reviewer asks about these answers:")),
+      h("ul", { class: "pointed-list" }, pointed.map((p) =>
+        h("li", {}, h("a", { href: `#/visit/${draft.visit_id}/section/${p.index}/${p.key}` }, p.text))))] : null);
+}
+
 /** Where a visit starts: the timing screen, or the first section when nothing is timed. */
 export const firstScreen = (draft, definition) =>
   usedStamps(definition).length ? `#/visit/${draft.visit_id}` : `#/visit/${draft.visit_id}/section/0`;
@@ -397,8 +424,10 @@ function photoControl(q, draft) {
 }
 
 function questionBlock(q, draft) {
-  const wrap = h("div", { class: "question", id: `q-${q.key}` });
+  const pointed = (draft.review_questions || []).includes(q.key);
+  const wrap = h("div", { class: pointed ? "question pointed" : "question", id: `q-${q.key}` });
   const parts = [answerControl(q, draft)];
+  if (pointed) parts.unshift(h("p", { class: "pointed-note" }, t("The reviewer asks about this answer.")));
   if (q.help) parts.push(h("p", { class: "help" }, localized(q.help, lang())));
   if (q.type === "photo") parts.push(photoControl(q, draft));
   if (q.type !== "text") {
@@ -492,6 +521,117 @@ function timedFacts(draft, definition) {
   });
 }
 
+/** An answer in words as the shopper gave it, or null when there is none yet. Timed
+ * questions are shown with the timing, photo questions by their photos. */
+export function answerText(q, answer) {
+  if (!answer) return null;
+  if (answer.na) return t("N/A");
+  const v = answer.value;
+  if (v === undefined || v === null) return null;
+  const number = (n, options = {}) => {
+    try {
+      return new Intl.NumberFormat(lang(), options).format(n);
+    } catch {
+      return String(n); // a currency code the browser does not know
+    }
+  };
+  const option = (key) => localized((q.options || []).find((o) => o.key === key)?.text, lang()) || String(key);
+  switch (q.type) {
+    case "yes_no": return v ? t("Yes") : t("No");
+    case "scale": return t("%(value)s on a scale of %(min)s to %(max)s", { value: v, min: q.min, max: q.max });
+    case "nps": return t("%(value)s out of 10", { value: v });
+    case "choice": return option(v);
+    case "multi_choice": return v.length ? v.map(option).join(", ") : t("None of these");
+    case "count_pair": return t("%(open)s of %(total)s open", { open: v.open, total: v.total });
+    case "money": return number(v, { style: "currency", currency: q.currency });
+    case "number": return number(v);
+    default: return String(v);
+  }
+}
+
+/** Where the phone was when the shopper entered, as the reviewer will see it. */
+function locationLine(draft) {
+  if (draft.geo) return t("Location recorded (accurate to about %(m)s m).", { m: draft.geo.accuracy_m });
+  if (draft.geo_status === "refused") return t("No location: this phone refused to give it. The reviewer sees that the visit has none.");
+  if (draft.geo_status === "unavailable") return t("No location: this phone could not tell where it was. The reviewer sees that the visit has none.");
+  return t("No location: it is recorded when you stamp Entered.");
+}
+
+/** Every stamp with its time, as recorded on the timing screen. */
+function stampLines(draft, definition) {
+  const labels = STAMP_LABELS();
+  return usedStamps(definition).flatMap((name) => [
+    h("dt", {}, labels[name]),
+    h("dd", {}, draft.stamps[name] ? clock(draft.stamps[name]) : h("span", { class: "muted" }, t("Not stamped")))]);
+}
+
+/** The whole visit as it will be sent, section by section, each item with a way back. */
+function wholeVisit(draft, definition) {
+  const asked = askedNow(draft, definition);
+  const urls = [];
+  const thumbs = async (list, q) => {
+    for (const photo of draft.photos.filter((p) => p.question === q.key)) {
+      const blob = db.photoBlob(await db.get("photos", photo.photo_id));
+      if (blob) {
+        const url = URL.createObjectURL(blob);
+        urls.push(url);
+        list.append(h("li", {}, h("img", { src: url, alt: t("Photo for: %(q)s", { q: localized(q.text, lang()) }) })));
+      } else {
+        list.append(h("li", { class: "muted" }, t("Sent to the server")));
+      }
+    }
+  };
+  const sections = definition.sections.map((section, index) => {
+    const questions = section.questions.filter((q) => asked.has(q.key));
+    if (!questions.length) return null;
+    return h("section", { class: "review-section", "aria-labelledby": `rs-${index}` },
+      h("h3", { id: `rs-${index}` }, localized(section.title, lang())),
+      h("dl", { class: "review-answers" }, questions.flatMap((q) => {
+        const answer = draft.answers[q.key];
+        const title = localized(q.text, lang());
+        let shown;
+        if (q.type === "timed") {
+          const seconds = secondsBetween(draft.stamps[q.from], draft.stamps[q.to]);
+          shown = isNever(answer) ? t("%(what)s: never happened", { what: STAMP_LABELS()[q.to] })
+            : answer?.na ? t("N/A") : seconds === null ? null : duration(seconds);
+        } else if (q.type === "photo") {
+          const n = draft.photos.filter((p) => p.question === q.key).length;
+          shown = answer?.na ? t("N/A") : n ? t("Photos: %(n)s", { n }) : null;
+        } else {
+          shown = answerText(q, answer);
+        }
+        const photos = h("ul", { class: "thumbs" });
+        thumbs(photos, q);
+        const pointed = (draft.review_questions || []).includes(q.key);
+        return [
+          h("dt", { class: pointed ? "pointed" : null }, title),
+          h("dd", { class: pointed ? "pointed" : null },
+            pointed ? h("p", { class: "pointed-note" }, t("The reviewer asks about this answer.")) : null,
+            shown === null
+              ? h("span", { class: isRequired(q) ? "unanswered" : "unanswered optional" }, t("Not answered"))
+              : h("span", { class: "answer" }, shown),
+            answer?.comment ? h("p", { class: "comment" }, t("Comment:"), " ", answer.comment) : null,
+            photos,
+            h("a", { class: "change", href: `#/visit/${draft.visit_id}/section/${index}/${q.key}`,
+                     "aria-label": t("Change: %(q)s", { q: title }) }, t("Change")))];
+      })));
+  });
+  const timing = usedStamps(definition).length
+    ? h("section", { class: "review-section", "aria-labelledby": "rs-timing" },
+        h("h3", { id: "rs-timing" }, t("Timing")),
+        h("dl", { class: "facts" }, stampLines(draft, definition), timedFacts(draft, definition)),
+        h("p", {}, h("a", { class: "change", href: `#/visit/${draft.visit_id}` }, t("Change the times"))))
+    : null;
+  const whole = h("section", { class: "whole-visit", "aria-labelledby": "whole-h" },
+    h("h2", { id: "whole-h" }, t("Your visit")),
+    timing,
+    h("p", { class: "location" }, locationLine(draft)),
+    sections);
+  // Thumbnails are object URLs: let them go when the screen is left.
+  addEventListener("hashchange", () => urls.forEach((u) => URL.revokeObjectURL(u)), { once: true });
+  return whole;
+}
+
 export function renderReview({ draft, definition }, { onSubmit }) {
   const todo = missing(draft, definition);
   const submit = h("button", { type: "button", class: "primary", disabled: todo.length > 0,
@@ -499,16 +639,13 @@ export function renderReview({ draft, definition }, { onSubmit }) {
   return h("section", {},
     visitHeader(draft, definition, "review"),
     h("h1", {}, t("Review and submit")),
-    draft.review_note ? h("div", { class: "notice", role: "note" },
-      h("strong", {}, t("The reviewer's note:")), " ", draft.review_note) : null,
-    h("dl", { class: "facts" },
-      timedFacts(draft, definition),
-      h("dt", {}, t("Photos")), h("dd", {}, String(draft.photos.length))),
+    reviewerNote(draft, definition),
     todo.length
       ? h("div", { class: "missing", role: "alert" },
           h("h2", {}, t("Still missing")),
           h("ul", {}, todo.map((m) => h("li", {}, h("a", { href: m.href }, m.text)))))
       : h("p", {}, t("Everything required is answered.")),
+    wholeVisit(draft, definition),
     h("div", { class: "field" },
       h("label", { for: "visit-comment" }, t("Anything else about this visit")),
       h("textarea", { id: "visit-comment", rows: 4, value: draft.comment || "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 
 from starlette.testclient import TestClient
@@ -45,8 +46,6 @@ def test_the_first_load_fits_its_budget_on_the_wire(demo_client: TestClient) -> 
 def test_the_page_brings_the_strings_of_the_browser_language(demo_client: TestClient) -> None:
     """No round trip for the login form's words: they come inside the page, in the
     language the browser asks for, and the page revalidates per language."""
-    import json
-
     from server.i18n import translations
 
     answer = demo_client.get("/app/", headers={"accept-language": "id-ID,id;q=0.9"})
@@ -66,3 +65,30 @@ def test_the_page_brings_the_strings_of_the_browser_language(demo_client: TestCl
     assert again.status_code == 304
     french = demo_client.get("/app/", headers={"accept-language": "fr", "if-none-match": etag})
     assert french.status_code == 200 and 'data-lang="fr"' in french.text
+
+
+def test_the_installed_app_is_named_in_the_shoppers_language(demo_client: TestClient) -> None:
+    """The page links the manifest of its language; each language's manifest carries the
+    translated name and description, and the shell's icons, scope and colours."""
+    from server.i18n import SUPPORTED, translations
+    from server.views.app_shell import MANIFEST_TEXTS
+
+    source = json.loads((PWA / "manifest.webmanifest").read_text())
+    for lang in SUPPORTED:
+        page = demo_client.get("/app/", headers={"accept-language": lang}).text
+        assert f'<link rel="manifest" href="/app/manifest/{lang}.webmanifest">' in page
+        assert f'<html lang="{lang}">' in page
+        answer = demo_client.get(f"/app/manifest/{lang}.webmanifest")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("application/manifest+json")
+        manifest = answer.json()
+        catalog = translations(lang)
+        for key, text in MANIFEST_TEXTS.items():
+            assert manifest[key] == catalog.gettext(text)
+            assert lang == "en" or key == "short_name" or manifest[key] != text, (lang, key)
+        assert {k: v for k, v in manifest.items() if k not in {*MANIFEST_TEXTS, "lang"}} == {
+            k: v for k, v in source.items() if k not in MANIFEST_TEXTS
+        }
+        assert manifest["lang"] == lang
+    missing = demo_client.get("/app/manifest/xx.webmanifest")
+    assert missing.status_code == 404 and "That language is not available." in missing.text

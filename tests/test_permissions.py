@@ -61,6 +61,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/api/v1/openapi.json", everyone(200, anonymous=200)),
     ("GET", "/app/", everyone(200, anonymous=200)),
     ("GET", "/app/strings/id.json", everyone(200, anonymous=200)),
+    ("GET", "/app/manifest/id.webmanifest", everyone(200, anonymous=200)),
     ("GET", "/service-worker.js", everyone(200, anonymous=200)),
     # reports: 404 (not 403) wherever the thing is not the user's to know about
     ("GET", "/chains/1/compare", {**everyone(200, anonymous=401), "shopper": 404}),
@@ -127,6 +128,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ),
     ("GET", "/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11", everyone(404, anonymous=401)),
     ("GET", "/api/v1/assignments", only("shopper", 200, others=403)),
+    ("GET", "/api/v1/me/visits", only("shopper", 200, others=403)),
     ("POST", "/api/v1/assignments/999999/claim", only("shopper", 404, others=403)),
     ("PUT", VISIT, only("shopper", 422, others=403)),
     ("GET", VISIT, everyone(404, anonymous=401)),

@@ -3,6 +3,7 @@ an assignment the agency left open for any shopper."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
@@ -12,7 +13,7 @@ from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import assignments, visits
+from ..queries import assignments, programme, visits
 from .common import ok
 
 
@@ -33,6 +34,10 @@ async def list_assignments(request: Request) -> Response:
             "revision": row["revision"],
             "assignment_id": row["assignment_id"],
             "review_note": row["review_note"],
+            "branch": {"id": row["branch_id"], "name": row["branch_name"]},
+            "local_date": row["local_date"],
+            # The answers the reviewer points at (question keys), in the questionnaire's order.
+            "questions": json.loads(row["review_questions"]) if row["review_questions"] else [],
         }
         for row in await visits.returned_for_shopper(db, user.id)
     ]
@@ -44,6 +49,8 @@ async def list_assignments(request: Request) -> Response:
             "assignments": await assignments.open_for_shopper(db, user.id),
             "returned_visits": returned,
             "claimable": claimable,
+            # What the app does with a visit started before its window (allow, warn, refuse).
+            "early_visits": await programme.early_visits(db),
         }
     )
 

@@ -11,7 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..i18n import SUPPORTED
+from ..i18n import STATE_NAMES, SUPPORTED
+from ..queries.programme import EARLY_VISITS
 from ..questionnaire import STAMPS
 
 UUID = {"type": "string", "format": "uuid"}
@@ -202,6 +203,51 @@ SCHEMAS: dict[str, Any] = {
             "branch": {"type": "object"},
         },
     },
+    "ShopperVisits": {
+        "type": "object",
+        "properties": {
+            "visits": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["visit_id", "revision", "branch", "local_date", "state"],
+                    "properties": {
+                        "visit_id": UUID,
+                        "revision": {"type": "integer"},
+                        "branch": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "name": {"type": "string"},
+                                "city": {"type": "string"},
+                            },
+                        },
+                        "local_date": {
+                            "type": "string",
+                            "format": "date",
+                            "description": "the day of the visit at the branch",
+                        },
+                        "started_at": {"type": "string", "format": "date-time"},
+                        "state": {
+                            "type": "string",
+                            "enum": list(STATE_NAMES),
+                            "description": "incomplete: photos still to come; submitted:"
+                            " waiting for review",
+                        },
+                        "note": {
+                            "type": "string",
+                            "description": "returned: what the reviewer asks to change",
+                        },
+                        "reason": {
+                            "type": "string",
+                            "description": "rejected: why the reviewer rejected it",
+                        },
+                    },
+                },
+            },
+            "limit": {"type": "integer", "description": "the most visits listed"},
+        },
+    },
     "Claimed": {
         "type": "object",
         "properties": {"assignment": {"$ref": "#/components/schemas/Assignment"}},
@@ -224,8 +270,28 @@ SCHEMAS: dict[str, Any] = {
                         "revision": {"type": "integer"},
                         "assignment_id": {"type": "integer"},
                         "review_note": {"type": "string"},
+                        "branch": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "name": {"type": "string"},
+                            },
+                        },
+                        "local_date": {"type": "string", "format": "date"},
+                        "questions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "the answers the reviewer points at (question keys)",
+                        },
                     },
                 },
+            },
+            "early_visits": {
+                "type": "string",
+                "enum": list(EARLY_VISITS),
+                "description": "the programme's rule for a visit started before its window"
+                " opens: start it silently, say when the window opens and let the shopper"
+                " start anyway, or wait for the window (the server refuses such a visit)",
             },
         },
     },
@@ -277,6 +343,16 @@ PATHS: dict[str, Any] = {
             "summary": "The shopper's open assignments and returned visits",
             "responses": {
                 "200": _json("Assignments", "for offline use"),
+                "401": _error("not logged in"),
+                "403": _error("not a shopper"),
+            },
+        },
+    },
+    "/api/v1/me/visits": {
+        "get": {
+            "summary": "The shopper's own visits, newest first, and what became of each",
+            "responses": {
+                "200": _json("ShopperVisits", "the newest visits (at most `limit`)"),
                 "401": _error("not logged in"),
                 "403": _error("not a shopper"),
             },

@@ -138,6 +138,18 @@ async def _store(
     )
     if time_problems:
         raise invalid(time_problems)
+    if payload.revision == 1 and context["early_visits"] == "refuse":
+        started = zones.local_date(payload.started_at, found["branch_timezone"])
+        if started < assignment.window_start:
+            raise invalid(
+                [
+                    Problem(
+                        "started_at",
+                        _("is before this assignment's window opens (%(start)s)")
+                        % {"start": assignment.window_start},
+                    )
+                ]
+            )
     definition = await questionnaires.get_published(
         tx, payload.questionnaire_id, payload.questionnaire_version
     )
@@ -215,3 +227,31 @@ async def get_visit(request: Request) -> Response:
     ):
         raise not_found()
     return ok(await visits.status(db, row))
+
+
+def history_entry(row: dict[str, Any]) -> dict[str, Any]:
+    """One visit in the shopper's history: the reviewer's words are a ``note`` on a
+    returned visit and a ``reason`` on a rejected one."""
+    entry: dict[str, Any] = {
+        "visit_id": row["visit_uuid"],
+        "revision": row["revision"],
+        "branch": {"id": row["branch_id"], "name": row["branch_name"], "city": row["branch_city"]},
+        "local_date": row["local_date"],
+        "started_at": row["started_at"],
+        "state": row["state"],
+    }
+    words = row["review_note"]
+    if words and row["state"] == "returned":
+        entry["note"] = words
+    elif words and row["state"] == "rejected":
+        entry["reason"] = words
+    return entry
+
+
+async def my_visits(request: Request) -> Response:
+    """``GET /api/v1/me/visits``: the shopper's own visits, newest first, with what became
+    of each (the app keeps the answer to read offline)."""
+    user = await auth.require_user(request, "assignment.read_own")
+    db: Database = request.app.state.db
+    rows = await visits.history_for_shopper(db, user.id)
+    return ok({"visits": [history_entry(row) for row in rows], "limit": visits.HISTORY_LIMIT})

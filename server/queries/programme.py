@@ -1,11 +1,18 @@
-"""Programme settings: review on or off (more to come), with the server's default."""
+"""Programme settings (review on or off; visits before their window), each a JSON value
+in ``programme_settings`` with the server's default while an admin has not chosen."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from . import audit
+
+EARLY_VISITS = ("allow", "warn", "refuse")
+"""What the app does with a visit started before its assignment's window opens: start it
+silently, start it after saying when the window opens, or refuse (the server too)."""
+EARLY_VISITS_DEFAULT = "warn"
 
 
 async def review_required(db: Reader, default: bool) -> bool:
@@ -19,22 +26,36 @@ def review_setting(stored: str | None, default: bool) -> bool:
     return bool(json.loads(stored)) if stored is not None else default
 
 
-async def set_review_required(tx: Transaction, value: bool, actor_id: int) -> None:
+async def early_visits(db: Reader) -> str:
+    """``allow``, ``warn`` or ``refuse``: see EARLY_VISITS."""
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'early_visits'")
+    return early_setting(row[0] if row else None)
+
+
+def early_setting(stored: str | None) -> str:
+    value = json.loads(stored) if stored is not None else EARLY_VISITS_DEFAULT
+    return value if value in EARLY_VISITS else EARLY_VISITS_DEFAULT
+
+
+async def _store(tx: Transaction, key: str, value: Any, actor_id: int) -> None:
+    """One setting and its audit row, in the caller's transaction."""
     await tx.execute(
         "INSERT INTO programme_settings (key, value, updated_at, updated_by)"
-        " VALUES ('review_required', ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET"
         " value = excluded.value, updated_at = excluded.updated_at,"
         " updated_by = excluded.updated_by",
-        (json.dumps(value), utcnow(), actor_id),
+        (key, json.dumps(value), utcnow(), actor_id),
     )
-    await audit.record(
-        tx,
-        actor_id,
-        "programme.review_required",
-        "programme",
-        "settings",
-        {"review_required": value},
-    )
+    await audit.record(tx, actor_id, f"programme.{key}", "programme", "settings", {key: value})
+
+
+async def set_review_required(tx: Transaction, value: bool, actor_id: int) -> None:
+    await _store(tx, "review_required", value, actor_id)
+
+
+async def set_early_visits(tx: Transaction, value: str, actor_id: int) -> None:
+    assert value in EARLY_VISITS, value
+    await _store(tx, "early_visits", value, actor_id)
 
 
 async def has_data(db: Reader) -> bool:

@@ -90,17 +90,23 @@ async def warnings(db: Reader, row: Row) -> list[dict[str, Any]]:
 
 
 async def decide(
-    tx: Transaction, visit_id: int, decision: str, actor_id: int, note: str | None
+    tx: Transaction,
+    visit_id: int,
+    decision: str,
+    actor_id: int,
+    note: str | None,
+    questions: list[str] | None = None,
 ) -> None:
     """Approve, return (with a note for the shopper) or reject (with a reason) a submitted
-    visit, with its audit row and, for approval, the comparison summary, all at once."""
+    visit, with its audit row and, for approval, the comparison summary, all at once. A
+    returned visit may point at answers (question keys) for the shopper to change."""
     row = await tx.fetchone(
         "SELECT visit_uuid, revision, state FROM visits WHERE id = ?", (visit_id,)
     )
     if row is None or row["state"] != "submitted":
         raise ValueError("only a submitted visit can be reviewed")
     if decision == "return":
-        await visits.return_to_shopper(tx, visit_id, note or "", actor_id)
+        await visits.return_to_shopper(tx, visit_id, note or "", actor_id, questions)
         return
     state = {"approve": "approved", "reject": "rejected"}[decision]
     await visits.set_state(tx, visit_id, state, note)

@@ -158,7 +158,7 @@ async def put_context(
 ) -> dict[str, Any]:
     """Everything storing a revision checks, read in one hop: the visit's newest revision
     and revision ``number`` (if stored), the assignment with its branch's time zone, the
-    programme's review setting and the photos already known by id."""
+    programme's review and early-visit settings and the photos already known by id."""
     marks = placeholders(photo_ids)
     revisions, assignment, setting, photo_rows = await tx.fetch_each(
         [
@@ -173,7 +173,11 @@ async def put_context(
                 " JOIN branches b ON b.id = a.branch_id WHERE a.id = ?",
                 (assignment_id,),
             ),
-            ("SELECT value FROM programme_settings WHERE key = 'review_required'", ()),
+            (
+                "SELECT key, value FROM programme_settings"
+                " WHERE key IN ('review_required', 'early_visits')",
+                (),
+            ),
             (
                 "SELECT id, visit_uuid, sha256, bytes, received_at IS NOT NULL AS present"
                 f" FROM photos WHERE id IN ({marks})",
@@ -182,11 +186,13 @@ async def put_context(
         ]
     )
     found = [dict(r) for r in revisions]
+    chosen = {row[0]: row[1] for row in setting}
     return {
         "newest": found[0] if found else None,
         "same": next((r for r in found if r["revision"] == number), None),
         "assignment": dict(assignment[0]) if assignment else None,
-        "review_setting": setting[0][0] if setting else None,
+        "review_setting": chosen.get("review_required"),
+        "early_visits": programme.early_setting(chosen.get("early_visits")),
         "photos": {r["id"]: dict(r) for r in photo_rows},
     }
 
@@ -284,22 +290,26 @@ async def complete_if_ready(
     return True
 
 
-async def return_to_shopper(tx: Transaction, visit_id: int, note: str, actor_id: int) -> None:
-    """A reviewer sends a submitted visit back; the shopper's edit comes as a new revision."""
+async def return_to_shopper(
+    tx: Transaction, visit_id: int, note: str, actor_id: int, questions: list[str] | None = None
+) -> None:
+    """A reviewer sends a submitted visit back, with a note and the answers it points at
+    (question keys, checked by the caller); the shopper's edit comes as a new revision."""
     row = await tx.fetchone(
         "SELECT visit_uuid, revision, state FROM visits WHERE id = ?", (visit_id,)
     )
     if row is None or row["state"] != "submitted":
         raise ValueError("only a submitted visit can be returned")
     await set_state(tx, visit_id, "returned", note)
-    await audit.record(
-        tx,
-        actor_id,
-        "visit.returned",
-        "visit",
-        row["visit_uuid"],
-        {"revision": row["revision"], "note": note},
-    )
+    if questions:
+        await tx.execute(
+            "UPDATE visits SET review_questions = ? WHERE id = ?",
+            (compact_json(questions), visit_id),
+        )
+    details: dict[str, Any] = {"revision": row["revision"], "note": note}
+    if questions:
+        details["questions"] = questions
+    await audit.record(tx, actor_id, "visit.returned", "visit", row["visit_uuid"], details)
 
 
 async def status(db: Reader, row: Row) -> dict[str, Any]:
@@ -325,11 +335,33 @@ async def returned_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, An
     """The shopper's visits whose newest revision was returned for another edit."""
     return plain_rows(
         await db.fetchall(
-            "SELECT v.* FROM visits v WHERE v.shopper_id = ? AND v.state = 'returned'"
+            "SELECT v.*, b.name AS branch_name FROM visits v"
+            " JOIN branches b ON b.id = v.branch_id"
+            " WHERE v.shopper_id = ? AND v.state = 'returned'"
             " AND v.revision = (SELECT max(revision) FROM visits w"
             " WHERE w.visit_uuid = v.visit_uuid)"
             " ORDER BY v.updated_at",
             (shopper_id,),
+        )
+    )
+
+
+HISTORY_LIMIT = 200
+"""The newest visits a shopper's history lists (months of work for a busy shopper)."""
+
+
+async def history_for_shopper(db: Reader, shopper_id: int) -> list[dict[str, Any]]:
+    """The shopper's own visits, newest first, each as its newest revision with its
+    branch: what the app's history shows (docs/api.md, GET /api/v1/me/visits)."""
+    return plain_rows(
+        await db.fetchall(
+            "SELECT v.visit_uuid, v.revision, v.state, v.local_date, v.started_at,"
+            " v.review_note, b.id AS branch_id, b.name AS branch_name, b.city AS branch_city"
+            " FROM visits v JOIN branches b ON b.id = v.branch_id"
+            " WHERE v.shopper_id = ? AND v.revision = (SELECT max(revision) FROM visits w"
+            " WHERE w.visit_uuid = v.visit_uuid)"
+            " ORDER BY v.started_utc DESC, v.id DESC LIMIT ?",
+            (shopper_id, HISTORY_LIMIT),
         )
     )
 

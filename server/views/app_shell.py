@@ -21,7 +21,7 @@ from starlette.types import Scope
 
 from .. import i18n
 from ..errors import ApiError
-from ..i18n import _
+from ..i18n import N_, _
 from ..settings import Settings
 
 SHELL_SUFFIXES = {".html", ".js", ".css", ".webmanifest", ".png", ".svg"}
@@ -46,10 +46,29 @@ def shell_files(pwa_dir: Path) -> list[str]:
     """Every file the app needs offline, as URLs."""
     urls = ["/app/"]
     for path in sorted(pwa_dir.rglob("*")):
-        if path.is_file() and path.suffix in SHELL_SUFFIXES and path.name != "index.html":
+        # index.html is /app/; the manifest is served translated (manifest_url).
+        if (
+            path.is_file()
+            and path.suffix in SHELL_SUFFIXES
+            and path.suffix != ".webmanifest"
+            and path.name != "index.html"
+        ):
             urls.append("/app/" + path.relative_to(pwa_dir).as_posix())
     urls += [f"/app/strings/{lang}.json" for lang in i18n.SUPPORTED]
+    urls += [manifest_url(lang) for lang in i18n.SUPPORTED]
     return urls
+
+
+MANIFEST_TEXTS = {
+    "name": N_("Visitscore shopper"),
+    "short_name": N_("Visitscore"),
+    "description": N_("Record mystery-shopping visits, even with no signal."),
+}
+"""What the phone shows when the app is installed, in the shopper's language."""
+
+
+def manifest_url(lang: str) -> str:
+    return f"/app/manifest/{lang}.webmanifest"
 
 
 def _signature(paths: list[Path]) -> tuple[tuple[str, float, int], ...]:
@@ -113,6 +132,23 @@ async def strings(request: Request) -> Response:
     )
 
 
+async def manifest(request: Request) -> Response:
+    """The web app manifest in one language: pwa/manifest.webmanifest (icons, colours,
+    scope) with its name and description translated, so the installed app is named in
+    the shopper's language."""
+    lang = request.path_params["lang"]
+    if lang not in i18n.SUPPORTED:
+        raise ApiError(404, "not_found", _("That language is not available."))
+    settings: Settings = request.app.state.settings
+    data = json.loads((settings.pwa_dir / "manifest.webmanifest").read_text("utf-8"))
+    catalog = i18n.translations(lang)
+    data |= {key: catalog.gettext(text) for key, text in MANIFEST_TEXTS.items()}
+    data["lang"] = lang
+    return JSONResponse(
+        data, media_type="application/manifest+json", headers={"cache-control": "no-cache"}
+    )
+
+
 async def index(request: Request) -> Response:
     """The app's page, with the strings of the browser's language inside it: the login
     form can be drawn as soon as the modules have run, without another round trip for
@@ -126,6 +162,8 @@ async def index(request: Request) -> Response:
     page = (settings.pwa_dir / "index.html").read_text("utf-8")
     table = json.dumps(string_table(settings, lang), ensure_ascii=False).replace("</", "<\\/")
     block = f'<script type="application/json" id="strings" data-lang="{lang}">{table}</script>\n'
+    page = page.replace('<html lang="en">', f'<html lang="{lang}">', 1)
+    page = page.replace('href="/app/manifest.webmanifest"', f'href="{manifest_url(lang)}"', 1)
     return Response(
         page.replace("</head>", block + "</head>", 1), media_type="text/html", headers=headers
     )

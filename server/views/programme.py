@@ -1,4 +1,5 @@
-"""``/admin/programme``: programme settings for the agency (review on or off)."""
+"""``/admin/programme``: programme settings for the agency (review on or off, visits
+before their window)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,31 @@ async def settings_page(request: Request) -> Response:
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
     review = await programme.review_required(db, settings.review_required)
-    return await render(request, "programme.html", {"review_required": review})
+    early = await programme.early_visits(db)
+    return await render(
+        request, "programme.html", {"review_required": review, "early_visits": early}
+    )
 
 
 async def settings_submit(request: Request) -> Response:
+    """Each setting the form sends is checked, then all are saved in one transaction; a
+    setting the form leaves out keeps its value."""
     form = await auth.checked_form(request)  # forms check their token before anything else
     user = auth.require(await auth.current_user(request), "programme.manage")
-    value = form.get("review_required")
-    if value not in ("on", "off"):
+    review = form.get("review_required")
+    early = form.get("early_visits")
+    if review is None and early is None:
+        raise ApiError(422, "invalid", _("Choose a setting to change."))
+    if review is not None and review not in ("on", "off"):
         raise ApiError(422, "invalid", _("Choose whether visits wait for review."))
+    if early is not None and early not in programme.EARLY_VISITS:
+        raise ApiError(
+            422, "invalid", _("Choose what happens to a visit started before its window.")
+        )
     db: Database = request.app.state.db
     async with db.transaction() as tx:
-        await programme.set_review_required(tx, value == "on", user.id)
+        if review is not None:
+            await programme.set_review_required(tx, review == "on", user.id)
+        if early is not None:
+            await programme.set_early_visits(tx, str(early), user.id)
     return RedirectResponse("/admin/programme", status_code=303)

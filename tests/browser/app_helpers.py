@@ -149,8 +149,15 @@ def assert_accessible(page: Page, name: str) -> None:
     )
 
 
-def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: str = "") -> str:
-    """A reviewer, in a browser of their own, takes the oldest visit in the queue."""
+def reviewer_decides(
+    browser: Browser,
+    server: LiveServer,
+    decision: str,
+    note: str = "",
+    point_at: tuple[str, ...] = (),
+) -> str:
+    """A reviewer, in a browser of their own, takes the newest visit in the queue: approves,
+    rejects (``note`` is the reason) or returns it with a note, pointing at answers."""
     context = browser.new_context()
     page = context.new_page()
     try:
@@ -165,7 +172,14 @@ def reviewer_decides(browser: Browser, server: LiveServer, decision: str, note: 
         assert_accessible(page, "visit under review")
         if decision == "return":
             page.get_by_label("Note for the shopper").fill(note)
+            if point_at:
+                page.locator(".point-at summary").click()
+                for question in point_at:
+                    page.locator(".point-at").get_by_label(question).check()
             page.get_by_role("button", name="Return to the shopper").click()
+        elif decision == "reject":
+            page.get_by_label("Reason for rejecting").fill(note)
+            page.get_by_role("button", name="Reject").click()
         else:
             page.get_by_role("button", name="Approve").click()
         expect(page.get_by_role("heading", name="Review queue")).to_be_visible()

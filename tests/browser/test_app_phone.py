@@ -4,11 +4,23 @@ phones": where a screen opens, what the review's links lead to, and the small wo
 from __future__ import annotations
 
 import re
+from datetime import date, timedelta
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from tests.browser.app_helpers import log_in, next_section, start_visit
+from tests.browser.app_helpers import (
+    add_photos,
+    answer_section,
+    assert_accessible,
+    expect_outbox,
+    log_in,
+    next_section,
+    record_visit,
+    reviewer_decides,
+    start_visit,
+    wait_offline_ready,
+)
 from tests.conftest import LiveServer, copy_data, db_rows, db_write
 
 PHONE = {"width": 360, "height": 740}
@@ -103,3 +115,190 @@ def test_a_window_is_said_relative_to_the_branchs_today(
         "four": 4,
         "words": ["tomorrow", "besok", "demain"],
     }
+
+
+def test_the_review_shows_the_whole_visit_with_a_way_back_to_each_item(
+    page: Page, app_server: LiveServer
+) -> None:
+    page.set_viewport_size(PHONE)
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Go to the questions").click()
+    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    answer_section(page)
+    question = page.locator("#q-greeted_verbally")
+    question.locator("summary", has_text="Comment").click()
+    question.get_by_label("Comment").fill("Said hello from the till")
+    next_section(page)  # checkout: answered, with a photo
+    answer_section(page)
+    add_photos(page, 1)
+    next_section(page)  # personalization: left unanswered
+    page.get_by_role("link", name="Review").click()
+    expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+
+    whole = page.locator(".whole-visit")
+    expect(whole.locator("h3")).to_have_text(
+        [
+            "Timing",
+            "Greeting",
+            "Checkout availability",
+            "Personalization",
+            "Problem handling",
+            "Overall",
+        ]
+    )
+    # The stamps with their times, the measured waits, where the phone was.
+    timing = whole.locator(".review-section", has=page.locator("h3", has_text="Timing"))
+    expect(timing.locator("dt").first).to_have_text("Entered")
+    expect(timing.locator("dd").first).to_have_text(re.compile(r"\d{1,2}[:.]\d{2}[:.]\d{2}"))
+    expect(timing).to_contain_text("Time waiting in the queue")
+    expect(whole.locator(".location")).to_contain_text("No location")
+
+    def item(text: str) -> Locator:
+        return whole.locator("dt", has_text=text).locator("xpath=following-sibling::dd[1]")
+
+    expect(item("Did a member of staff greet you out loud?")).to_contain_text("Yes")
+    expect(item("Did a member of staff greet you out loud?")).to_contain_text(
+        "Comment: Said hello from the till"
+    )
+    expect(item("Eye contact and smile")).to_contain_text("0 on a scale of 0 to 4")
+    expect(item("Staffed tills open / total")).to_contain_text("1 of 2 open")
+    expect(item("Photo of the checkout area").locator("img")).to_have_count(1)
+    expect(item("Did staff ask what you needed?")).to_contain_text("Not answered")
+    assert_accessible(page, "review with the whole visit")
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    )  # no sideways scroll
+
+    # Each item leads back to its question.
+    page.get_by_role("link", name="Change: Did staff ask what you needed?").click()
+    expect(page.locator("#q-asked_needs")).to_be_in_viewport()
+    focused = page.evaluate("document.activeElement.closest('.question')?.id")
+    assert focused == "q-asked_needs"
+
+
+def test_a_visit_before_its_window_is_allowed_warned_or_refused_as_the_programme_says(
+    page: Page, demo_template: Path, tmp_path: Path
+) -> None:
+    data = copy_data(demo_template, tmp_path / "data")
+    (shopper,) = db_rows(data, "SELECT id FROM users WHERE email = 'shopper@demo.test'")[0]
+    early = db_rows(
+        data,
+        "SELECT a.id, b.name FROM assignments a JOIN branches b ON b.id = a.branch_id"
+        " WHERE a.shopper_id = ? AND a.state = 'open' ORDER BY a.window_start, a.id LIMIT 2",
+        (shopper,),
+    )
+    ((_, branch), (_, other)) = early
+    opens = date.today() + timedelta(days=4)
+    db_write(
+        data,
+        [
+            (
+                "UPDATE assignments SET window_start = ?, window_end = ? WHERE id = ?",
+                [(opens.isoformat(), (opens + timedelta(days=6)).isoformat(), a) for a, _ in early],
+            )
+        ],
+    )
+    said = f"This visit's window opens on {opens:%b} {opens.day}, {opens.year}."
+    choose = "UPDATE programme_settings SET value = ? WHERE key = ?"
+    db_write(
+        data,
+        [
+            (
+                "INSERT INTO programme_settings (key, value, updated_at) VALUES"
+                " ('early_visits', '\"refuse\"', '2026-12-02T00:00:00Z')",
+                (),
+            )
+        ],
+    )
+    server = LiveServer(data)
+    try:
+        page.set_viewport_size(PHONE)
+        log_in(page, server)
+        # Refuse: the app waits for the window.
+        card = page.locator("ul.cards li", has_text=branch).filter(has_text="window opens")
+        expect(card).to_contain_text(said + " You can start it from that day.")
+        expect(card.get_by_role("button", name="Start visit at")).to_be_disabled()
+
+        # Warn (the default): one more question first, which can be declined.
+        db_write(data, [(choose, ('"warn"', "early_visits"))])
+        page.reload()
+        expect(card).to_contain_text(said)
+        expect(card).not_to_contain_text("You can start it from that day.")
+        card.get_by_role("button", name="Start visit at").click()
+        expect(card.get_by_role("alert")).to_contain_text("may not be accepted")
+        expect(card.get_by_role("button", name="Start anyway")).to_be_focused()
+        assert_accessible(page, "a visit before its window")
+        card.get_by_role("button", name="Not yet").click()
+        expect(card.get_by_role("button", name="Start visit at")).to_be_visible()
+        card.get_by_role("button", name="Start visit at").click()
+        card.get_by_role("button", name="Start anyway").click()
+        expect(page.get_by_role("heading", name="Timing")).to_be_visible()
+
+        # Allow: the card only says when the window is ("Starts in 4 days") and starts.
+        db_write(data, [(choose, ('"allow"', "early_visits"))])
+        page.goto(server.url + "/app/#/")
+        page.reload()
+        card = page.locator("ul.cards li", has_text=other).filter(has_text="Start visit at")
+        expect(card.locator(".when")).to_have_text(re.compile(r"^Starts in \d days$"))
+        expect(card).not_to_contain_text("window opens")
+        card.get_by_role("button", name="Start visit at").click()
+        expect(page.get_by_role("heading", name="Timing")).to_be_visible()
+    finally:
+        server.stop()
+
+
+def test_the_shopper_learns_what_became_of_each_visit_and_a_returned_one_opens_where_pointed(
+    page: Page, context: BrowserContext, browser: Browser, app_server: LiveServer
+) -> None:
+    page.set_viewport_size(PHONE)
+    log_in(page, app_server)
+    wait_offline_ready(page)
+    record_visit(page)
+    page.get_by_role("link", name="Home").click()
+    record_visit(page)
+    expect_outbox(page, "Sent", "Sent")
+    expect(page.locator(".outbox-item .server-state")).to_have_text(["Waiting for review"] * 2)
+    reviewer_decides(browser, app_server, "reject", "The receipt is from another shop.")
+    reviewer_decides(
+        browser,
+        app_server,
+        "return",
+        "Say whether they asked what you needed.",
+        point_at=("Did staff ask what you needed?",),
+    )
+
+    page.goto(app_server.url + "/app/#/visits")
+    page.get_by_role("button", name="Sync now").click()
+    items = page.locator(".history-item")
+    expect(items.locator(".visit-state").nth(1)).to_have_text("Returned to you for changes")
+    returned = items.filter(has_text="Returned to you for changes")
+    expect(returned).to_contain_text("Say whether they asked what you needed.")
+    rejected = items.filter(has_text="Rejected")
+    expect(rejected).to_contain_text("Why it was rejected: The receipt is from another shop.")
+    expect(returned.locator("strong").first).not_to_be_empty()  # the branch
+    assert_accessible(page, "the shopper's visits")
+
+    # Offline, the list reads the same, and says it is the last one received.
+    context.set_offline(True)
+    page.goto(app_server.url + "/app/#/")
+    page.get_by_role("link", name="Your visits").click()
+    expect(page.locator(".notice")).to_contain_text("You are offline")
+    expect(page.locator(".history-item").filter(has_text="Rejected")).to_have_count(1)
+    # The home screen's returned card says which branch and day it is.
+    page.get_by_role("link", name="Home").click()
+    card = page.locator("section", has=page.get_by_role("heading", name="Returned for changes"))
+    expect(card.locator("li strong").first).not_to_be_empty()
+    expect(card.locator("li .muted").first).to_have_text(re.compile(r"\d{4}"))
+
+    # The returned visit opens on the answer the reviewer pointed at.
+    page.get_by_role("button", name="Edit and send again").click()
+    question = page.locator("#q-asked_needs")
+    expect(question).to_be_in_viewport()
+    expect(question.locator(".pointed-note")).to_have_text("The reviewer asks about this answer.")
+    assert page.evaluate("document.activeElement.closest('.question')?.id") == "q-asked_needs"
+    page.get_by_role("link", name="Review").click()
+    note = page.get_by_role("note")
+    expect(note).to_contain_text("The reviewer asks about these answers:")
+    expect(note.get_by_role("link", name="Did staff ask what you needed?")).to_be_visible()
+    assert_accessible(page, "a returned visit's review")

@@ -112,7 +112,9 @@ def test_from_a_new_questionnaire_to_the_owners_report(
     answer_section(page)
     next_section(page)
     expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
-    expect(page.locator(".facts dt")).to_have_text(["Photos"])  # no greeting or queue lines
+    # No greeting or queue lines: nothing in this visit is timed.
+    expect(page.locator(".whole-visit h3")).to_have_text(["Welcome"])
+    expect(page.locator(".whole-visit .facts")).to_have_count(0)
     page.get_by_role("button", name="Submit visit").click()
     expect_outbox(page, "Sent")
 

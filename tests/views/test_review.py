@@ -98,8 +98,12 @@ def test_return_needs_a_note_which_the_shoppers_app_receives(
             "revision": 1,
             "assignment_id": returned[0]["assignment_id"],
             "review_note": "Add the till count.",
+            "branch": returned[0]["branch"],
+            "local_date": returned[0]["local_date"],
+            "questions": [],  # none pointed at
         }
     ]
+    assert returned[0]["branch"]["name"] and returned[0]["local_date"]
 
 
 def test_reject_needs_a_reason_and_keeps_the_visit_void(
