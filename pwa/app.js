@@ -3,6 +3,7 @@
 import { call } from "./api.js";
 import * as db from "./db.js";
 import { lang, loadLanguage, t } from "./i18n.js";
+import { adoptUnowned, isMine, mine, othersWork, ownerOf } from "./owner.js";
 import { nextRetry, onChange, syncOutbox } from "./sync.js";
 import { h } from "./util.js";
 import * as views from "./views.js";
@@ -38,7 +39,7 @@ function toast(message, action) {
 }
 
 async function updateStatus() {
-  const unsynced = (await db.all("outbox")).filter((item) => item.state !== "synced").length;
+  const unsynced = mine(await db.all("outbox"), user).filter((item) => item.state !== "synced").length;
   // (No t() inside template literals: the message extractor cannot see them there.)
   const network = navigator.onLine ? t("Online") : t("Offline");
   netStatus.textContent = network + " · " + t("Not sent: %(n)s", { n: unsynced });
@@ -138,7 +139,8 @@ async function submitVisit(draft) {
   if (visit.missing(draft, definition).length) return;
   const body = visit.buildBody(draft);
   const item = { visit_id: draft.visit_id, revision: draft.revision, body, state: "waiting", attempts: 0,
-                 created: Date.now(), title: draft.branch_name, scenario_key: draft.scenario_key ?? null };
+                 created: Date.now(), title: draft.branch_name, scenario_key: draft.scenario_key ?? null,
+                 ...ownerOf(user) };
   await db.transact(["drafts", "outbox"], async (store) => {
     await store("outbox").put(item);
     await store("drafts").del(draft.visit_id);
@@ -154,20 +156,33 @@ async function submitVisit(draft) {
 }
 
 async function logout() {
-  const unsent = (await db.all("outbox")).filter((item) => item.state !== "synced").length +
-    (await db.all("drafts")).length;
+  const unsent = mine(await db.all("outbox"), user).filter((item) => item.state !== "synced").length +
+    mine(await db.all("drafts"), user).length;
   if (unsent && !window.confirm(t("%(n)s visits are not sent yet. They stay on this phone and are sent after the next login. Log out?", { n: unsent }))) {
     return;
   }
-  await call("DELETE", "/api/v1/session");
+  // With no signal the server's session lives on: end it at the next chance, and never
+  // adopt it meanwhile (the next shopper on this phone must not open as this one).
+  const ended = await call("DELETE", "/api/v1/session");
+  await db.kvSet("logout_pending", !["ok", "auth", "client"].includes(ended.kind));
   user = null;
   await db.kvSet("user", null);
+  // The next shopper on this phone sees none of this one's assignments or history.
+  await db.kvSet("assignments", null);
+  await db.kvSet("history", null);
   location.hash = "#/login";
 }
 
 async function loggedIn(who) {
+  const before = await db.kvGet("user");
+  if (before && before.id !== who.id) { // someone else was logged in here: not theirs to see
+    await db.kvSet("assignments", null);
+    await db.kvSet("history", null);
+  }
   user = who;
   await db.kvSet("user", who);
+  await db.kvSet("logout_pending", false); // the new session replaced the old one
+  await adoptUnowned(who);
   await db.kvSet("auth_needed", false);
   await refreshAssignments();
   location.hash = "#/";
@@ -176,7 +191,7 @@ async function loggedIn(who) {
 
 /** A returned visit becomes a draft again, opened where the reviewer pointed. */
 async function reopen(returned) {
-  const draft = await views.reopenReturned(returned);
+  const draft = await views.reopenReturned(returned, user);
   if (!draft) {
     toast(t("This visit was recorded on another phone: edit it there."));
     return;
@@ -193,10 +208,12 @@ async function reopen(returned) {
 async function screen(hash) {
   const parts = hash.replace(/^#?\/?/, "").split("/").filter(Boolean);
   if (!user || parts[0] === "login") {
-    return views.renderLogin({ onLoggedIn: loggedIn, resume: Boolean(await db.kvGet("auth_needed")) });
+    return views.renderLogin({ onLoggedIn: loggedIn, resume: Boolean(await db.kvGet("auth_needed")),
+                              waiting: await othersWork(null) });
   }
   if (parts[0] === "outbox") {
     return views.renderOutbox({
+      user,
       onSync: syncNow,
       onRetry: async (item) => {
         await db.update("outbox", item.visit_id, (current) =>
@@ -208,6 +225,11 @@ async function screen(hash) {
   if (parts[0] === "visits") return views.renderHistory({ online: navigator.onLine, onSync: syncNow, onReopen: reopen });
   if (parts[0] === "visit" && parts[1]) {
     const loaded = await visit.loadVisit(parts[1]);
+    if (loaded && !isMine(loaded.draft, user)) {
+      return h("section", {}, h("h1", {}, t("This visit belongs to another shopper")),
+        h("p", {}, t("It stays on this phone until %(name)s logs in again.", { name: loaded.draft.owner_name })),
+        h("a", { class: "button", href: "#/" }, t("Home")));
+    }
     if (!loaded || !loaded.definition) {
       return h("section", {}, h("h1", {}, t("This visit is not on this phone")),
         h("p", {}, t("It may have been submitted already: see the outbox.")),
@@ -226,7 +248,7 @@ async function screen(hash) {
         toast(t("This assignment's questions are not on this phone yet. Connect once and try again."));
         return;
       }
-      const draft = await views.startVisit(assignment, key);
+      const draft = await views.startVisit(assignment, key, user);
       askForPersistentStorage(); // the first visit saved on this phone: keep it safe
       location.hash = visit.firstScreen(draft, await db.kvGet(key));
     },
@@ -337,7 +359,15 @@ async function start() {
   // without waiting for the session: two round trips after the modules, not four.
   const language = loadLanguage();
   user = await db.kvGet("user");
-  const session = !user && navigator.onLine ? call("GET", "/api/v1/session") : null;
+  await adoptUnowned(user); // work kept by an app from before items had owners
+  // A logout that could not reach the server is finished first; until it is, the
+  // session it left is not adopted.
+  if (!user && navigator.onLine && (await db.kvGet("logout_pending"))) {
+    const ended = await call("DELETE", "/api/v1/session");
+    if (["ok", "auth", "client"].includes(ended.kind)) await db.kvSet("logout_pending", false);
+  }
+  const session = !user && navigator.onLine && !(await db.kvGet("logout_pending"))
+    ? call("GET", "/api/v1/session") : null;
   await language;
   // Logged in on the website already? The same session works here.
   const adopted = session && session.then(async (answer) => {

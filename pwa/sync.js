@@ -5,11 +5,13 @@
 // is shown, the rest of the queue goes on). Network errors, 5xx and answers that are
 // not our JSON keep the item waiting with a backoff. A 401 pauses the whole queue
 // until the shopper logs in again. Nothing is deleted before the server says
-// `complete`; then only the photo bytes are dropped (the server holds them).
+// `complete`; then only the photo bytes are dropped (the server holds them). Only the
+// logged-in shopper's items are sent (owner.js): another shopper's wait for them.
 
 import { call } from "./api.js";
 import * as db from "./db.js";
 import { t } from "./i18n.js";
+import { mine } from "./owner.js";
 
 const LOCK = "visitscore-sync";
 const LEASE_MS = 5 * 60 * 1000;
@@ -108,12 +110,15 @@ async function syncItem(item) {
   return "next";
 }
 
+/** The logged-in shopper's outbox items (none when nobody is logged in). */
+const ownOutbox = async () => mine(await db.all("outbox"), await db.kvGet("user"));
+
 /** Not sent yet: waiting, or left "uploading" by whoever was sending. */
 const unsentItem = (item) => item.state === "waiting" || item.state === "uploading";
 
 /** The items to send now, oldest first; `force` ignores backoff (Sync now). */
 async function due(force) {
-  const items = await db.all("outbox");
+  const items = await ownOutbox();
   return items
     .filter(unsentItem)
     .filter((item) => force || !item.next_try || item.next_try <= Date.now())
@@ -172,7 +177,7 @@ export async function syncOutbox({ force = false } = {}) {
  * nobody sending means a retry is scheduled.
  */
 export async function nextRetry(result) {
-  const items = (await db.all("outbox")).filter(unsentItem);
+  const items = (await ownOutbox()).filter(unsentItem);
   if (!items.length) return null;
   if (result === "busy") return Date.now() + BUSY_RECHECK_MS;
   const times = items.map((item) => (item.state === "uploading" ? Date.now() : item.next_try || Date.now()));
@@ -181,5 +186,5 @@ export async function nextRetry(result) {
 
 /** Whether anything is still waiting to be sent (for Background Sync to ask again). */
 export async function unsent() {
-  return (await db.all("outbox")).some(unsentItem);
+  return (await ownOutbox()).some(unsentItem);
 }

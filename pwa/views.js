@@ -4,11 +4,19 @@
 import { call } from "./api.js";
 import * as db from "./db.js";
 import { LANGUAGES, lang, t } from "./i18n.js";
+import { mine, othersWork, ownerOf } from "./owner.js";
 import { day, daysBetween, h, isoLocal, localized, relativeDays, todayIn, uuid, zoneName } from "./util.js";
 
 // --- log in --------------------------------------------------------------------------
 
-export function renderLogin({ onLoggedIn, resume }) {
+/** Other shoppers' unsent work on this phone, said plainly: it is kept and sent by them. */
+function othersLine(waiting) {
+  if (!waiting.length) return null;
+  return h("p", { class: "notice", role: "note", id: "others-work" },
+    waiting.map(({ name, count }) => t("This phone keeps unsent visits of %(name)s (%(n)s). They stay here, untouched, and are sent when %(name)s logs in again.", { n: count, name })).join(" "));
+}
+
+export function renderLogin({ onLoggedIn, resume, waiting = [] }) {
   const error = h("p", { class: "error", role: "alert", id: "login-error" });
   const email = h("input", { id: "email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
@@ -34,18 +42,19 @@ export function renderLogin({ onLoggedIn, resume }) {
     h("h1", {}, t("Log in")),
     resume ? h("p", { class: "notice", role: "note" },
       t("Your session ended. Log in again to send the visits waiting on this phone; nothing was deleted.")) : null,
+    othersLine(waiting),
     form);
 }
 
 // --- home ----------------------------------------------------------------------------
 
-async function unsyncedCount() {
-  const items = await db.all("outbox");
+async function unsyncedCount(user) {
+  const items = mine(await db.all("outbox"), user);
   return items.filter((item) => item.state !== "synced").length;
 }
 
-async function storageLine() {
-  const unsynced = await unsyncedCount();
+async function storageLine(user) {
+  const unsynced = await unsyncedCount(user);
   const persisted = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : false;
   // A warning only while something is at risk: nothing unsent, nothing to lose.
   return h("p", { class: persisted || unsynced === 0 ? "muted" : "notice", id: "storage-status" },
@@ -68,8 +77,9 @@ function scenarioLine(a) {
     declared && a.scenario ? h("span", { class: "muted" }, ` (${a.scenario})`) : null);
 }
 
-export async function startVisit(assignment, definitionKey) {
+export async function startVisit(assignment, definitionKey, user) {
   const draft = {
+    ...ownerOf(user),
     visit_id: uuid(), assignment_id: assignment.id, questionnaire: assignment.questionnaire,
     revision: 1, started_at: isoLocal(), stamps: {}, answers: {}, comment: "", photos: [],
     branch_name: assignment.branch.name, created: Date.now(), updated: Date.now(),
@@ -80,9 +90,9 @@ export async function startVisit(assignment, definitionKey) {
 }
 
 /** A returned visit becomes a draft again, as the next revision of the same visit. */
-export async function reopenReturned(returned) {
+export async function reopenReturned(returned, user) {
   const sent = await db.get("outbox", returned.visit_id);
-  if (!sent) return null;
+  if (!sent || mine([sent], user).length === 0) return null;
   const body = sent.body;
   const draft = {
     visit_id: returned.visit_id, assignment_id: body.assignment_id, questionnaire: body.questionnaire,
@@ -90,7 +100,7 @@ export async function reopenReturned(returned) {
     stamps: { ...body.stamps }, answers: structuredClone(body.answers), comment: body.comment || "",
     photos: (body.photos || []).map((photo) => ({ ...photo, uploaded: true })),
     branch_name: sent.title, created: Date.now(), updated: Date.now(), review_note: returned.review_note,
-    review_questions: returned.questions || [],
+    review_questions: returned.questions || [], ...ownerOf(user),
     geo: body.geo, scenario_key: sent.scenario_key ?? null,
   };
   await db.put("drafts", draft);
@@ -167,13 +177,13 @@ function startControl(a, early, onStart) {
 
 export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage, onClaim }) {
   const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
-  const drafts = (await db.all("drafts")).sort((a, b) => b.updated - a.updated);
+  const drafts = mine(await db.all("drafts"), user).sort((a, b) => b.updated - a.updated);
   const draftAssignments = new Set(drafts.map((d) => d.assignment_id));
-  const outbox = await db.all("outbox");
+  const outbox = mine(await db.all("outbox"), user);
   const sentAssignments = new Set(outbox.map((item) => item.body.assignment_id));
   const open = cached.assignments.filter((a) => !draftAssignments.has(a.id) && !sentAssignments.has(a.id));
-  const mine = new Set(cached.assignments.map((a) => a.id));
-  const claimable = (cached.claimable || []).filter((a) => !mine.has(a.id));
+  const assigned = new Set(cached.assignments.map((a) => a.id));
+  const claimable = (cached.claimable || []).filter((a) => !assigned.has(a.id));
   // Each questionnaire's title, from the definitions this phone keeps.
   const titles = {};
   for (const a of open) {
@@ -189,7 +199,8 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
     authNeeded ? h("p", { class: "notice", role: "note" },
       t("Your session ended: visits are kept and sent after you log in again."), " ",
       h("a", { href: "#/login" }, t("Log in"))) : null,
-    await storageLine(),
+    await storageLine(user),
+    othersLine(await othersWork(user)),
     h("p", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
       h("a", { class: "button secondary", href: "#/outbox" }, t("Outbox")),
@@ -283,8 +294,8 @@ async function exportOutbox() {
   link.remove();
 }
 
-export async function renderOutbox({ onSync, onRetry }) {
-  const items = (await db.all("outbox")).sort((a, b) => b.created - a.created);
+export async function renderOutbox({ user, onSync, onRetry }) {
+  const items = mine(await db.all("outbox"), user).sort((a, b) => b.created - a.created);
   const known = new Map(((await db.kvGet("history"))?.visits || []).map((v) => [v.visit_id, v]));
   return h("section", {},
     h("h1", {}, t("Outbox")),
@@ -292,6 +303,7 @@ export async function renderOutbox({ onSync, onRetry }) {
       h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
       h("button", { type: "button", class: "secondary", onclick: exportOutbox }, t("Export to a file")),
       h("a", { class: "button secondary", href: "#/" }, t("Home"))),
+    othersLine(await othersWork(user)),
     items.length ? h("ul", { class: "cards", id: "outbox-list" }, items.map((item) => h("li", {
       class: `outbox-item state-${item.state}`, "data-visit": item.visit_id },
       h("strong", {}, item.title || item.visit_id), " ",

@@ -302,3 +302,57 @@ def test_the_shopper_learns_what_became_of_each_visit_and_a_returned_one_opens_w
     expect(note).to_contain_text("The reviewer asks about these answers:")
     expect(note.get_by_role("link", name="Did staff ask what you needed?")).to_be_visible()
     assert_accessible(page, "a returned visit's review")
+
+
+def test_a_shared_phone_keeps_each_shoppers_work_apart_until_its_owner_sends_it(
+    page: Page, context: BrowserContext, app_server: LiveServer
+) -> None:
+    page.set_viewport_size(PHONE)
+    data = app_server.data_dir
+    # Sari records a visit and starts another with no signal, then logs out.
+    log_in(page, app_server)
+    wait_offline_ready(page)
+    context.set_offline(True)
+    record_visit(page)
+    expect_outbox(page, "Waiting to send")
+    sent_id = page.locator(".outbox-item").get_attribute("data-visit")
+    page.get_by_role("link", name="Home").click()
+    start_visit(page)
+    draft_url = page.url
+    page.goto(app_server.url + "/app/#/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(page.locator("#others-work")).to_contain_text(
+        "This phone keeps unsent visits of Sari Shopper (2)."
+    )
+
+    # Sam logs in on the same phone: none of Sari's work is his to see or send.
+    context.set_offline(False)
+    log_in(page, app_server, "shopper2@demo.test")
+    expect(page.locator("#others-work")).to_contain_text("sent when Sari Shopper logs in again")
+    expect(page.get_by_role("heading", name="Visits in progress")).to_have_count(0)
+    expect(page.locator("#net-status")).to_contain_text("Not sent: 0")
+    assert_accessible(page, "a shared phone")
+    page.goto(draft_url)
+    expect(
+        page.get_by_role("heading", name="This visit belongs to another shopper")
+    ).to_be_visible()
+    page.goto(app_server.url + "/app/#/")
+    record_visit(page)  # Sam's own visit is sent; Sari's, older, stays where it was
+    expect_outbox(page, "Sent")
+    expect(page.locator("#others-work")).to_be_visible()
+    assert db_rows(data, "SELECT count(*) FROM visits WHERE visit_uuid = ?", (sent_id,)) == [(0,)]
+
+    # Sari logs in again: her visit goes, under her account, and her draft is back.
+    page.goto(app_server.url + "/app/#/")
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    log_in(page, app_server)
+    expect(page.get_by_role("heading", name="Visits in progress")).to_be_visible()
+    expect_outbox(page, "Sent")
+    assert db_rows(
+        data,
+        "SELECT u.email FROM visits v JOIN users u ON u.id = v.shopper_id WHERE v.visit_uuid = ?",
+        (sent_id,),
+    ) == [("shopper@demo.test",)]
