@@ -7,13 +7,14 @@ import json
 import os
 import shutil
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from . import branch_import, json_input
+from . import branch_import, json_input, outbox_import
 from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import move_data as move_module
@@ -470,6 +471,43 @@ def import_questionnaire(file: Any, publish: bool, data_dir: Path | None) -> Non
     click.echo(
         f"{'Published' if published else 'Stored as a draft:'} {definition['id']} version {stored}"
     )
+
+
+@main.command("import-outbox")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@data_dir_option
+def import_outbox(file: Path, data_dir: Path | None) -> None:
+    """Import the visits of an outbox file that the shopper app exported ("Export to a
+    file"), through the same path as a sync: one line per visit (stored, already there,
+    refused: why); exits with status 1 if any was refused."""
+    settings = _settings(data_dir)
+    try:
+        document = outbox_import.read_document(file.read_bytes())
+    except outbox_import.FileProblem as exc:
+        raise click.ClickException(f"{file.name} was refused: {exc}") from exc
+    store = _photo_store(settings)
+
+    async def work(db: Database) -> list[outbox_import.Outcome]:
+        scratch = Scratch(settings.data_dir / "uploads")
+        folder = scratch.open()
+        if isinstance(store, FolderStore):
+            store.scratch = folder
+        pool = ThreadPoolExecutor(1, thread_name_prefix="photo")
+        tools = outbox_import.Tools(db, store, pool, folder, settings)
+        try:
+            return await outbox_import.import_document(tools, document, None, file.name)
+        finally:
+            pool.shutdown(wait=True)
+            scratch.close()
+            await store.close()
+
+    outcomes = _run(settings, work)
+    for outcome in outcomes:
+        click.echo(outcome.line())
+    refused = sum(o.refused for o in outcomes)
+    if refused:
+        click.echo(f"{refused} of {len(outcomes)} refused", err=True)
+        raise SystemExit(1)
 
 
 @main.command("import-branches")

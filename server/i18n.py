@@ -107,6 +107,7 @@ AUDIT_NAMES = {
     "visit.approved": N_("approved"),
     "visit.returned": N_("returned to the shopper"),
     "visit.rejected": N_("rejected"),
+    "visit.imported": N_("imported from a phone's outbox file"),
     "photo.received": N_("photo received"),
 }
 

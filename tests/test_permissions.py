@@ -96,6 +96,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/branches/99", everyone(404, anonymous=401)),
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),
     ("GET", "/admin/programme", {**everyone(403, anonymous=401), "admin": 200}),
+    ("GET", "/admin/outbox-import", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/users", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/users/1", {**everyone(403, anonymous=401), "admin": 200}),
     ("GET", "/admin/assignments", {**everyone(403, anonymous=401), "admin": 200}),
@@ -191,6 +192,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
             ("/admin/users/999999/activate", 404),
             ("/admin/users/1/password", 422),
             ("/admin/programme", 422),
+            ("/admin/outbox-import", 422),
         ]
     ],
     ("POST", "/admin/users/1/activate", admin_only(303)),

@@ -19,13 +19,13 @@ from pathlib import Path
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from .. import auth
+from .. import auth, intake
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _, gettext
+from ..i18n import _
 from ..photo_store import BlobMissing, PhotoStore
-from ..photos import PhotoError, blob_name, prepare, save, save_original
-from ..queries import audit, chains, visits
+from ..photos import blob_name
+from ..queries import chains, visits
 from ..queries import photos as photo_queries
 from ..settings import Settings
 from ..visit_payload import is_uuid
@@ -101,53 +101,18 @@ async def put_photo(request: Request) -> Response:
             request, request.app.state.scratch, settings.max_photo_bytes
         )
         try:
-            return await _store(request, path, sha, size, photo_id, visit_uuid, user.id)
+            stored_now = await intake.store_photo(
+                db,
+                request.app.state.photo_store,
+                request.app.state.photo_pool,
+                settings,
+                (path, sha, size),
+                photo_id,
+                visit_uuid,
+                user.id,
+            )
         finally:
             _discard(path)
-
-
-async def _store(
-    request: Request, path: Path, sha: str, size: int, photo_id: str, visit_uuid: str, user_id: int
-) -> Response:
-    db: Database = request.app.state.db
-    settings: Settings = request.app.state.settings
-    store: PhotoStore = request.app.state.photo_store
-    photo = await photo_queries.get(db, photo_id)
-    assert photo is not None
-    if photo["received_at"] is not None:
-        if sha == photo["sha256"]:
-            return ok({"photo_id": photo_id, "stored": True}, status_code=200)
-        raise ApiError(409, "conflict", _("This photo was already received with other bytes."))
-    if sha != photo["sha256"] or size != photo["bytes"]:
-        raise ApiError(
-            422,
-            "hash_mismatch",
-            _("The photo's bytes do not match its SHA-256 and size in the visit's photo list."),
-        )
-    pool = request.app.state.photo_pool
-    loop = asyncio.get_running_loop()
-    try:  # every check and derivation first: a refused photo leaves no file behind
-        processed, original = await loop.run_in_executor(
-            pool, prepare, path, settings.keep_originals
-        )
-    except PhotoError as exc:
-        raise ApiError(422, exc.code, gettext(exc.message)) from exc
-    await save(store, sha, processed)
-    if original is not None:
-        await save_original(store, sha, original, processed.content_type)
-    async with db.transaction() as tx:
-        stored_now = await photo_queries.mark_received(
-            tx, photo_id, processed, original is not None
-        )
-        if stored_now:
-            await audit.record(
-                tx, user_id, "photo.received", "photo", photo_id, {"visit_id": visit_uuid}
-            )
-            newest = await visits.latest(tx, visit_uuid)
-            if newest is not None:
-                await visits.complete_if_ready(
-                    tx, newest["id"], review_default=settings.review_required, actor_id=user_id
-                )
     return ok({"photo_id": photo_id, "stored": True}, status_code=201 if stored_now else 200)
 
 

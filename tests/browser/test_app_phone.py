@@ -16,8 +16,10 @@ from tests.browser.app_helpers import (
     expect_outbox,
     log_in,
     next_section,
+    record_offline,
     record_visit,
     reviewer_decides,
+    sign_in,
     start_visit,
     wait_offline_ready,
 )
@@ -356,3 +358,46 @@ def test_a_shared_phone_keeps_each_shoppers_work_apart_until_its_owner_sends_it(
         "SELECT u.email FROM visits v JOIN users u ON u.id = v.shopper_id WHERE v.visit_uuid = ?",
         (sent_id,),
     ) == [("shopper@demo.test",)]
+
+
+def test_an_exported_outbox_is_imported_by_the_agency_and_the_phone_then_finds_it_sent(
+    page: Page, context: BrowserContext, browser: Browser, app_server: LiveServer, tmp_path: Path
+) -> None:
+    page.set_viewport_size(PHONE)
+    record_offline(page, context, app_server, photos=2)
+    expect_outbox(page, "Waiting to send")
+    visit_id = page.locator(".outbox-item").get_attribute("data-visit")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export to a file").click()
+    exported = tmp_path / "outbox.json"
+    download.value.save_as(exported)
+
+    admin = browser.new_context()
+    office = admin.new_page()
+    try:
+        sign_in(office, app_server, "admin@demo.test")
+        office.get_by_role("link", name="Import a phone's outbox").click()
+        office.get_by_label("Outbox file (.json)").set_input_files(exported)
+        office.get_by_role("button", name="Import").click()
+        row = office.locator("#outcomes tbody tr")
+        expect(row).to_have_count(1)
+        expect(row.locator("th")).to_have_text(visit_id or "")
+        expect(row.locator("td").nth(1)).to_have_text("stored")
+        assert_accessible(office, "outbox import")
+    finally:
+        admin.close()
+    assert db_rows(
+        app_server.data_dir,
+        "SELECT v.state, (SELECT count(*) FROM visit_photos vp JOIN photos p"
+        " ON p.id = vp.photo_id WHERE vp.visit_id = v.id AND p.received_at IS NOT NULL)"
+        " FROM visits v WHERE v.visit_uuid = ?",
+        (visit_id,),
+    ) == [("submitted", 2)]
+
+    # The phone gets its signal back: the server already holds the visit, so it is sent.
+    context.set_offline(False)
+    page.get_by_role("button", name="Sync now").click()
+    expect_outbox(page, "Sent")
+    assert db_rows(
+        app_server.data_dir, "SELECT count(*) FROM visits WHERE visit_uuid = ?", (visit_id,)
+    ) == [(1,)]
