@@ -47,6 +47,8 @@ bench-tools:
 	@command -v djpeg >/dev/null 2>&1 && command -v wrk >/dev/null 2>&1 || { \
 		(apt-get update -qq || true) && \
 		apt-get install -y -o DPkg::Lock::Timeout=600 libjpeg-turbo-progs wrk; }
+	@test -f benchmarks/node/node_modules/lighthouse/cli/index.js || \
+		npm ci --prefix benchmarks/node --no-audit --no-fund --loglevel=error
 
 run: $(STAMP)
 	@test -f $(DATA)/visitscore.db || $(BIN)/visitscore demo --data-dir $(DATA)
@@ -80,7 +82,7 @@ BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
 	"photo_store.py" "at_rest.py --visits $(BENCH_LARGE)" "ingest_servers.py" \
-	"engines.py --visits $(BENCH_LARGE)"
+	"engines.py --visits $(BENCH_LARGE)" "lighthouse.py"
 bench: $(STAMP) chromium postgresql bench-tools
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \

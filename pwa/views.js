@@ -57,10 +57,11 @@ async function storageLine(user) {
   const unsynced = await unsyncedCount(user);
   const persisted = navigator.storage && navigator.storage.persisted ? await navigator.storage.persisted() : false;
   // A warning only while something is at risk: nothing unsent, nothing to lose.
-  return h("p", { class: persisted || unsynced === 0 ? "muted" : "notice", id: "storage-status" },
-    persisted ? t("Storage on this phone is kept safe.")
-              : t("This browser may clear its storage when space runs low: send your visits soon."),
-    " ", t("Visits not yet sent: %(n)s", { n: unsynced }));
+  const atRisk = !persisted && unsynced > 0;
+  return h("p", { class: atRisk ? "notice" : "muted", id: "storage-status" },
+    persisted ? [t("Storage on this phone is kept safe."), " "] : null,
+    atRisk ? [t("This browser may clear its storage when space runs low: send your visits soon."), " "] : null,
+    t("Visits not yet sent: %(n)s", { n: unsynced }));
 }
 
 /** The branch's address and city, leaving out what is empty (never ", Depok" or ","). */

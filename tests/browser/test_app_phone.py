@@ -84,6 +84,7 @@ def test_the_home_screen_says_only_what_is_true(
         assert href.startswith("geo:") and "?q=" in href
         # Nothing unsent: the storage line is no warning.
         expect(page.locator("#storage-status")).not_to_have_class("notice")
+        expect(page.locator("#storage-status")).not_to_contain_text("may clear its storage")
         # "Sync now" with no connection says why nothing happens.
         context.set_offline(True)
         page.get_by_role("button", name="Sync now").click()
