@@ -185,6 +185,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/admin/programme", programme.settings_submit, methods=["POST"]),
         Route("/review", review.queue_page, methods=["GET"]),
         Route("/review/{visit_id}/{decision}", review.decide, methods=["POST"]),
+        Route("/review/{visit_id}/correct/{question}", review.correct, methods=["POST"]),
         Route("/visits/{visit_id}.json", visit_report.visit_json, methods=["GET"]),
         Route("/visits/{visit_id}", visit_report.visit_page, methods=["GET"]),
         Route("/api/v1/session", api_session.read_session, methods=["GET"]),

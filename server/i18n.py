@@ -108,6 +108,7 @@ AUDIT_NAMES = {
     "visit.returned": N_("returned to the shopper"),
     "visit.rejected": N_("rejected"),
     "visit.imported": N_("imported from a phone's outbox file"),
+    "visit.corrected": N_("answer corrected by the agency"),
     "photo.received": N_("photo received"),
 }
 

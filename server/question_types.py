@@ -42,6 +42,20 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def _first(form: Mapping[str, list[str]], name: str) -> str:
+    found = form.get(name) or [""]
+    return found[0]
+
+
+def _form_number(text: str) -> float | int:
+    """A number typed in a form ("12", "12.5", "12,5"); ValueError when it is none."""
+    cleaned = text.strip().replace(",", ".")
+    number = float(cleaned)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return int(number) if number.is_integer() and "." not in cleaned else number
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -108,6 +122,12 @@ class QuestionType:
         """(form value, label) for the owner's self-assessment; none: not asked there."""
         return []
 
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        """An answer value from a reviewer's correction form (field ``value``, several
+        for several choices; ``open`` and ``total`` for a count pair). ValueError when
+        it cannot be read; :meth:`value_problem` then checks what was read."""
+        return _first(form, "value").strip()
+
     def from_self(self, q: Question, chosen: str, start: Any) -> tuple[Any, dict[str, str]]:
         """A self-assessment choice as (answer value, stamps); ``start`` dates stamps."""
         return chosen, {}
@@ -142,6 +162,9 @@ class YesNo(QuestionType):
 
     def from_self(self, q: Question, chosen: str, start: Any) -> tuple[Any, dict[str, str]]:
         return chosen == "true", {}
+
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return {"true": True, "false": False}[_first(form, "value")]
 
     def to_self(self, q: Question, answer: dict[str, Any] | None, stamps: dict[str, str]) -> str:
         if not answer or "value" not in answer:
@@ -185,6 +208,9 @@ class Scale(QuestionType):
 
     def from_self(self, q: Question, chosen: str, start: Any) -> tuple[Any, dict[str, str]]:
         return int(chosen), {}
+
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return _form_number(_first(form, "value"))
 
 
 class Choice(QuestionType):
@@ -294,6 +320,9 @@ class MultiChoice(Choice):
             "options": ", ".join(keys)
         }
 
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return [v for v in form.get("value", []) if v]
+
     def value(self, q: Question, value: Any) -> float:
         values = {o["key"]: float(o["value"]) for o in q["options"]}
         return min(self.best(q), max(0.0, sum(values[k] for k in value)))
@@ -355,6 +384,9 @@ class CountPair(QuestionType):
             and 0 <= value["open"] <= value["total"]
         )
         return None if ok else _('must be {"open": a, "total": b} with 0 ≤ a ≤ b and b ≥ 1')
+
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return {"open": int(_first(form, "open")), "total": int(_first(form, "total"))}
 
     def value(self, q: Question, value: Any) -> float:
         return float(value["open"] / value["total"])
@@ -491,6 +523,9 @@ class Number(QuestionType):
     def value_problem(self, q: Question, value: object) -> str | None:
         return None if is_number(value) else _("must be a number")
 
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return _form_number(_first(form, "value"))
+
 
 class Text(QuestionType):
     name = "text"
@@ -513,6 +548,9 @@ class Nps(QuestionType):
         if _is_int(value) and 0 <= value <= 10:  # type: ignore[operator]
             return None
         return _("must be a whole number from 0 to 10")
+
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return _form_number(_first(form, "value"))
 
     def as_text(self, q: Question, value: Any, locale: str) -> str:
         return _("%(value)s of %(max)s") % {"value": value, "max": 10}
@@ -543,6 +581,9 @@ class Money(QuestionType):
 
     def as_text(self, q: Question, value: Any, locale: str) -> str:
         return format_money(value, q["currency"], locale)
+
+    def from_form(self, q: Question, form: Mapping[str, list[str]]) -> Any:
+        return _form_number(_first(form, "value"))
 
     def defaults(self) -> dict[str, Any]:
         return {"currency": "IDR"}

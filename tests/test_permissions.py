@@ -163,6 +163,11 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
         f"/review/{VISIT.rsplit('/', 1)[1]}/approve",
         {**STAFF_ONLY, "admin": 404, "reviewer": 404},
     ),
+    (
+        "POST",
+        f"/review/{VISIT.rsplit('/', 1)[1]}/correct/eye_contact",
+        {**STAFF_ONLY, "admin": 404, "reviewer": 404},
+    ),
     # The programme's pages: every other role 403 for any id; an admin 404 for a missing one.
     *[
         ("POST", path, admin_only(status))

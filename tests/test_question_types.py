@@ -217,3 +217,26 @@ def test_only_a_photo_question_proves_the_visit_and_the_editor_sets_it() -> None
     assert edited["sections"][0]["questions"][0]["proof"] is True
     unticked = questionnaire_edit.update_question(edited, {**form, "proof": ""})
     assert "proof" not in unticked["sections"][0]["questions"][0]
+
+
+def correction_form(kind: str, value: Any) -> dict[str, list[str]]:
+    """The reviewer's correction form (server/templates/_correct.html) holding ``value``."""
+    if kind == "yes_no":
+        return {"value": ["true" if value else "false"]}
+    if kind == "multi_choice":
+        return {"value": list(value)}
+    if kind == "count_pair":
+        return {"open": [str(value["open"])], "total": [str(value["total"])]}
+    return {"value": [str(value)]}
+
+
+@pytest.mark.parametrize("kind", [k for k, t in TYPES.items() if t.takes_value])
+def test_a_reviewer_can_give_every_answer_a_phone_can(kind: str) -> None:
+    """Every fitting answer of every type that takes a value reads back from the correction
+    form as itself, and fits (a type added without a form reading fails here)."""
+    q = question(kind)
+    good, _bad = SAMPLES[kind]
+    assert good, kind
+    for value in good:
+        read = TYPES[kind].from_form(q, correction_form(kind, value))
+        assert read == value and TYPES[kind].value_problem(q, read) is None, (kind, value)

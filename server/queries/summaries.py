@@ -76,6 +76,49 @@ def approval_statements(
     return out
 
 
+_WITHDRAW = (
+    "UPDATE branch_month_scores SET visits = visits - 1, scored = scored - ?,"
+    " score_sum = score_sum - ? WHERE branch_id = ? AND month = ? AND section_key = ?"
+)
+_WITHDRAW_QUESTION = (
+    "UPDATE branch_month_questions SET visits = visits - 1, earned = earned - ?,"
+    " possible = possible - ? WHERE branch_id = ? AND month = ? AND question_key = ?"
+)
+_WITHDRAW_ANSWER = (
+    "UPDATE branch_month_answers SET visits = visits - 1"
+    " WHERE branch_id = ? AND month = ? AND question_key = ? AND answer = ?"
+)
+
+
+async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
+    """What taking one approved visit (a row of ``visits`` with its ``scenario_key``) out
+    of its branch's month writes: the reverse of :func:`approval_statements` and
+    :func:`answer_statements`, read from what the row holds now. Rows left with no visit
+    go, as if the visit had never been counted."""
+    if not row["local_date"]:
+        return []
+    branch, month = row["branch_id"], row["local_date"][:7]
+    total = row["score_total"]
+    out: list[Statement] = [(_WITHDRAW, (int(total is not None), total or 0, branch, month, ""))]
+    scores = await stored_scores(db, row)
+    if scores is not None:
+        for key, score in scores.sections.items():
+            out.append((_WITHDRAW, (int(score is not None), score or 0, branch, month, key)))
+        out += [
+            (_WITHDRAW_QUESTION, (earned, possible, branch, month, key))
+            for key, (earned, possible) in scores.questions.items()
+            if possible > 0
+        ]
+    out += [
+        (_WITHDRAW_ANSWER, (branch, month, key, answer)) for key, answer in await _counted(db, row)
+    ]
+    out += [
+        (f"DELETE FROM {table} WHERE branch_id = ? AND month = ? AND visits = 0", (branch, month))
+        for table in ("branch_month_scores", "branch_month_questions", "branch_month_answers")
+    ]
+    return out
+
+
 async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
     """A visit row's stored scores (``scores``, ``questionnaire_id``,
     ``questionnaire_version``), read against its questionnaire version."""

@@ -7,11 +7,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import auth
+from .. import auth, visit_record
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import questionnaires, review, visits
+from ..queries import corrections, questionnaires, review, visits
+from ..question_types import TYPES
 from ..templating import render
 from ..visit_payload import is_uuid
 
@@ -69,3 +70,82 @@ async def pointed_questions(db: Database, row: dict[str, Any], keys: list[str]) 
     if not set(keys) <= set(known):
         raise ApiError(422, "invalid", _("Point only at questions of this visit."))
     return [key for key in known if key in keys]
+
+
+MAX_COMMENT = 2000
+
+
+async def correct(request: Request) -> Response:
+    """``POST /review/{visit_id}/correct/{question}``: a reviewer changes one answer (its
+    value, N/A, "never happened", its comment) with a reason; the visit is rescored and,
+    once approved, recounted in the summaries, all in one transaction."""
+    await auth.checked_form(request)  # forms check their token before anything else
+    form = await request.form()
+    fields = {key: [str(v) for v in form.getlist(key)] for key in form}
+    user = auth.require(await auth.current_user(request), "visit.review")
+    visit_uuid: str = request.path_params["visit_id"]
+    key: str = request.path_params["question"]
+    db: Database = request.app.state.db
+    row = await visits.latest(db, visit_uuid) if is_uuid(visit_uuid) else None
+    if row is None:
+        raise ApiError(404, "not_found", _("There is no such visit."))
+    definition = await questionnaires.get_published(
+        db, row["questionnaire_id"], row["questionnaire_version"]
+    )
+    assert definition is not None, "a visit's questionnaire version is always published"
+    question = next(
+        (q for s in definition["sections"] for q in s["questions"] if q["key"] == key), None
+    )
+    if question is None:
+        raise ApiError(404, "not_found", _("This visit's questionnaire has no such question."))
+    if row["state"] not in corrections.CORRECTABLE:
+        raise ApiError(
+            409, "conflict", _("Only a visit waiting for review or approved can be corrected.")
+        )
+    answer = corrected_answer(question, fields, visit_record.unpack_answers(row["answers"]))
+    reason = _first(fields, "reason").strip()[:MAX_NOTE]
+    if not reason:
+        raise ApiError(422, "invalid", _("Give the reason for the correction."))
+    async with db.transaction() as tx:
+        await corrections.correct(tx, row["id"], definition, key, answer, reason, user.id)
+    return RedirectResponse(f"/visits/{visit_uuid}#q-{key}", status_code=303)
+
+
+def _first(fields: dict[str, list[str]], name: str) -> str:
+    return (fields.get(name) or [""])[0]
+
+
+def corrected_answer(
+    question: dict[str, Any], fields: dict[str, list[str]], answers: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The answer the correction form describes: ``how`` is ``value`` (read by the
+    question's type), ``na``, ``never`` (a timed moment that never came), ``keep`` (only
+    the comment changes) or ``none``; with ``comment``. 422 when it is not an answer to
+    the question."""
+    kind = TYPES[question["type"]]
+    how = _first(fields, "how") or "keep"
+    before = answers.get(question["key"]) or {}
+    answer: dict[str, Any]
+    if how == "keep":
+        answer = {k: v for k, v in before.items() if k != "comment"}
+    elif how == "none":
+        answer = {}
+    elif how == "na" and question.get("na"):
+        answer = {"na": True}
+    elif how == "never" and question["type"] == "timed":
+        answer = {"never": True}
+    elif how == "value" and kind.takes_value:
+        try:
+            value = kind.from_form(question, fields)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ApiError(422, "invalid", _("This answer cannot be read.")) from exc
+        problem = kind.value_problem(question, value)
+        if problem:
+            raise ApiError(422, "invalid", _("The answer %(why)s.") % {"why": problem})
+        answer = {"value": value}
+    else:
+        raise ApiError(422, "invalid", _("This question cannot take that answer."))
+    comment = _first(fields, "comment").strip()[:MAX_COMMENT]
+    if comment:
+        answer["comment"] = comment
+    return answer or None

@@ -19,7 +19,7 @@ from ..db import Database, Row
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import assignments, audit, chains, questionnaires, review, visits
+from ..queries import assignments, audit, chains, corrections, questionnaires, review, visits
 from ..queries import photos as photo_queries
 from ..questionnaire import iter_questions, localized, scenario_text
 from ..scoring import rebuild, stored
@@ -79,6 +79,11 @@ async def load(request: Request) -> dict[str, Any]:
     )
     section_details = {s.key: s for s in rebuilt.sections} if rebuilt else {}
     question_details = {q.key: q for q in rebuilt.questions} if rebuilt else {}
+    # Answers the agency corrected: everyone sees that they were; staff see the original.
+    changes = await corrections.of_visit(db, row["id"])
+    originals: dict[str, Any] = {}
+    for change in changes:
+        originals.setdefault(change["question"], change["before"])
     sections = []
     for section in definition["sections"]:
         items = []
@@ -90,9 +95,15 @@ async def load(request: Request) -> dict[str, Any]:
                 {
                     "key": q["key"],
                     "type": q["type"],
+                    "question": q,  # its definition (the correction form's choices)
                     "text": localized(q.get("text"), locale),
                     "answer": answer,
                     "answer_text": reports.answer_text(q, answer, locale),
+                    "corrected": q["key"] in originals,
+                    "original_text": reports.answer_text(q, originals[q["key"]], locale)
+                    if q["key"] in originals
+                    else None,
+                    "original_comment": (originals.get(q["key"]) or {}).get("comment"),
                     "comment": (answer or {}).get("comment"),
                     "earned": points[0] if points else (detail.earned if detail else None),
                     "possible": points[1] if points else (detail.possible if detail else None),
@@ -181,16 +192,18 @@ async def load(request: Request) -> dict[str, Any]:
         ],
         "shopper": (await visits.shopper_name(db, row["id"])) if show_shopper else None,
         "review_note": row["review_note"] if row["state"] == "returned" else None,
+        "corrections": changes,
     }
 
 
 def _etag(report: dict[str, Any], kind: str) -> str | None:
-    """Approved visits never change: their report is cacheable by revision and language."""
+    """An approved visit changes only by a correction (which moves its ``updated_at``):
+    its report is cacheable by revision, language and that time."""
     if report["state"] != "approved":
         return None
     seed = (
         f"{report['visit_id']}:{report['revision']}:{current_locale()}:{kind}:"
-        f"{report['shopper'] is not None}"
+        f"{report['shopper'] is not None}:{report['row']['updated_at']}"  # corrections
     )
     return '"' + hashlib.sha256(seed.encode()).hexdigest()[:24] + '"'
 
@@ -276,6 +289,13 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
             for p in report["proof"]
         ],
         **({"shopper": report["shopper"]} if report["shopper"] is not None else {}),
+        # True when the agency corrected an answer (the answers above are the corrected ones).
+        "corrected": bool(report["corrections"]),
+        **(
+            {"corrections": report["corrections"]}
+            if auth.has(report["user"], "visit.review")
+            else {}
+        ),
     }
 
 
@@ -322,4 +342,6 @@ async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any
         "warnings": await review.warnings(db, report["row"]),
         "history": history,
         "can_decide": report["state"] == "submitted",
+        # Answers may be corrected while the visit waits for review or once it is approved.
+        "can_correct": report["state"] in corrections.CORRECTABLE,
     }
