@@ -41,6 +41,7 @@ from .templating import make_templates
 from .views import (
     action_plans,
     app_shell,
+    appeals,
     assignments_admin,
     branch,
     branches_admin,
@@ -184,8 +185,10 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/admin/outbox-import", outbox_import.import_submit, methods=["POST"]),
         Route("/admin/programme", programme.settings_submit, methods=["POST"]),
         Route("/review", review.queue_page, methods=["GET"]),
+        Route("/review/{visit_id}/appeal", review.decide_appeal, methods=["POST"]),
         Route("/review/{visit_id}/{decision}", review.decide, methods=["POST"]),
         Route("/review/{visit_id}/correct/{question}", review.correct, methods=["POST"]),
+        Route("/visits/{visit_id}/appeal", appeals.open_appeal, methods=["POST"]),
         Route("/visits/{visit_id}.json", visit_report.visit_json, methods=["GET"]),
         Route("/visits/{visit_id}", visit_report.visit_page, methods=["GET"]),
         Route("/api/v1/session", api_session.read_session, methods=["GET"]),

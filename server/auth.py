@@ -111,6 +111,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "report.export": frozenset({"admin", "manager"}),
     "selfassessment.write": frozenset({"owner"}),
     "actionplan.write": frozenset({"owner", "admin"}),
+    # contesting an approved visit of one's own branches (DESIGN: "appealed by its owner
+    # or manager"); deciding it is visit.review
+    "appeal.write": frozenset({"owner", "manager"}),
     # the shopper app: own assignments, own visits
     "visit.create": frozenset({"shopper"}),
     "assignment.read_own": frozenset({"shopper"}),

@@ -109,8 +109,28 @@ AUDIT_NAMES = {
     "visit.rejected": N_("rejected"),
     "visit.imported": N_("imported from a phone's outbox file"),
     "visit.corrected": N_("answer corrected by the agency"),
+    "visit.appealed": N_("appealed by the branch"),
+    "appeal.upheld": N_("appeal upheld"),
+    "appeal.partly_upheld": N_("appeal partly upheld"),
+    "appeal.rejected": N_("appeal rejected"),
     "photo.received": N_("photo received"),
 }
+
+
+APPEAL_NAMES = {
+    "fact_wrong": N_("A fact in the report is wrong"),
+    "scenario_not_followed": N_("The scenario was not followed"),
+    "staff_not_on_duty": N_("The staff member named was not on duty"),
+    "other": N_("Something else"),
+    "upheld": N_("upheld"),
+    "partly_upheld": N_("partly upheld"),
+    "rejected": N_("rejected"),
+}
+"""An appeal's categories and decisions, as people read them."""
+
+
+def appeal_name(name: str) -> str:
+    return gettext(APPEAL_NAMES.get(name, name))
 
 
 def audit_name(action: str) -> str:

@@ -168,6 +168,16 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
         f"/review/{VISIT.rsplit('/', 1)[1]}/correct/eye_contact",
         {**STAFF_ONLY, "admin": 404, "reviewer": 404},
     ),
+    (
+        "POST",
+        f"/review/{VISIT.rsplit('/', 1)[1]}/appeal",
+        {**STAFF_ONLY, "admin": 404, "reviewer": 404},
+    ),
+    (
+        "POST",
+        f"/visits/{VISIT.rsplit('/', 1)[1]}/appeal",
+        {**everyone(403, anonymous=401), "owner": 404, "manager": 404},
+    ),
     # The programme's pages: every other role 403 for any id; an admin 404 for a missing one.
     *[
         ("POST", path, admin_only(status))
@@ -299,6 +309,7 @@ def test_permission_table_is_exactly_as_designed() -> None:
         "report.export": {"admin", "manager"},
         "selfassessment.write": {"owner"},
         "actionplan.write": {"owner", "admin"},
+        "appeal.write": {"owner", "manager"},
         "visit.create": {"shopper"},
         "assignment.read_own": {"shopper"},
         "shopper.identity": {"admin", "reviewer"},

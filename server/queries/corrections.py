@@ -19,9 +19,13 @@ from ..scoring import score_visit, stored, to_record
 from ..visit_record import compact_json, pack_answers, unpack_answers, unpack_stamps
 from . import audit, summaries
 
-CORRECTABLE = ("submitted", "approved")
-"""The states in which a reviewer may correct a visit's answers: waiting for review, or
-approved (an owner's appeal, or the agency finding a mistake later)."""
+
+def correctable(state: str, appeal: dict[str, Any] | None) -> bool:
+    """A reviewer may correct a visit waiting for review, or an approved one while an
+    appeal against it is open (the correction is part of deciding it)."""
+    return state == "submitted" or (
+        state == "approved" and appeal is not None and appeal["state"] == "open"
+    )
 
 
 async def correct(

@@ -1,4 +1,5 @@
-"""Programme settings (review on or off; visits before their window), each a JSON value
+"""Programme settings (review on or off; visits before their window; the appeal period),
+each a JSON value
 in ``programme_settings`` with the server's default while an admin has not chosen."""
 
 from __future__ import annotations
@@ -35,6 +36,28 @@ async def early_visits(db: Reader) -> str:
 def early_setting(stored: str | None) -> str:
     value = json.loads(stored) if stored is not None else EARLY_VISITS_DEFAULT
     return value if value in EARLY_VISITS else EARLY_VISITS_DEFAULT
+
+
+APPEAL_DAYS_DEFAULT = 7
+APPEAL_DAYS_MAX = 365
+"""How many days after its approval an owner or manager may appeal a visit (0: never)."""
+
+
+async def appeal_days(db: Reader) -> int:
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'appeal_days'")
+    return appeal_setting(row[0] if row else None)
+
+
+def appeal_setting(stored: str | None) -> int:
+    value = json.loads(stored) if stored is not None else APPEAL_DAYS_DEFAULT
+    if isinstance(value, int) and 0 <= value <= APPEAL_DAYS_MAX:
+        return value
+    return APPEAL_DAYS_DEFAULT
+
+
+async def set_appeal_days(tx: Transaction, value: int, actor_id: int) -> None:
+    assert 0 <= value <= APPEAL_DAYS_MAX, value
+    await _store(tx, "appeal_days", value, actor_id)
 
 
 async def _store(tx: Transaction, key: str, value: Any, actor_id: int) -> None:

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from .. import auth, charts, reports
 from ..db import Database
 from ..i18n import _, current_locale
-from ..queries import action_plans, questionnaires, summaries
+from ..queries import action_plans, appeals, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
@@ -80,6 +80,8 @@ async def dashboard(request: Request) -> dict[str, Any]:
             for m in trend_months
         ],
         "latest": await summaries.recent_visits(db, branch.id),
+        # How often the branch contests its reports, and how often it is right.
+        "appeals": await appeals.branch_rates(db, branch.id),
         "can_self_assess": auth.has(user, "selfassessment.write"),
         "can_plan": auth.has(user, "actionplan.write"),
         "section_titles": {s["key"]: s["title"] for s in sections},
@@ -115,6 +117,9 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         # each option's share of the visits that answered; not_asked: visits per question
         "answers": data["answers"],
         "latest_visits": data["latest"],
+        # visits: approved visits (all time); appealed: of them, appealed; upheld: of the
+        # appealed, upheld fully or partly
+        "appeals": data["appeals"],
         "action_plans": data["plans"],
     }
 

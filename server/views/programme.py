@@ -21,8 +21,11 @@ async def settings_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     review = await programme.review_required(db, settings.review_required)
     early = await programme.early_visits(db)
+    days = await programme.appeal_days(db)
     return await render(
-        request, "programme.html", {"review_required": review, "early_visits": early}
+        request,
+        "programme.html",
+        {"review_required": review, "early_visits": early, "appeal_days": days},
     )
 
 
@@ -33,8 +36,20 @@ async def settings_submit(request: Request) -> Response:
     user = auth.require(await auth.current_user(request), "programme.manage")
     review = form.get("review_required")
     early = form.get("early_visits")
-    if review is None and early is None:
+    days_text = form.get("appeal_days")
+    if review is None and early is None and days_text is None:
         raise ApiError(422, "invalid", _("Choose a setting to change."))
+    days: int | None = None
+    if days_text is not None:
+        text = str(days_text).strip()
+        if not text.isdigit() or int(text) > programme.APPEAL_DAYS_MAX:
+            raise ApiError(
+                422,
+                "invalid",
+                _("Give the appeal period as a number of days from 0 to %(max)s.")
+                % {"max": programme.APPEAL_DAYS_MAX},
+            )
+        days = int(text)
     if review is not None and review not in ("on", "off"):
         raise ApiError(422, "invalid", _("Choose whether visits wait for review."))
     if early is not None and early not in programme.EARLY_VISITS:
@@ -47,4 +62,6 @@ async def settings_submit(request: Request) -> Response:
             await programme.set_review_required(tx, review == "on", user.id)
         if early is not None:
             await programme.set_early_visits(tx, str(early), user.id)
+        if days is not None:
+            await programme.set_appeal_days(tx, days, user.id)
     return RedirectResponse("/admin/programme", status_code=303)

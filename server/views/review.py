@@ -11,7 +11,7 @@ from .. import auth, visit_record
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import corrections, questionnaires, review, visits
+from ..queries import appeals, corrections, questionnaires, review, visits
 from ..question_types import TYPES
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -26,7 +26,8 @@ async def queue_page(request: Request) -> Response:
     items = []
     for row in await review.queue(db):
         items.append({"row": row, "warnings": await review.warnings(db, row)})
-    return await render(request, "review.html", {"items": items})
+    open_appeals = await appeals.open_queue(db)
+    return await render(request, "review.html", {"items": items, "appeals": open_appeals})
 
 
 async def decide(request: Request) -> Response:
@@ -98,9 +99,11 @@ async def correct(request: Request) -> Response:
     )
     if question is None:
         raise ApiError(404, "not_found", _("This visit's questionnaire has no such question."))
-    if row["state"] not in corrections.CORRECTABLE:
+    if not corrections.correctable(row["state"], await appeals.latest(db, row["id"])):
         raise ApiError(
-            409, "conflict", _("Only a visit waiting for review or approved can be corrected.")
+            409,
+            "conflict",
+            _("Only a visit waiting for review, or approved and under appeal, can be corrected."),
         )
     answer = corrected_answer(question, fields, visit_record.unpack_answers(row["answers"]))
     reason = _first(fields, "reason").strip()[:MAX_NOTE]
@@ -149,3 +152,30 @@ def corrected_answer(
     if comment:
         answer["comment"] = comment
     return answer or None
+
+
+async def decide_appeal(request: Request) -> Response:
+    """``POST /review/{visit_id}/appeal``: a reviewer decides a visit's open appeal
+    (``decision``: upheld, partly_upheld or rejected) with a ``reason``; an upheld appeal
+    may ``void`` the visit (it leaves the reports). Corrections come first, one answer
+    at a time, while the appeal is open."""
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    user = auth.require(await auth.current_user(request), "visit.review")
+    visit_uuid: str = request.path_params["visit_id"]
+    db: Database = request.app.state.db
+    row = await visits.latest(db, visit_uuid) if is_uuid(visit_uuid) else None
+    if row is None:
+        raise ApiError(404, "not_found", _("There is no such visit."))
+    appeal = await appeals.latest(db, row["id"])
+    if not appeals.is_open(appeal) or row["state"] != "approved":
+        raise ApiError(409, "conflict", _("This visit has no open appeal."))
+    assert appeal is not None
+    decision = form.get("decision", "")
+    if decision not in appeals.DECISIONS:
+        raise ApiError(422, "invalid", _("Choose a decision: upheld, partly upheld or rejected."))
+    reason = form.get("reason", "").strip()[:MAX_NOTE]
+    if not reason:
+        raise ApiError(422, "invalid", _("Give the reason for the decision."))
+    async with db.transaction() as tx:
+        await appeals.decide(tx, appeal, row, decision, reason, form.get("void") == "on", user.id)
+    return RedirectResponse(f"/visits/{visit_uuid}#appeal", status_code=303)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -19,7 +20,17 @@ from ..db import Database, Row
 from ..errors import ApiError
 from ..i18n import _, current_locale
 from ..models import Branch, User
-from ..queries import assignments, audit, chains, corrections, questionnaires, review, visits
+from ..queries import (
+    appeals,
+    assignments,
+    audit,
+    chains,
+    corrections,
+    programme,
+    questionnaires,
+    review,
+    visits,
+)
 from ..queries import photos as photo_queries
 from ..questionnaire import iter_questions, localized, scenario_text
 from ..scoring import rebuild, stored
@@ -193,6 +204,7 @@ async def load(request: Request) -> dict[str, Any]:
         "shopper": (await visits.shopper_name(db, row["id"])) if show_shopper else None,
         "review_note": row["review_note"] if row["state"] == "returned" else None,
         "corrections": changes,
+        "appeal": await appeals.latest(db, row["id"]),
     }
 
 
@@ -203,7 +215,8 @@ def _etag(report: dict[str, Any], kind: str) -> str | None:
         return None
     seed = (
         f"{report['visit_id']}:{report['revision']}:{current_locale()}:{kind}:"
-        f"{report['shopper'] is not None}:{report['row']['updated_at']}"  # corrections
+        f"{report['shopper'] is not None}:{report['row']['updated_at']}:"  # corrections
+        f"{(report['appeal'] or {}).get('id')}:{(report['appeal'] or {}).get('state')}"
     )
     return '"' + hashlib.sha256(seed.encode()).hexdigest()[:24] + '"'
 
@@ -289,6 +302,7 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
             for p in report["proof"]
         ],
         **({"shopper": report["shopper"]} if report["shopper"] is not None else {}),
+        "appeal": appeal_json(report["appeal"]),
         # True when the agency corrected an answer (the answers above are the corrected ones).
         "corrected": bool(report["corrections"]),
         **(
@@ -296,6 +310,40 @@ def to_json(report: dict[str, Any]) -> dict[str, Any]:
             if auth.has(report["user"], "visit.review")
             else {}
         ),
+    }
+
+
+def appeal_json(appeal: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A visit's newest appeal as the JSON twin shows it (null: never appealed)."""
+    if appeal is None:
+        return None
+    return {
+        "state": appeal["state"],  # open or decided
+        "category": appeal["category"],
+        "text": appeal["text"],
+        "opened_at": appeal["opened_at"],
+        "decision": appeal["decision"],  # upheld, partly_upheld, rejected (null while open)
+        "reason": appeal["reason"],
+        "decided_at": appeal["decided_at"],
+        "voided": bool(appeal["voided"]),
+    }
+
+
+async def appeal_window(request: Request, report: dict[str, Any]) -> dict[str, Any] | None:
+    """Whether this user may appeal this visit now, and until when (None: not theirs to
+    appeal, or not approved)."""
+    user = report["user"]
+    if not auth.has(user, "appeal.write") or report["state"] != "approved":
+        return None
+    db: Database = request.app.state.db
+    until = appeals.appeal_until(
+        await appeals.approved_at(db, report["visit_id"]), await programme.appeal_days(db)
+    )
+    open_now = appeals.is_open(report["appeal"])
+    return {
+        "until": until,
+        "can_appeal": until is not None and not open_now and datetime.now(UTC) <= until,
+        "categories": appeals.CATEGORIES,
     }
 
 
@@ -321,6 +369,7 @@ async def visit_page(request: Request) -> Response:
         {
             "report": report,
             "staff": await _staff_view(request, report),
+            "appealing": await appeal_window(request, report),
             "can_plan": auth.has(report["user"], "actionplan.write")
             and auth.can_see_branch(report["user"], report["branch"]),
         },
@@ -343,5 +392,6 @@ async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any
         "history": history,
         "can_decide": report["state"] == "submitted",
         # Answers may be corrected while the visit waits for review or once it is approved.
-        "can_correct": report["state"] in corrections.CORRECTABLE,
+        "can_correct": corrections.correctable(report["state"], report["appeal"]),
+        "can_decide_appeal": report["state"] == "approved" and appeals.is_open(report["appeal"]),
     }

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from server.visit_record import unpack_answers
 from tests.conftest import csrf_token, db_rows, login
 from tests.test_summaries import assert_consistent
+from tests.views.test_appeals import appeal, approved_now
 
 
 def a_visit(data: Path, state: str) -> tuple[str, str]:
@@ -87,10 +88,19 @@ def test_a_reviewer_corrects_a_submitted_visit_and_the_original_stays(
     assert_consistent(demo_dir)  # a submitted visit is not in the summaries
 
 
+def test_an_approved_visit_is_corrected_only_under_appeal(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    visit_id, _owner = a_visit(demo_dir, "approved")
+    answer = correct(demo_client, visit_id, "eye_contact", how="value", value="0", reason="x")
+    assert answer.status_code == 409
+
+
 def test_an_approved_visit_is_recounted_and_its_owner_sees_it_was_corrected(
     demo_client: TestClient, demo_dir: Path
 ) -> None:
-    visit_id, owner = a_visit(demo_dir, "approved")
+    visit_id, owner = approved_now(demo_client, demo_dir)
+    assert appeal(demo_client, owner, visit_id).status_code == 303
     branch, month = db_rows(
         demo_dir,
         "SELECT branch_id, substr(local_date, 1, 7) FROM visits WHERE visit_uuid = ?",
