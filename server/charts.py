@@ -27,8 +27,11 @@ def line_chart(
     series: list[Series],
     width: int = 640,
     height: int = 240,
+    target: float | None = None,
+    target_label: str = "",
 ) -> Markup:
-    """Scores 0..100 over time, one line per series."""
+    """Scores 0..100 over time, one line per series; a target, when given, is a dashed
+    line across with its label."""
     left, right, top, bottom = 36, 12, 12, 28
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(1, len(x_labels) - 1)
@@ -63,6 +66,15 @@ def line_chart(
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}"'
             f' font-size="11" fill="#4a5361">{escape(x_labels[i])}</text>'
+        )
+    if target is not None:
+        parts.append(
+            f'<line class="target" x1="{left}" x2="{width - right}" y1="{y(target):.1f}"'
+            f' y2="{y(target):.1f}" stroke="#1b1f24" stroke-width="1.5" stroke-dasharray="3 3"/>'
+        )
+        parts.append(
+            f'<text x="{width - right}" y="{y(target) - 4:.1f}" text-anchor="end"'
+            f' font-size="11" fill="#1b1f24">{escape(target_label)}</text>'
         )
     for n, s in enumerate(series):
         colour, dash = COLOURS[n % len(COLOURS)], DASHES[n % len(DASHES)]

@@ -257,3 +257,10 @@ def answer_report(
         if mine.get(NOT_ASKED):
             out["not_asked"].append({"key": q["key"], "text": text, "visits": mine[NOT_ASKED]})
     return out
+
+
+def met(score: float | None, target: float | None) -> bool | None:
+    """Whether a score reaches its target (None: no score, or no target)."""
+    if score is None or target is None:
+        return None
+    return score >= target - 1e-9

@@ -1,4 +1,5 @@
-"""Programme settings (review on or off; visits before their window; the appeal period),
+"""Programme settings (review on or off; visits before their window; the appeal period;
+targets),
 each a JSON value
 in ``programme_settings`` with the server's default while an admin has not chosen."""
 
@@ -58,6 +59,34 @@ def appeal_setting(stored: str | None) -> int:
 async def set_appeal_days(tx: Transaction, value: int, actor_id: int) -> None:
     assert 0 <= value <= APPEAL_DAYS_MAX, value
     await _store(tx, "appeal_days", value, actor_id)
+
+
+async def targets(db: Reader) -> dict[str, Any]:
+    """The programme's pass marks (0–100): ``total`` for the visit score (None: none) and
+    ``sections`` by section key (a section without one has none)."""
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'targets'")
+    return targets_setting(row[0] if row else None)
+
+
+def targets_setting(stored: str | None) -> dict[str, Any]:
+    kept = json.loads(stored) if stored is not None else {}
+    total = kept.get("total") if isinstance(kept, dict) else None
+    sections = kept.get("sections", {}) if isinstance(kept, dict) else {}
+    return {
+        "total": total if _is_mark(total) else None,
+        "sections": {k: v for k, v in sections.items() if _is_mark(v)},
+    }
+
+
+def _is_mark(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100
+
+
+async def set_targets(
+    tx: Transaction, total: float | None, sections: dict[str, float], actor_id: int
+) -> None:
+    assert (total is None or _is_mark(total)) and all(_is_mark(v) for v in sections.values())
+    await _store(tx, "targets", {"total": total, "sections": sections}, actor_id)
 
 
 async def _store(tx: Transaction, key: str, value: Any, actor_id: int) -> None:

@@ -290,6 +290,21 @@ async def by_branch(
     return out
 
 
+async def on_target(
+    db: Reader, branch_id: int, month_from: str, month_to: str, target: float
+) -> dict[str, int]:
+    """A branch's scored approved visits in a range of months, and how many reached the
+    target (the share of visits on target, with its n)."""
+    row = await db.fetchone(
+        "SELECT count(score_total), coalesce(sum(CASE WHEN score_total >= ? THEN 1 ELSE 0 END), 0)"
+        " FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " AND local_date BETWEEN ? AND ?",
+        (target, branch_id, f"{month_from}-01", f"{month_to}-31"),
+    )
+    assert row is not None
+    return {"visits": int(row[0]), "on_target": int(row[1])}
+
+
 async def monthly(
     db: Reader, branch_ids: list[int], month_from: str, month_to: str, section_key: str = ""
 ) -> list[dict[str, Any]]:

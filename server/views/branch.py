@@ -11,8 +11,8 @@ from starlette.responses import JSONResponse, Response
 
 from .. import auth, charts, reports
 from ..db import Database
-from ..i18n import _, current_locale
-from ..queries import action_plans, appeals, questionnaires, summaries
+from ..i18n import _, current_locale, format_score
+from ..queries import action_plans, appeals, programme, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
@@ -58,6 +58,18 @@ async def dashboard(request: Request) -> dict[str, Any]:
         p["month"]: p for p in await summaries.monthly(db, [branch.id], trend_months[0], trend_to)
     }
     total = numbers.get("", {"visits": 0, "scored": 0, "mean": None})
+    goals = await programme.targets(db)
+    for section in sections:
+        section["target"] = goals["sections"].get(section["key"])
+        section["met"] = reports.met(section["shoppers"], section["target"])
+    target = {
+        "total": goals["total"],
+        "met": reports.met(total["mean"], goals["total"]),
+        # the period's scored visits, and how many reached the target
+        "visits": await summaries.on_target(db, branch.id, month_from, month_to, goals["total"])
+        if goals["total"] is not None
+        else None,
+    }
     counts = await summaries.answer_counts(db, month_from, month_to, [branch.id])
     return {
         "answers": reports.answer_report(definition, counts.get(branch.id, {}), locale),
@@ -69,6 +81,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
         "small_sample": reports.small_sample(total.get("scored")),
         "total": total["mean"],
         "self_assessment": own,
+        "target": target,
         "sections": sections,
         "weakest": weakest,
         "trend": [
@@ -107,8 +120,12 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         if own
         else None,
         "sections": [
-            {k: s[k] for k in ("key", "shoppers", "owner", "gap")} for s in data["sections"]
+            {k: s[k] for k in ("key", "shoppers", "owner", "gap", "target", "met")}
+            for s in data["sections"]
         ],
+        # the programme's pass mark for the visit score, whether the period's average
+        # meets it, and the visits on target: {"visits": n, "on_target": k}
+        "target": data["target"],
         "weakest_questions": [
             {k: q[k] for k in ("key", "score", "visits")} for q in data["weakest"]
         ],
@@ -137,5 +154,9 @@ async def branch_page(request: Request) -> Response:
         _("The branch's average visit score (0 to 100) in each of the last 12 months."),
         [p["month"] for p in data["trend"]],
         [charts.Series(data["branch"].name, [p["mean"] for p in data["trend"]])],
+        target=data["target"]["total"],
+        target_label=_("target %(score)s") % {"score": format_score(data["target"]["total"])}
+        if data["target"]["total"] is not None
+        else "",
     )
     return await render(request, "branch.html", {"d": data, "chart": chart, "band": charts.band})

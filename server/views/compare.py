@@ -18,7 +18,7 @@ from .. import auth, charts, csv_export, exports, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
-from ..queries import action_plans, questionnaires, summaries
+from ..queries import action_plans, programme, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
@@ -81,8 +81,11 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     percentiles = reports.percentile_ranks(
         {r["id"]: r["total"] for r in rows if r["rank"] is not None}
     )
+    goals = await programme.targets(db)
     for row in rows:
         row["percentile"] = percentiles.get(row["id"])
+        # whether the branch's average over the period reaches the programme's target
+        row["target_met"] = reports.met(row["total"], goals["total"])
     sort = params.get("sort") or "rank"
     if sort not in SORTS and sort not in {s["key"] for s in sections}:
         notes.append(_("Ignored the sort %(value)r.") % {"value": sort})
@@ -130,6 +133,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "regions": regions,
         "sections": sections,
         "branches": rows,
+        "target": goals,
         "region_trends": region_trends,
         "months": months,
         "notes": notes,
@@ -173,6 +177,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
                     "rank",
                     "percentile",
                     "small_sample",
+                    "target_met",
                 )
             }
             | {
@@ -184,6 +189,8 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
             for row in data["branches"]
         ],
         "answers": data["answers"],
+        # the programme's pass marks: total (None: none) and sections by key
+        "target": data["target"],
         "region_trends": data["region_trends"],
         "open_action_plans": [
             {k: p[k] for k in ("id", "branch_id", "section_key", "text", "due_date", "overdue")}
@@ -208,6 +215,10 @@ async def compare_page(request: Request) -> Response:
             charts.Series(t["region"], [m["mean"] for m in t["months"]])
             for t in data["region_trends"]
         ],
+        target=data["target"]["total"],
+        target_label=_("target %(score)s") % {"score": format_score(data["target"]["total"])}
+        if data["target"]["total"] is not None
+        else "",
     )
     # Each row's score cells made here (colour band, formatted score): 500 branches × 10
     # columns are too many for a template's per-cell lookups and calls.

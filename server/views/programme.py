@@ -9,8 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from .. import auth
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _
-from ..queries import programme
+from ..i18n import _, current_locale
+from ..queries import action_plans, programme
+from ..questionnaire import localized
 from ..settings import Settings
 from ..templating import render
 
@@ -22,11 +23,31 @@ async def settings_page(request: Request) -> Response:
     review = await programme.review_required(db, settings.review_required)
     early = await programme.early_visits(db)
     days = await programme.appeal_days(db)
+    sections = await action_plans.sections_to_plan_for(db)
     return await render(
         request,
         "programme.html",
-        {"review_required": review, "early_visits": early, "appeal_days": days},
+        {
+            "review_required": review,
+            "early_visits": early,
+            "appeal_days": days,
+            "targets": await programme.targets(db),
+            "target_sections": [
+                (key, localized(titles, current_locale())) for key, titles in sections.items()
+            ],
+        },
     )
+
+
+def _mark(text: str) -> float | None:
+    """A pass mark typed in the form: empty for none, else 0–100 (ValueError otherwise)."""
+    text = text.strip().replace(",", ".")
+    if not text:
+        return None
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise ValueError(text)
+    return int(value) if value.is_integer() else value
 
 
 async def settings_submit(request: Request) -> Response:
@@ -37,7 +58,8 @@ async def settings_submit(request: Request) -> Response:
     review = form.get("review_required")
     early = form.get("early_visits")
     days_text = form.get("appeal_days")
-    if review is None and early is None and days_text is None:
+    marks = {k: str(v) for k, v in form.items() if k.startswith("target_")}
+    if review is None and early is None and days_text is None and not marks:
         raise ApiError(422, "invalid", _("Choose a setting to change."))
     days: int | None = None
     if days_text is not None:
@@ -57,7 +79,26 @@ async def settings_submit(request: Request) -> Response:
             422, "invalid", _("Choose what happens to a visit started before its window.")
         )
     db: Database = request.app.state.db
+    goals: tuple[float | None, dict[str, float]] | None = None
+    if marks:
+        known = await action_plans.sections_to_plan_for(db)
+        try:
+            total = _mark(marks.pop("target_total", ""))
+            by_section = {
+                key[len("target_section_") :]: _mark(text)
+                for key, text in marks.items()
+                if key.startswith("target_section_")
+            }
+        except ValueError as exc:
+            raise ApiError(
+                422, "invalid", _("A target is a score from 0 to 100, or empty for none.")
+            ) from exc
+        if not set(by_section) <= set(known):
+            raise ApiError(422, "invalid", _("A target names a section no questionnaire has."))
+        goals = (total, {k: v for k, v in by_section.items() if v is not None})
     async with db.transaction() as tx:
+        if goals is not None:
+            await programme.set_targets(tx, goals[0], goals[1], user.id)
         if review is not None:
             await programme.set_review_required(tx, review == "on", user.id)
         if early is not None:

@@ -106,6 +106,9 @@ def test_from_a_new_questionnaire_to_the_owners_report(
     expect(card).to_contain_text("Western Indonesia Time")  # the branch's time zone
     expect(card).to_contain_text("birthday cake")
     card.get_by_role("button", name="Start visit at").click()
+    # The window opens in the future: the app says so and asks once more (the default).
+    expect(card.get_by_role("alert")).to_contain_text("This visit's window opens on")
+    card.get_by_role("button", name="Start anyway").click()
     # Nothing in this questionnaire is timed: no timing screen, straight to the questions.
     expect(page.get_by_role("heading", name="Welcome")).to_be_visible()
     expect(page.get_by_role("link", name="Timing", exact=True)).to_have_count(0)
