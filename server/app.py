@@ -95,8 +95,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/branches/{branch_id:id}", branch.branch_page, methods=["GET"]),
         Route("/branches/{branch_id:id}/action-plans", action_plans.create, methods=["POST"]),
         Route(
-            "/branches/{branch_id:id}/action-plans/{plan_id:id}/done",
-            action_plans.done,
+            "/branches/{branch_id:id}/action-plans/{plan_id:id}/{step}",
+            action_plans.step,
             methods=["POST"],
         ),
         Route(

@@ -114,6 +114,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # contesting an approved visit of one's own branches (DESIGN: "appealed by its owner
     # or manager"); deciding it is visit.review
     "appeal.write": frozenset({"owner", "manager"}),
+    # signing off a done action plan, or returning it with a note: the chain's manager
+    # (or the agency)
+    "actionplan.verify": frozenset({"manager", "admin"}),
     # the shopper app: own assignments, own visits
     "visit.create": frozenset({"shopper"}),
     "assignment.read_own": frozenset({"shopper"}),

@@ -129,6 +129,19 @@ APPEAL_NAMES = {
 """An appeal's categories and decisions, as people read them."""
 
 
+PLAN_STATES = {
+    "open": N_("not started"),
+    "in_progress": N_("in progress"),
+    "done": N_("done"),
+    "verified": N_("verified"),
+    "cancelled": N_("cancelled"),
+}
+
+
+def plan_state_name(state: str) -> str:
+    return gettext(PLAN_STATES.get(state, state))
+
+
 def appeal_name(name: str) -> str:
     return gettext(APPEAL_NAMES.get(name, name))
 

@@ -55,6 +55,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["zone_name"] = i18n.zone_name
     env.globals["audit_name"] = i18n.audit_name
     env.globals["appeal_name"] = i18n.appeal_name
+    env.globals["plan_state_name"] = i18n.plan_state_name
     env.globals["small_sample"] = reports.small_sample
     env.globals["SMALL_SAMPLE"] = reports.SMALL_SAMPLE
     return Jinja2Templates(env=env)

@@ -310,6 +310,7 @@ def test_permission_table_is_exactly_as_designed() -> None:
         "selfassessment.write": {"owner"},
         "actionplan.write": {"owner", "admin"},
         "appeal.write": {"owner", "manager"},
+        "actionplan.verify": {"manager", "admin"},
         "visit.create": {"shopper"},
         "assignment.read_own": {"shopper"},
         "shopper.identity": {"admin", "reviewer"},

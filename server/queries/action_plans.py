@@ -38,15 +38,51 @@ async def create(
     return plan_id
 
 
-async def set_done(tx: Transaction, plan_id: int, branch_id: int, actor_id: int) -> bool:
+STEPS: dict[str, tuple[frozenset[str], str, str]] = {
+    # step: (the states it leaves, the state it makes, the permission it needs)
+    "start": (frozenset({"open"}), "in_progress", "actionplan.write"),
+    "done": (frozenset({"open", "in_progress"}), "done", "actionplan.write"),
+    "verify": (frozenset({"done"}), "verified", "actionplan.verify"),
+    "return": (frozenset({"done"}), "in_progress", "actionplan.verify"),
+}
+"""A plan goes open → in progress → done → verified; the manager may return a done plan
+to in progress with a note."""
+
+
+async def advance(
+    tx: Transaction, plan_id: int, branch_id: int, step: str, actor_id: int, note: str = ""
+) -> bool:
+    """Take one step (see STEPS); answers False when the plan is not in a state the step
+    leaves (or not this branch's)."""
+    leaves, makes, _permission = STEPS[step]
+    marks = placeholders(list(leaves))
+    now = utcnow()
+    extra = {
+        "done": (", done_at = ?", (now,)),
+        "verify": (", verified_at = ?, verified_by = ?, return_note = NULL", (now, actor_id)),
+        "return": (", return_note = ?", (note,)),
+    }.get(step, ("", ()))
     changed = await tx.execute(
-        "UPDATE action_plans SET state = 'done', updated_at = ? WHERE id = ? AND branch_id = ?"
-        " AND state = 'open'",
-        (utcnow(), plan_id, branch_id),
+        f"UPDATE action_plans SET state = ?, updated_at = ?{extra[0]}"
+        f" WHERE id = ? AND branch_id = ? AND state IN ({marks})",
+        (makes, now, *extra[1], plan_id, branch_id, *sorted(leaves)),
     )
     if changed:
-        await audit.record(tx, actor_id, "actionplan.done", "action_plan", plan_id)
+        details = {"step": step, **({"note": note} if note else {})}
+        await audit.record(tx, actor_id, f"actionplan.{makes}", "action_plan", plan_id, details)
     return changed > 0
+
+
+async def state_of(db: Reader, plan_id: int, branch_id: int) -> str | None:
+    """A plan's state, or None when the branch has no such plan."""
+    row = await db.fetchone(
+        "SELECT state FROM action_plans WHERE id = ? AND branch_id = ?", (plan_id, branch_id)
+    )
+    return str(row[0]) if row else None
+
+
+async def set_done(tx: Transaction, plan_id: int, branch_id: int, actor_id: int) -> bool:
+    return await advance(tx, plan_id, branch_id, "done", actor_id)
 
 
 async def sections_to_plan_for(db: Reader) -> dict[str, dict[str, str]]:
@@ -57,11 +93,20 @@ async def sections_to_plan_for(db: Reader) -> dict[str, dict[str, str]]:
     return {s["key"]: s.get("title", {}) for s in definition["sections"]}
 
 
+OPEN_STATES = ("open", "in_progress")
+
+
 async def for_branches(
-    db: Reader, branch_ids: list[int], only_open: bool = False
+    db: Reader,
+    branch_ids: list[int],
+    only_open: bool = False,
+    targets: dict[str, float] | None = None,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Plans of some branches, open first, soonest due first, each with the section's
-    average score before the plan and since (from approved visits)."""
+    average score before the plan and since (from approved visits), and, once done, what
+    the next visit found against the section's target (``targets`` by section key).
+    ``progress=False`` leaves out the before-and-since means (a comparison needs none)."""
     if not branch_ids:
         return []
     marks = placeholders(branch_ids)
@@ -69,8 +114,8 @@ async def for_branches(
         "SELECT p.*, v.visit_uuid, b.timezone FROM action_plans p"
         " JOIN branches b ON b.id = p.branch_id LEFT JOIN visits v ON v.id = p.visit_id"
         f" WHERE p.branch_id IN ({marks}) AND p.state <> 'cancelled'"
-        + (" AND p.state = 'open'" if only_open else "")
-        + " ORDER BY p.state = 'done', coalesce(p.due_date, '9999'), p.id",
+        + (" AND p.state IN ('open', 'in_progress')" if only_open else "")
+        + " ORDER BY p.state IN ('done', 'verified'), coalesce(p.due_date, '9999'), p.id",
         branch_ids,
     )
     plans = []
@@ -86,16 +131,58 @@ async def for_branches(
             "due_date": r["due_date"],
             "state": r["state"],
             "created_at": r["created_at"],
-            "overdue": r["state"] == "open" and bool(r["due_date"]) and r["due_date"] < today,
+            "overdue": r["state"] in OPEN_STATES and bool(r["due_date"]) and r["due_date"] < today,
+            "done_at": r["done_at"],
+            "verified_at": r["verified_at"],
+            "return_note": r["return_note"],
             "before": None,
             "since": None,
+            "next_visit": None,
         }
-        if r["section_key"]:
+        if r["section_key"] and progress:
             plan["before"], plan["since"] = await _progress(
                 db, r["branch_id"], r["section_key"], r["created_at"]
             )
+        if r["section_key"]:
+            target = (targets or {}).get(r["section_key"])
+            if r["done_at"] and target is not None:
+                plan["next_visit"] = await _next_visit(
+                    db, r["branch_id"], r["section_key"], r["done_at"], target
+                )
         plans.append(plan)
     return plans
+
+
+async def _next_visit(
+    db: Reader, branch_id: int, section: str, since: str, target: float
+) -> dict[str, Any] | None:
+    """The first approved visit after the plan was done that scored the section: its
+    score, and whether it reached the target (the plan is then fixed). None: no such
+    visit yet."""
+    rows = await db.fetchall(
+        "SELECT visit_uuid, scores, questionnaire_id, questionnaire_version FROM visits"
+        " WHERE branch_id = ? AND state = 'approved' AND started_utc >= ?"
+        " ORDER BY started_utc, id LIMIT 25",
+        (branch_id, since),
+    )
+    for row in rows:
+        kept = await summaries.stored_scores(db, row)
+        score = kept.sections.get(section) if kept is not None else None
+        if score is not None:
+            return {"visit_id": row["visit_uuid"], "score": score, "fixed": score >= target}
+    return None
+
+
+def fix_rate(plans: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of the plans the next visit has judged, how many it found fixed: a share with its
+    n (``plans``; the share is None while none is judged)."""
+    judged = [p for p in plans if p.get("next_visit") is not None]
+    fixed = sum(1 for p in judged if p["next_visit"]["fixed"])
+    return {
+        "fixed": fixed,
+        "plans": len(judged),
+        "share": fixed / len(judged) if judged else None,
+    }
 
 
 async def _progress(

@@ -72,13 +72,23 @@ async def create(request: Request) -> Response:
     return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)
 
 
-async def done(request: Request) -> Response:
-    await auth.checked_form(request)  # forms check their token before anything else
-    user, branch = await _branch(request)
+async def step(request: Request) -> Response:
+    """``POST /branches/{id}/action-plans/{plan_id}/{step}``: start, done (the owner), verify
+    or return with a ``note`` (the chain's manager), as ``action_plans.STEPS`` allows."""
+    form = await auth.checked_form(request)  # forms check their token before anything else
+    name = request.path_params["step"]
+    if name not in action_plans.STEPS:
+        raise ApiError(404, "not_found", _("There is no such step."))
+    user, branch = await visible_branch(request, action_plans.STEPS[name][2])
+    note = form.get("note", "").strip()[:MAX_TEXT]
+    if name == "return" and not note:
+        raise ApiError(422, "invalid", _("Say what is still missing."))
     db: Database = request.app.state.db
+    plan_id = int(request.path_params["plan_id"])
+    if await action_plans.state_of(db, plan_id, branch.id) is None:
+        raise ApiError(404, "not_found", _("There is no such action plan."))
     async with db.transaction() as tx:
-        if not await action_plans.set_done(
-            tx, int(request.path_params["plan_id"]), branch.id, user.id
-        ):
-            raise ApiError(404, "not_found", _("There is no such open action plan."))
+        moved = await action_plans.advance(tx, plan_id, branch.id, name, user.id, note)
+    if not moved:
+        raise ApiError(409, "conflict", _("This action plan cannot take that step now."))
     return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)

@@ -62,6 +62,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
     for section in sections:
         section["target"] = goals["sections"].get(section["key"])
         section["met"] = reports.met(section["shoppers"], section["target"])
+    plans = await action_plans.for_branches(db, [branch.id], targets=goals["sections"])
     target = {
         "total": goals["total"],
         "met": reports.met(total["mean"], goals["total"]),
@@ -102,7 +103,10 @@ async def dashboard(request: Request) -> dict[str, Any]:
             (key, localized(titles, locale))
             for key, titles in (await action_plans.sections_to_plan_for(db)).items()
         ],
-        "plans": await action_plans.for_branches(db, [branch.id]),
+        "plans": plans,
+        # of the done plans the next visit judged, the share it found at the target
+        "fix_rate": action_plans.fix_rate(plans),
+        "can_verify": auth.has(user, "actionplan.verify"),
         "visit_ref": request.query_params.get("visit", ""),
         "section_ref": request.query_params.get("section", ""),
     }
@@ -138,6 +142,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         # appealed, upheld fully or partly
         "appeals": data["appeals"],
         "action_plans": data["plans"],
+        "fix_rate": data["fix_rate"],
     }
 
 

@@ -120,10 +120,27 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         }
         for name in sorted(by_region)
     ]
-    plans = await action_plans.for_branches(db, [b.id for b in shown], only_open=True)
+    every_plan = await action_plans.for_branches(
+        db, [b.id for b in shown], targets=goals["sections"], progress=False
+    )
+    plans = [p for p in every_plan if p["state"] in action_plans.OPEN_STATES]
     names = {b.id: b.name for b in shown}
     for plan in plans:
         plan["branch_name"] = names[plan["branch_id"]]
+    # The fix rate of the plans the next visit judged: per branch, region and chain.
+    for row in rows:
+        row["fix_rate"] = action_plans.fix_rate(
+            [p for p in every_plan if p["branch_id"] == row["id"]]
+        )
+    fix_rates = {
+        "chain": action_plans.fix_rate(every_plan),
+        "regions": {
+            name: action_plans.fix_rate(
+                [p for p in every_plan if region_of[p["branch_id"]] == name]
+            )
+            for name in sorted({b.region for b in shown})
+        },
+    }
     return {
         "user": user,
         "chain": chain,
@@ -134,6 +151,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "sections": sections,
         "branches": rows,
         "target": goals,
+        "fix_rates": fix_rates,
         "region_trends": region_trends,
         "months": months,
         "notes": notes,
@@ -178,6 +196,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
                     "percentile",
                     "small_sample",
                     "target_met",
+                    "fix_rate",
                 )
             }
             | {
@@ -191,6 +210,10 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         "answers": data["answers"],
         # the programme's pass marks: total (None: none) and sections by key
         "target": data["target"],
+        # {"fixed", "plans", "share"}: of the done plans the next visit judged against
+        # their section's target, how many it found fixed (chain and each region)
+        "fix_rate": data["fix_rates"]["chain"],
+        "fix_rates_by_region": data["fix_rates"]["regions"],
         "region_trends": data["region_trends"],
         "open_action_plans": [
             {k: p[k] for k in ("id", "branch_id", "section_key", "text", "due_date", "overdue")}

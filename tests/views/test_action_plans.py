@@ -14,7 +14,7 @@ from server.app import create_app
 from server.queries import questionnaires
 from server.settings import Settings
 from tests.conftest import csrf_token as token
-from tests.conftest import db_rows, login, open_db, visit_scores
+from tests.conftest import db_rows, db_write, login, open_db, visit_scores
 
 
 def branch_of(data: Path, code: str) -> int:
@@ -168,3 +168,119 @@ def test_a_plan_may_name_any_section_the_form_offers(demo_dir: Path) -> None:
             data={"csrf_token": csrf, "text": "x", "section": "nonexistent"},
         )
         assert refused.status_code == 422
+
+
+def step(client: TestClient, email: str, branch: int, plan_id: int, name: str, **form: str) -> int:
+    login(client, email)
+    return client.post(
+        f"/branches/{branch}/action-plans/{plan_id}/{name}",
+        data={"csrf_token": token(client, f"/branches/{branch}"), **form},
+        follow_redirects=False,
+    ).status_code
+
+
+def new_plan(client: TestClient, branch: int, section: str = "greeting") -> int:
+    login(client, "owner@demo.test")
+    client.post(
+        f"/branches/{branch}/action-plans",
+        data={
+            "csrf_token": token(client, f"/branches/{branch}"),
+            "text": "Greet",
+            "section": section,
+        },
+    )
+    plans = client.get(f"/branches/{branch}.json").json()["action_plans"]
+    return int(max(p["id"] for p in plans))
+
+
+def test_a_plan_goes_open_in_progress_done_and_the_manager_verifies_or_returns_it(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    plan = new_plan(demo_client, branch)
+    assert step(demo_client, "manager@demo.test", branch, plan, "start") == 403  # the owner's
+    assert step(demo_client, "owner@demo.test", branch, plan, "verify") == 403  # the manager's
+    assert step(demo_client, "manager@demo.test", branch, plan, "verify") == 409  # not done
+    assert step(demo_client, "owner@demo.test", branch, plan, "start") == 303
+    assert step(demo_client, "owner@demo.test", branch, plan, "done") == 303
+    assert step(demo_client, "manager@demo.test", branch, plan, "return") == 422  # no note
+    assert (
+        step(demo_client, "manager@demo.test", branch, plan, "return", note="Still silent") == 303
+    )
+    login(demo_client, "owner@demo.test")
+    (kept,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["id"] == plan
+    ]
+    assert (kept["state"], kept["return_note"]) == ("in_progress", "Still silent")
+    assert "Returned by the manager: Still silent" in demo_client.get(f"/branches/{branch}").text
+    assert step(demo_client, "owner@demo.test", branch, plan, "done") == 303
+    assert step(demo_client, "manager@demo.test", branch, plan, "verify") == 303
+    login(demo_client, "owner@demo.test")
+    (kept,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["id"] == plan
+    ]
+    assert kept["state"] == "verified" and kept["verified_at"] and kept["return_note"] is None
+    assert step(demo_client, "owner@demo.test", branch, plan, "leap") == 404
+    assert db_rows(
+        demo_dir,
+        "SELECT action FROM audit_log WHERE entity = 'action_plan' AND entity_id = ? ORDER BY id",
+        (str(plan),),
+    ) == [
+        ("actionplan.created",),
+        ("actionplan.in_progress",),
+        ("actionplan.done",),
+        ("actionplan.in_progress",),
+        ("actionplan.done",),
+        ("actionplan.verified",),
+    ]
+
+
+def test_the_next_visit_after_a_done_plan_says_whether_it_fixed_the_section(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    login(demo_client, "admin@demo.test")
+    demo_client.post(
+        "/admin/programme",
+        data={
+            "csrf_token": token(demo_client, "/admin/programme"),
+            "target_section_greeting": "60",
+        },
+    )
+    plan = new_plan(demo_client, branch)
+    assert step(demo_client, "owner@demo.test", branch, plan, "done") == 303
+    # Done on 1 November: the demo's later visits to the branch are "the next visit".
+    db_write(
+        demo_dir,
+        [("UPDATE action_plans SET done_at = '2026-11-01T00:00:00Z' WHERE id = ?", (plan,))],
+    )
+    where = (
+        f"WHERE state = 'approved' AND branch_id = {branch}"
+        " AND started_utc >= '2026-11-01T00:00:00Z'"
+    )
+    ids = db_rows(demo_dir, f"SELECT id, visit_uuid FROM visits {where} ORDER BY id")
+    scored = [
+        {**v, "id": i, "visit_uuid": u}
+        for (i, u), v in zip(ids, visit_scores(demo_dir, where), strict=True)
+        if v["sections"].get("greeting") is not None
+    ]
+    first = min(scored, key=lambda v: (v["started_utc"], v["id"]))
+    login(demo_client, "owner@demo.test")
+    data = demo_client.get(f"/branches/{branch}.json").json()
+    (kept,) = [p for p in data["action_plans"] if p["id"] == plan]
+    assert kept["next_visit"]["visit_id"] == first["visit_uuid"]
+    assert kept["next_visit"]["score"] == pytest.approx(first["sections"]["greeting"])
+    fixed = first["sections"]["greeting"] >= 60
+    assert kept["next_visit"]["fixed"] is fixed
+    assert data["fix_rate"] == {"fixed": int(fixed), "plans": 1, "share": float(fixed)}
+    assert "Fix rate: the next visit found" in demo_client.get(f"/branches/{branch}").text
+    login(demo_client, "manager@demo.test")
+    chain = demo_client.get("/chains/1/compare.json").json()
+    assert chain["fix_rate"] == {"fixed": int(fixed), "plans": 1, "share": float(fixed)}
+    (row,) = [b for b in chain["branches"] if b["id"] == branch]
+    assert row["fix_rate"]["plans"] == 1
+    assert sum(r["plans"] for r in chain["fix_rates_by_region"].values()) == 1
