@@ -92,6 +92,8 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/language", login.set_language, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/branches/{branch_id:id}.json", branch.branch_json, methods=["GET"]),
+        Route("/branches/{branch_id:id}/visits.json", branch.visits_json, methods=["GET"]),
+        Route("/branches/{branch_id:id}/visits", branch.visits_page, methods=["GET"]),
         Route("/branches/{branch_id:id}", branch.branch_page, methods=["GET"]),
         Route("/branches/{branch_id:id}/action-plans", action_plans.create, methods=["POST"]),
         Route(

@@ -264,3 +264,7 @@ def met(score: float | None, target: float | None) -> bool | None:
     if score is None or target is None:
         return None
     return score >= target - 1e-9
+
+
+BIG_GAP = 15
+"""A perception gap of this many points or more (either way) stands out on the dashboard."""

@@ -58,6 +58,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["plan_state_name"] = i18n.plan_state_name
     env.globals["small_sample"] = reports.small_sample
     env.globals["SMALL_SAMPLE"] = reports.SMALL_SAMPLE
+    env.globals["BIG_GAP"] = reports.BIG_GAP
     return Jinja2Templates(env=env)
 
 

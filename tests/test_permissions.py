@@ -92,6 +92,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ),
     ("GET", "/chains/2/compare", everyone(404, anonymous=401)),
     ("GET", "/branches/1", {**everyone(200, anonymous=401), "shopper": 404}),
+    ("GET", "/branches/1/visits", {**everyone(200, anonymous=401), "shopper": 404}),
+    ("GET", "/branches/1/visits.json", {**everyone(200, anonymous=401), "shopper": 404}),
     ("GET", "/branches/12.json", {**everyone(200, anonymous=401), "owner": 404, "shopper": 404}),
     ("GET", "/branches/99", everyone(404, anonymous=401)),
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),

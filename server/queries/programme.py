@@ -89,6 +89,21 @@ async def set_targets(
     await _store(tx, "targets", {"total": total, "sections": sections}, actor_id)
 
 
+NAME_MAX = 120
+
+
+async def name(db: Reader) -> str:
+    """The programme's name, printed on reports ('' until an admin gives one)."""
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'name'")
+    value = json.loads(row[0]) if row else ""
+    return value if isinstance(value, str) else ""
+
+
+async def set_name(tx: Transaction, value: str, actor_id: int) -> None:
+    assert len(value) <= NAME_MAX
+    await _store(tx, "name", value, actor_id)
+
+
 async def _store(tx: Transaction, key: str, value: Any, actor_id: int) -> None:
     """One setting and its audit row, in the caller's transaction."""
     await tx.execute(

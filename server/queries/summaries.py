@@ -359,6 +359,40 @@ async def recent_visits(db: Reader, branch_id: int, limit: int = 10) -> list[dic
     ]
 
 
+async def branch_visits(
+    db: Reader, branch_id: int, month_from: str, month_to: str, offset: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A branch's approved visits in a range of months (days at the branch), newest
+    first, one page of them, with how many there are in all; each says whether the
+    agency corrected it and whether it was appealed."""
+    period = (branch_id, f"{month_from}-01", f"{month_to}-31")
+    rows = await db.fetchall(
+        "SELECT v.visit_uuid, v.started_at, v.local_date, v.score_total,"
+        " EXISTS (SELECT 1 FROM visit_corrections c WHERE c.visit_id = v.id) AS corrected,"
+        " (SELECT a.state FROM appeals a WHERE a.visit_id = v.id ORDER BY a.id DESC LIMIT 1)"
+        " AS appeal FROM visits v WHERE v.branch_id = ? AND v.state = 'approved'"
+        " AND v.local_date BETWEEN ? AND ? ORDER BY v.local_date DESC, v.started_utc DESC,"
+        " v.id DESC LIMIT ? OFFSET ?",
+        (*period, limit, offset),
+    )
+    count = await db.fetchone(
+        "SELECT count(*) FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " AND local_date BETWEEN ? AND ?",
+        period,
+    )
+    return [
+        {
+            "visit_id": r["visit_uuid"],
+            "started_at": r["started_at"],
+            "local_date": r["local_date"],
+            "total": r["score_total"],
+            "corrected": bool(r["corrected"]),
+            "appeal": r["appeal"],
+        }
+        for r in rows
+    ], int(count[0] if count else 0)
+
+
 async def question_means(
     db: Reader, branch_id: int, month_from: str, month_to: str
 ) -> dict[str, dict[str, float]]:

@@ -85,13 +85,14 @@ async def dashboard(request: Request) -> dict[str, Any]:
         "target": target,
         "sections": sections,
         "weakest": weakest,
+        # The trend starts where the branch's data starts (at most 12 months back).
         "trend": [
             {
                 "month": m,
                 "mean": trend[m]["mean"] if m in trend else None,
                 "visits": trend[m]["visits"] if m in trend else 0,
             }
-            for m in trend_months
+            for m in trend_months[_first_with_data(trend_months, trend) :]
         ],
         "latest": await summaries.recent_visits(db, branch.id),
         # How often the branch contests its reports, and how often it is right.
@@ -165,3 +166,64 @@ async def branch_page(request: Request) -> Response:
         else "",
     )
     return await render(request, "branch.html", {"d": data, "chart": chart, "band": charts.band})
+
+
+def _first_with_data(months: list[str], trend: dict[str, Any]) -> int:
+    """The index of the first month with a visit (the last month when none has one)."""
+    return next(
+        (i for i, m in enumerate(months) if trend.get(m, {}).get("visits")), len(months) - 1
+    )
+
+
+PAGE = 50
+
+
+async def visits_data(request: Request) -> dict[str, Any]:
+    """Every approved visit to a branch in a period, newest first, 50 to a page."""
+    user, branch = await visible_branch(request, "report.read")
+    db: Database = request.app.state.db
+    month_from, month_to, notes = filters.period(
+        request.query_params, await summaries.months(db), branch.timezone
+    )
+    raw = request.query_params.get("page", "1")
+    page = int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    if raw != "1" and str(page) != raw:
+        notes.append(_("Ignored the page %(value)r.") % {"value": raw})
+    rows, total = await summaries.branch_visits(
+        db, branch.id, month_from, month_to, (page - 1) * PAGE, PAGE
+    )
+    goal = (await programme.targets(db))["total"]
+    for row in rows:
+        row["met"] = reports.met(row["total"], goal)
+    return {
+        "user": user,
+        "branch": branch,
+        "period": {"from": month_from, "to": month_to},
+        "notes": notes,
+        "visits": rows,
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // PAGE)),
+        "target": goal,
+    }
+
+
+async def visits_json(request: Request) -> Response:
+    data = await visits_data(request)
+    return JSONResponse(
+        {
+            "branch": data["branch"].to_api(),
+            "period": data["period"],
+            "notes": data["notes"],
+            "total": data["total"],
+            "page": data["page"],
+            "pages": data["pages"],
+            "visits": data["visits"],
+        },
+        headers={"cache-control": "private, no-cache"},
+    )
+
+
+async def visits_page(request: Request) -> Response:
+    data = await visits_data(request)
+    return await render(request, "branch_visits.html", {"d": data, "band": charts.band})

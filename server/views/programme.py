@@ -31,6 +31,7 @@ async def settings_page(request: Request) -> Response:
             "review_required": review,
             "early_visits": early,
             "appeal_days": days,
+            "name": await programme.name(db),
             "targets": await programme.targets(db),
             "target_sections": [
                 (key, localized(titles, current_locale())) for key, titles in sections.items()
@@ -59,7 +60,16 @@ async def settings_submit(request: Request) -> Response:
     early = form.get("early_visits")
     days_text = form.get("appeal_days")
     marks = {k: str(v) for k, v in form.items() if k.startswith("target_")}
-    if review is None and early is None and days_text is None and not marks:
+    title = form.get("name")
+    if title is not None:
+        title = " ".join(str(title).split())
+        if len(title) > programme.NAME_MAX:
+            raise ApiError(
+                422,
+                "invalid",
+                _("Keep the programme's name under %(n)s characters.") % {"n": programme.NAME_MAX},
+            )
+    if review is None and early is None and days_text is None and not marks and title is None:
         raise ApiError(422, "invalid", _("Choose a setting to change."))
     days: int | None = None
     if days_text is not None:
@@ -99,6 +109,8 @@ async def settings_submit(request: Request) -> Response:
     async with db.transaction() as tx:
         if goals is not None:
             await programme.set_targets(tx, goals[0], goals[1], user.id)
+        if title is not None:
+            await programme.set_name(tx, title, user.id)
         if review is not None:
             await programme.set_review_required(tx, review == "on", user.id)
         if early is not None:

@@ -205,6 +205,7 @@ async def load(request: Request) -> dict[str, Any]:
         "review_note": row["review_note"] if row["state"] == "returned" else None,
         "corrections": changes,
         "appeal": await appeals.latest(db, row["id"]),
+        "programme": await programme.name(db),
     }
 
 

@@ -46,10 +46,22 @@ def test_the_gap_sets_the_owners_view_beside_the_shoppers(
     assert page.text.count('href="/visits/') == 10
 
 
-def test_the_trend_covers_twelve_months(demo_client: TestClient, demo_dir: Path) -> None:
+def test_the_trend_starts_where_the_data_starts(demo_client: TestClient, demo_dir: Path) -> None:
+    """At most twelve months, from the first month with a visit: no empty run of months
+    before the data begins."""
     login(demo_client, "manager@demo.test")
-    data = demo_client.get(f"/branches/{branch_id(demo_dir, 'BAL-UBD')}.json").json()
-    assert len(data["trend"]) == 12
+    branch = branch_id(demo_dir, "BAL-UBD")
+    data = demo_client.get(f"/branches/{branch}.json").json()
+    (first,) = db_rows(
+        demo_dir,
+        "SELECT min(substr(local_date, 1, 7)) FROM visits WHERE branch_id = ?"
+        " AND state = 'approved'",
+        (branch,),
+    )[0]
+    start = data["trend"][0]
+    assert start["visits"] > 0 and 1 <= len(data["trend"]) <= 12
+    # The branch's first month, unless that is more than twelve months back.
+    assert start["month"] == first or (start["month"] > first and len(data["trend"]) == 12)
     months_with_visits = [p for p in data["trend"] if p["visits"]]
     assert len(months_with_visits) >= 5
     assert all(0 <= p["mean"] <= 100 for p in months_with_visits)
@@ -73,3 +85,41 @@ def test_who_may_see_a_dashboard(
     assert demo_client.get(f"/branches/{branch_id(demo_dir, code)}").status_code == status
     assert demo_client.get(f"/branches/{branch_id(demo_dir, code)}.json").status_code == status
     assert demo_client.get("/branches/9999").status_code == 404
+
+
+def test_an_owner_lists_every_visit_to_a_branch_by_period(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_id(demo_dir, "JKT-KMG")
+    login(demo_client, "owner@demo.test")
+    everything = db_rows(
+        demo_dir,
+        "SELECT visit_uuid FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " AND local_date BETWEEN '2026-01-01' AND '2026-12-31'"
+        " ORDER BY local_date DESC, started_utc DESC, id DESC",
+        (branch,),
+    )
+    assert len(everything) > 10  # more than the dashboard's latest ten
+    seen: list[str] = []
+    page = 1
+    while True:
+        data = demo_client.get(
+            f"/branches/{branch}/visits.json?from=2026-01&to=2026-12&page={page}"
+        ).json()
+        assert data["total"] == len(everything)
+        seen += [v["visit_id"] for v in data["visits"]]
+        if page >= data["pages"]:
+            break
+        page += 1
+    assert seen == [r[0] for r in everything]
+    html = demo_client.get(f"/branches/{branch}/visits?from=2026-06&to=2026-06").text
+    (june,) = db_rows(
+        demo_dir,
+        "SELECT count(*) FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " AND local_date LIKE '2026-06-%'",
+        (branch,),
+    )[0]
+    assert html.count('href="/visits/') == june
+    assert demo_client.get(f"/branches/{branch}/visits?page=x").status_code == 200  # a note
+    login(demo_client, "owner2@demo.test")
+    assert demo_client.get(f"/branches/{branch}/visits").status_code == 404
