@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _format_date
 from babel.dates import format_datetime as _format_datetime
-from babel.dates import get_timezone_name
+from babel.dates import get_day_names, get_timezone_name
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import NumberPattern, parse_pattern
@@ -136,6 +136,16 @@ PLAN_STATES = {
     "verified": N_("verified"),
     "cancelled": N_("cancelled"),
 }
+
+
+DAYPARTS = (N_("before 12:00"), N_("12:00 to 17:00"), N_("after 17:00"))
+"""The parts of the day the comparison shows (reports.daypart's 0, 1, 2)."""
+
+
+def weekday_names() -> list[str]:
+    """Monday to Sunday in the reader's language."""
+    names = get_day_names("wide", locale=current_locale())
+    return [names[i] for i in range(7)]
 
 
 def plan_state_name(state: str) -> str:

@@ -184,6 +184,7 @@ async def store_visit(
             review=programme.review_setting(context["review_setting"], settings.review_required),
             actor_id=user.id,
             received={"photos": len(payload.photos)},
+            started_at=payload.started_at,
         )
     await tx.batch([*statements, *extra])
     return True

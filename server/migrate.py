@@ -24,8 +24,9 @@ async def migrate_all(db: Database) -> list[str]:
         async with db.transaction() as tx:
             if await visits.compact_rows(tx):
                 done.append("compact visit rows")
-    if any(name.startswith("0016_") for name in done):
-        # The answer counts start from every visit approved before them.
+    if any(name.startswith(("0016_", "0021_")) for name in done):
+        # The answer counts (0016), score bands and weekday slots (0021) start from every
+        # visit approved before them.
         async with db.transaction() as tx:
             await summaries.rebuild(tx)
             done.append("answer counts")

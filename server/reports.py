@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from . import conditions
@@ -268,3 +269,31 @@ def met(score: float | None, target: float | None) -> bool | None:
 
 BIG_GAP = 15
 """A perception gap of this many points or more (either way) stands out on the dashboard."""
+
+
+BAND_LIMITS = (50.0, 70.0, 85.0)
+"""Score bands: 0 below 50, 1 from 50, 2 from 70, 3 from 85 (the comparison's colours)."""
+
+
+def score_band(score: float | None) -> int | None:
+    if score is None:
+        return None
+    return sum(score >= limit for limit in BAND_LIMITS)
+
+
+DAYPART_HOURS = (12, 17)
+"""Parts of the day: 0 before 12:00, 1 from 12:00, 2 from 17:00."""
+
+
+def daypart(started_at: str | None) -> int | None:
+    """The part of the day a visit started in, by the clock the phone kept at the branch
+    (the wall-clock time in ``started_at``; the shopper's phone is at the branch)."""
+    if not started_at or len(started_at) < 13 or not started_at[11:13].isdigit():
+        return None
+    hour = int(started_at[11:13])
+    return sum(hour >= h for h in DAYPART_HOURS)
+
+
+def weekday(local_date: str) -> int:
+    """0 for Monday: the visit's day at the branch."""
+    return date.fromisoformat(local_date).weekday()

@@ -78,7 +78,44 @@ def same_rows(kept: list[tuple[Any, ...]], counted: list[tuple[Any, ...]]) -> bo
     ]
 
 
+BANDS_FROM_VISITS = """
+SELECT branch_id, substr(local_date, 1, 7), CASE WHEN score_total >= 85 THEN 3
+  WHEN score_total >= 70 THEN 2 WHEN score_total >= 50 THEN 1 ELSE 0 END, count(*)
+FROM visits WHERE state = 'approved' AND score_total IS NOT NULL AND local_date IS NOT NULL
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+BANDS_KEPT = """
+SELECT branch_id, month, band, visits FROM branch_month_bands ORDER BY 1, 2, 3"""
+SLOTS_KEPT = """
+SELECT branch_id, month, weekday, daypart, visits, scored, round(CAST(score_sum AS NUMERIC), 6)
+FROM branch_month_slots ORDER BY 1, 2, 3, 4"""
+
+
+def slots_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
+    """Per branch, month, weekday (of the day at the branch) and hour band (of the phone's
+    clock, 0 before 12, 1 before 17, 2 after): visits, scored visits, sum of scores, counted
+    here by this test's own reading of the rule."""
+    from datetime import date
+
+    sums: dict[tuple[Any, ...], list[float]] = {}
+    for branch, day, started, total in db_rows(
+        data_dir,
+        "SELECT branch_id, local_date, started_at, score_total FROM visits"
+        " WHERE state = 'approved' AND local_date IS NOT NULL",
+    ):
+        hour = int(started[11:13])
+        part = 0 if hour < 12 else 1 if hour < 17 else 2
+        key = (branch, day[:7], date.fromisoformat(day).weekday(), part)
+        entry = sums.setdefault(key, [0, 0, 0.0])
+        entry[0] += 1
+        if total is not None:
+            entry[1] += 1
+            entry[2] += total
+    return [(*k, int(v[0]), int(v[1]), v[2]) for k, v in sorted(sums.items())]
+
+
 def assert_consistent(data_dir: Path) -> None:
+    assert db_rows(data_dir, BANDS_KEPT) == db_rows(data_dir, BANDS_FROM_VISITS)
+    assert same_rows(db_rows(data_dir, SLOTS_KEPT), slots_from_visits(data_dir))
     assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
     assert same_rows(db_rows(data_dir, SECTIONS_FROM_SUMMARY), sections_from_visits(data_dir))
     assert same_rows(db_rows(data_dir, QUESTIONS_FROM_SUMMARY), questions_from_visits(data_dir))

@@ -88,7 +88,11 @@ async def correct(
     ]
     if row["state"] == "approved":
         statements += summaries.approval_statements(
-            row["branch_id"], row["local_date"], score.total, stored(definition, record)
+            row["branch_id"],
+            row["local_date"],
+            score.total,
+            stored(definition, record),
+            row["started_at"],
         ) + summaries.answer_statements(
             row["branch_id"],
             row["local_date"],

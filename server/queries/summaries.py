@@ -55,15 +55,65 @@ def answer_statements(
     return [(_UPSERT_ANSWER, (branch_id, local_date[:7], key, answer)) for key, answer in counted]
 
 
+_UPSERT_BAND = (
+    "INSERT INTO branch_month_bands (branch_id, month, band, visits) VALUES (?, ?, ?, 1)"
+    " ON CONFLICT (branch_id, month, band) DO UPDATE SET visits = branch_month_bands.visits + 1"
+)
+_UPSERT_SLOT = (
+    "INSERT INTO branch_month_slots (branch_id, month, weekday, daypart, visits, scored,"
+    " score_sum) VALUES (?, ?, ?, ?, 1, ?, ?)"
+    " ON CONFLICT (branch_id, month, weekday, daypart) DO UPDATE SET"
+    " visits = branch_month_slots.visits + 1,"
+    " scored = branch_month_slots.scored + excluded.scored,"
+    " score_sum = branch_month_slots.score_sum + excluded.score_sum"
+)
+_WITHDRAW_BAND = (
+    "UPDATE branch_month_bands SET visits = visits - 1"
+    " WHERE branch_id = ? AND month = ? AND band = ?"
+)
+_WITHDRAW_SLOT = (
+    "UPDATE branch_month_slots SET visits = visits - 1, scored = scored - ?,"
+    " score_sum = score_sum - ? WHERE branch_id = ? AND month = ? AND weekday = ?"
+    " AND daypart = ?"
+)
+
+
+def _when(
+    branch_id: int, local_date: str, started_at: str | None, total: float | None, add: bool
+) -> list[Statement]:
+    """A visit's score band and its weekday and part of the day, added or taken out."""
+    month = local_date[:7]
+    out: list[Statement] = []
+    band = reports.score_band(total)
+    if band is not None:
+        out.append((_UPSERT_BAND if add else _WITHDRAW_BAND, (branch_id, month, band)))
+    part = reports.daypart(started_at)
+    if part is not None:
+        day = reports.weekday(local_date)
+        scored, score_sum = int(total is not None), total or 0
+        out.append(
+            (_UPSERT_SLOT, (branch_id, month, day, part, scored, score_sum))
+            if add
+            else (_WITHDRAW_SLOT, (scored, score_sum, branch_id, month, day, part))
+        )
+    return out
+
+
 def approval_statements(
-    branch_id: int, local_date: str | None, total: float | None, scores: StoredScore | None
+    branch_id: int,
+    local_date: str | None,
+    total: float | None,
+    scores: StoredScore | None,
+    started_at: str | None = None,
 ) -> list[Statement]:
     """What adding one approved visit to its branch's month writes: its total, its
-    sections and its scored questions (none when it has no local day)."""
+    sections and its scored questions, its score band and, given when it started, its
+    weekday and part of the day (none when it has no local day)."""
     if not local_date:
         return []
     month = local_date[:7]  # the month at the branch
     out: list[Statement] = [(_UPSERT, (branch_id, month, "", int(total is not None), total or 0))]
+    out += _when(branch_id, local_date, started_at, total, add=True)
     if scores is None:
         return out
     for key, score in scores.sections.items():
@@ -100,6 +150,7 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     branch, month = row["branch_id"], row["local_date"][:7]
     total = row["score_total"]
     out: list[Statement] = [(_WITHDRAW, (int(total is not None), total or 0, branch, month, ""))]
+    out += _when(branch, row["local_date"], row["started_at"], total, add=False)
     scores = await stored_scores(db, row)
     if scores is not None:
         for key, score in scores.sections.items():
@@ -114,7 +165,13 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     ]
     out += [
         (f"DELETE FROM {table} WHERE branch_id = ? AND month = ? AND visits = 0", (branch, month))
-        for table in ("branch_month_scores", "branch_month_questions", "branch_month_answers")
+        for table in (
+            "branch_month_scores",
+            "branch_month_questions",
+            "branch_month_answers",
+            "branch_month_bands",
+            "branch_month_slots",
+        )
     ]
     return out
 
@@ -133,8 +190,8 @@ async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
-        "SELECT branch_id, local_date, score_total, scores, answers, questionnaire_id,"
-        " questionnaire_version, (SELECT scenario_key FROM assignments a"
+        "SELECT branch_id, local_date, started_at, score_total, scores, answers,"
+        " questionnaire_id, questionnaire_version, (SELECT scenario_key FROM assignments a"
         "  WHERE a.id = visits.assignment_id) AS scenario_key FROM visits WHERE id = ?",
         (visit_id,),
     )
@@ -142,7 +199,11 @@ async def count_approval(tx: Transaction, visit_id: int) -> None:
         return
     await tx.batch(
         approval_statements(
-            row["branch_id"], row["local_date"], row["score_total"], await stored_scores(tx, row)
+            row["branch_id"],
+            row["local_date"],
+            row["score_total"],
+            await stored_scores(tx, row),
+            row["started_at"],
         )
         + answer_statements(row["branch_id"], row["local_date"], await _counted(tx, row))
     )
@@ -165,13 +226,16 @@ async def rebuild(tx: Transaction) -> None:
     sections: dict[tuple[int, str, str], list[float]] = {}
     questions: dict[tuple[int, str, str], list[float]] = {}
     answers: dict[tuple[int, str, str, str], int] = {}
+    bands: dict[tuple[int, str, int], int] = {}
+    slots: dict[tuple[int, str, int, int], list[float]] = {}
     after = 0
     while True:
         # Every row in id order (the primary key), the approved ones kept here: a state
         # filter in SQL would walk the state index and sort it again for every page.
         rows = await tx.fetchall(
-            "SELECT id, state, branch_id, local_date, score_total, scores, answers,"
-            " questionnaire_id, questionnaire_version, (SELECT scenario_key FROM assignments a"
+            "SELECT id, state, branch_id, local_date, started_at, score_total, scores,"
+            " answers, questionnaire_id, questionnaire_version,"
+            " (SELECT scenario_key FROM assignments a"
             "  WHERE a.id = visits.assignment_id) AS scenario_key"
             " FROM visits WHERE id > ? ORDER BY id LIMIT ?",
             (after, REBUILD_PAGE),
@@ -185,6 +249,14 @@ async def rebuild(tx: Transaction) -> None:
             month = row["local_date"][:7]
             total = row["score_total"]
             _add(sections, (row["branch_id"], month, ""), total)
+            band = reports.score_band(total)
+            if band is not None:
+                key_b = (row["branch_id"], month, band)
+                bands[key_b] = bands.get(key_b, 0) + 1
+            part = reports.daypart(row["started_at"])
+            if part is not None:
+                key_s = (row["branch_id"], month, reports.weekday(row["local_date"]), part)
+                _add(slots, key_s, total)
             for key, answer in await _counted(tx, row):
                 counted = (row["branch_id"], month, key, answer)
                 answers[counted] = answers.get(counted, 0) + 1
@@ -210,6 +282,17 @@ async def rebuild(tx: Transaction) -> None:
         "INSERT INTO branch_month_questions (branch_id, month, question_key, visits, earned,"
         " possible) VALUES (?, ?, ?, ?, ?, ?)",
         [(*key, int(v[0]), v[1], v[2]) for key, v in questions.items()],
+    )
+    await tx.execute("DELETE FROM branch_month_bands")
+    await tx.executemany(
+        "INSERT INTO branch_month_bands (branch_id, month, band, visits) VALUES (?, ?, ?, ?)",
+        [(*key, n) for key, n in bands.items()],
+    )
+    await tx.execute("DELETE FROM branch_month_slots")
+    await tx.executemany(
+        "INSERT INTO branch_month_slots (branch_id, month, weekday, daypart, visits, scored,"
+        " score_sum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*key, int(v[0]), int(v[1]), v[2]) for key, v in slots.items()],
     )
     await tx.execute("DELETE FROM branch_month_answers")
     await tx.executemany(
@@ -240,9 +323,7 @@ async def answer_counts(
     return out
 
 
-def _add(
-    sums: dict[tuple[int, str, str], list[float]], key: tuple[int, str, str], score: float | None
-) -> None:
+def _add(sums: dict[Any, list[float]], key: tuple[Any, ...], score: float | None) -> None:
     """One more visit in a branch-month's sum: visits, scored visits, sum of scores."""
     entry = sums.setdefault(key, [0, 0, 0.0])
     entry[0] += 1
@@ -303,6 +384,47 @@ async def on_target(
     )
     assert row is not None
     return {"visits": int(row[0]), "on_target": int(row[1])}
+
+
+async def bands(db: Reader, month_from: str, month_to: str, branch_ids: list[int]) -> list[int]:
+    """How many scored visits of some branches fell in each score band over a range of
+    months (reports.score_band: below 50, 50-69, 70-84, 85 and above)."""
+    counts = [0] * (len(reports.BAND_LIMITS) + 1)
+    if not branch_ids:
+        return counts
+    rows = await db.fetchall(
+        "SELECT band, sum(visits) FROM branch_month_bands"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
+        " GROUP BY band",
+        (month_from, month_to, *branch_ids),
+    )
+    for band, visits in rows:
+        counts[int(band)] = int(visits)
+    return counts
+
+
+async def slots(
+    db: Reader, month_from: str, month_to: str, branch_ids: list[int]
+) -> dict[tuple[int, int], dict[str, Any]]:
+    """{(weekday, part of the day): {visits, scored, mean}} for some branches over a range
+    of months: when service is best and worst."""
+    if not branch_ids:
+        return {}
+    rows = await db.fetchall(
+        "SELECT weekday, daypart, sum(visits), sum(scored), sum(score_sum)"
+        " FROM branch_month_slots"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
+        " GROUP BY weekday, daypart",
+        (month_from, month_to, *branch_ids),
+    )
+    return {
+        (int(day), int(part)): {
+            "visits": int(visits),
+            "scored": int(scored),
+            "mean": float(total) / int(scored) if scored else None,
+        }
+        for day, part, visits, scored, total in rows
+    }
 
 
 async def monthly(

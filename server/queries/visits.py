@@ -218,6 +218,7 @@ def completion_statements(
     actor_id: int | None,
     received: dict[str, Any] | None = None,
     scenario: str | None = None,
+    started_at: str | None = None,
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """What completing a revision writes (all its photos are in): its scores and its new
     state (submitted, or approved when review is off, counted in the summaries then),
@@ -245,7 +246,7 @@ def completion_statements(
             )
         )
         statements += summaries.approval_statements(
-            branch_id, local_date, score.total, stored(definition, record)
+            branch_id, local_date, score.total, stored(definition, record), started_at
         ) + summaries.answer_statements(
             branch_id, local_date, reports.counted_answers(definition, answers, scenario)
         )
@@ -285,6 +286,7 @@ async def complete_if_ready(
             review=programme.review_setting(row["review"], review_default),
             actor_id=actor_id,
             scenario=row["scenario_key"],
+            started_at=row["started_at"],
         )
     )
     return True

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .. import auth, charts, csv_export, exports, reports
+from .. import auth, charts, csv_export, exports, i18n, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
@@ -82,6 +82,27 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         {r["id"]: r["total"] for r in rows if r["rank"] is not None}
     )
     goals = await programme.targets(db)
+    # The same months a year before, beside each branch and for all shown together.
+    last_from, last_to = filters.months_back(month_from, 12), filters.months_back(month_to, 12)
+    before = await summaries.by_branch(db, last_from, last_to, [b.id for b in shown])
+    earlier = [before.get(r["id"], {}).get("", {}) for r in rows]
+    for row, then in zip(rows, earlier, strict=True):
+        row["last_year"] = then.get("mean")
+    scored_then = sum(t.get("scored", 0) for t in earlier)
+    last_year = {
+        "period": {"from": last_from, "to": last_to},
+        "total": sum((t.get("mean") or 0) * t.get("scored", 0) for t in earlier) / scored_then
+        if scored_then
+        else None,
+        "visits": sum(t.get("visits", 0) for t in earlier),
+    }
+    scored_now = sum(r["scored"] for r in rows)
+    this_period = (
+        sum((r["total"] or 0) * r["scored"] for r in rows) / scored_now if scored_now else None
+    )
+    shown_ids = [b.id for b in shown]
+    band_counts = await summaries.bands(db, month_from, month_to, shown_ids)
+    when = await summaries.slots(db, month_from, month_to, shown_ids)
     for row in rows:
         row["percentile"] = percentiles.get(row["id"])
         # whether the branch's average over the period reaches the programme's target
@@ -152,6 +173,10 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "branches": rows,
         "target": goals,
         "fix_rates": fix_rates,
+        "this_period": this_period,
+        "last_year": last_year,
+        "bands": band_counts,
+        "when": when,
         "region_trends": region_trends,
         "months": months,
         "notes": notes,
@@ -197,6 +222,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
                     "small_sample",
                     "target_met",
                     "fix_rate",
+                    "last_year",
                 )
             }
             | {
@@ -213,6 +239,16 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         # {"fixed", "plans", "share"}: of the done plans the next visit judged against
         # their section's target, how many it found fixed (chain and each region)
         "fix_rate": data["fix_rates"]["chain"],
+        # the shown branches together: this period's mean, and the same months last year
+        "total": data["this_period"],
+        "last_year": data["last_year"],
+        # scored visits per band: below 50, 50-69, 70-84, 85 and above
+        "bands": data["bands"],
+        # weekday (0: Monday) × part of the day (0: before 12:00, 1: 12-17, 2: after 17:00)
+        "when": [
+            {"weekday": day, "daypart": part, **cell}
+            for (day, part), cell in sorted(data["when"].items())
+        ],
         "fix_rates_by_region": data["fix_rates"]["regions"],
         "region_trends": data["region_trends"],
         "open_action_plans": [
@@ -248,12 +284,23 @@ async def compare_page(request: Request) -> Response:
     for row in data["branches"]:
         values = [row["total"], *(row["sections"][s["key"]] for s in data["sections"])]
         row["cells"] = [(charts.band(v), format_score(v)) for v in values]
+        row["last_year_text"] = format_score(row["last_year"])
+    names = i18n.weekday_names()
+    grid = [
+        {
+            "weekday": names[day],
+            "cells": [data["when"].get((day, part)) for part in range(len(i18n.DAYPARTS))],
+        }
+        for day in range(7)
+    ]
     return await render(
         request,
         "compare.html",
         {
             "data": data,
             "chart": chart,
+            "grid": grid,
+            "dayparts": [i18n.gettext(name) for name in i18n.DAYPARTS],
             "band": charts.band,
             "can_export": auth.has(data["user"], "report.export"),
         },

@@ -242,3 +242,49 @@ def test_an_export_of_a_period_holds_that_period_day_by_day(demo_client: TestCli
     assert csv.text.count("\n") == 1 + sum(1 for v in everything if v["local_date"][:7] >= first)
     bad = demo_client.get("/chains/1/visits.csv?to=last-year")
     assert bad.status_code == 400 and "given in months" in bad.text
+
+
+def test_the_comparison_shows_last_year_the_spread_and_when_service_is_worst(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    from tests.test_summaries import slots_from_visits
+
+    login(demo_client, "manager@demo.test")
+    data = demo_client.get("/chains/1/compare.json?from=2026-06&to=2026-11").json()
+    branches = [b["id"] for b in data["branches"]]
+    marks = ",".join("?" * len(branches))
+    scores = [
+        s
+        for (s,) in db_rows(
+            demo_dir,
+            f"SELECT score_total FROM visits WHERE state = 'approved' AND branch_id IN ({marks})"
+            " AND local_date BETWEEN '2026-06-01' AND '2026-11-31' AND score_total IS NOT NULL",
+            tuple(branches),
+        )
+    ]
+    assert data["bands"] == [
+        sum(s < 50 for s in scores),
+        sum(50 <= s < 70 for s in scores),
+        sum(70 <= s < 85 for s in scores),
+        sum(s >= 85 for s in scores),
+    ]
+    assert data["total"] == pytest.approx(sum(scores) / len(scores))
+    assert data["last_year"]["period"] == {"from": "2025-06", "to": "2025-11"}
+    assert (
+        data["last_year"]["visits"] == 0 and data["last_year"]["total"] is None
+    )  # the demo starts in 2026
+    expected: dict[tuple[int, int], list[float]] = {}
+    for branch, month, day, part, visits, scored, total in slots_from_visits(demo_dir):
+        if branch in branches and "2026-06" <= month <= "2026-11":
+            cell = expected.setdefault((day, part), [0, 0, 0.0])
+            cell[0] += visits
+            cell[1] += scored
+            cell[2] += total
+    assert {(c["weekday"], c["daypart"]): (c["visits"], c["scored"]) for c in data["when"]} == {
+        k: (v[0], v[1]) for k, v in expected.items()
+    }
+    for cell in data["when"]:
+        v = expected[(cell["weekday"], cell["daypart"])]
+        assert cell["mean"] == pytest.approx(v[2] / v[1])
+    page = demo_client.get("/chains/1/compare?from=2026-06&to=2026-11").text
+    assert 'id="when"' in page and "Monday" in page and "before 12:00" in page
