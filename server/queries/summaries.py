@@ -469,6 +469,45 @@ async def self_assessment(db: Reader, branch_id: int) -> dict[str, Any] | None:
     }
 
 
+GAP_MONTHS = 3
+"""A self-assessment is set beside the shoppers' average of the months up to its own."""
+
+
+async def gap_history(db: Reader, branch_id: int, limit: int = 12) -> list[dict[str, Any]]:
+    """Each of the branch's self-assessments (newest ``limit``, oldest first), dated, with
+    the shoppers' average over the GAP_MONTHS months up to its month (from the summaries)
+    and the gap between them: whether the owner's view and the shoppers' are closing."""
+    rows = await db.fetchall(
+        "SELECT score_total, created_at FROM self_assessments WHERE branch_id = ?"
+        " ORDER BY created_at DESC, id DESC LIMIT ?",
+        (branch_id, limit),
+    )
+    out = []
+    for row in reversed(rows):
+        month = row["created_at"][:7]
+        year, mon = int(month[:4]), int(month[5:7])
+        index = year * 12 + mon - 1 - (GAP_MONTHS - 1)
+        first = f"{index // 12:04d}-{index % 12 + 1:02d}"
+        found = await db.fetchone(
+            "SELECT sum(scored), sum(score_sum) FROM branch_month_scores"
+            " WHERE branch_id = ? AND section_key = '' AND month BETWEEN ? AND ?",
+            (branch_id, first, month),
+        )
+        scored = int(found[0] or 0) if found else 0
+        shoppers = float(found[1]) / scored if scored else None
+        owner = row["score_total"]
+        out.append(
+            {
+                "created_at": row["created_at"],
+                "owner": owner,
+                "shoppers": shoppers,
+                "visits": scored,
+                "gap": owner - shoppers if owner is not None and shoppers is not None else None,
+            }
+        )
+    return out
+
+
 async def recent_visits(db: Reader, branch_id: int, limit: int = 10) -> list[dict[str, Any]]:
     rows = await db.fetchall(
         "SELECT visit_uuid, started_at, score_total FROM visits WHERE branch_id = ?"

@@ -63,6 +63,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
         section["target"] = goals["sections"].get(section["key"])
         section["met"] = reports.met(section["shoppers"], section["target"])
     plans = await action_plans.for_branches(db, [branch.id], targets=goals["sections"])
+    history = await summaries.gap_history(db, branch.id)
     target = {
         "total": goals["total"],
         "met": reports.met(total["mean"], goals["total"]),
@@ -82,6 +83,9 @@ async def dashboard(request: Request) -> dict[str, Any]:
         "small_sample": reports.small_sample(total.get("scored")),
         "total": total["mean"],
         "self_assessment": own,
+        "gap_history": history,
+        # closing: the newest gap is smaller (in size) than the first one kept
+        "gap_trend": _gap_trend(history),
         "target": target,
         "sections": sections,
         "weakest": weakest,
@@ -143,6 +147,11 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         # appealed, upheld fully or partly
         "appeals": data["appeals"],
         "action_plans": data["plans"],
+        # each self-assessment, dated, beside the shoppers' average of the 3 months up to
+        # it: {created_at, owner, shoppers, visits, gap}; gap_trend: closing, widening,
+        # steady or null (fewer than two gaps)
+        "gap_history": data["gap_history"],
+        "gap_trend": data["gap_trend"],
         "fix_rate": data["fix_rate"],
     }
 
@@ -227,3 +236,13 @@ async def visits_json(request: Request) -> Response:
 async def visits_page(request: Request) -> Response:
     data = await visits_data(request)
     return await render(request, "branch_visits.html", {"d": data, "band": charts.band})
+
+
+def _gap_trend(history: list[dict[str, Any]]) -> str | None:
+    """closing, widening or steady (within 2 points), from the first gap kept to the last;
+    None with fewer than two."""
+    gaps = [abs(h["gap"]) for h in history if h["gap"] is not None]
+    if len(gaps) < 2:
+        return None
+    change = gaps[-1] - gaps[0]
+    return "steady" if abs(change) < 2 else "closing" if change < 0 else "widening"

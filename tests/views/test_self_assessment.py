@@ -98,3 +98,55 @@ def test_only_the_branchs_owner_self_assesses(
 ) -> None:
     login(demo_client, email)
     assert demo_client.get(f"/branches/{kemang(demo_dir)}/self-assessment").status_code == status
+
+
+def test_each_self_assessment_is_dated_and_the_dashboard_says_whether_the_gap_closes(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    from tests.conftest import db_write
+
+    branch = kemang(demo_dir)
+    db_write(demo_dir, [("DELETE FROM self_assessments WHERE branch_id = ?", (branch,))])
+    login(demo_client, "owner@demo.test")
+    for _ in range(2):  # two assessments, the first then dated in July
+        token = csrf(demo_client, f"/branches/{branch}/self-assessment")
+        demo_client.post(
+            f"/branches/{branch}/self-assessment", data={**best_answers(), "csrf_token": token}
+        )
+    (first,) = db_rows(
+        demo_dir, "SELECT min(id) FROM self_assessments WHERE branch_id = ?", (branch,)
+    )[0]
+    db_write(
+        demo_dir,
+        [
+            (
+                "UPDATE self_assessments SET created_at = '2026-07-15T08:00:00Z' WHERE id = ?",
+                (first,),
+            )
+        ],
+    )
+    data = demo_client.get(f"/branches/{branch}.json").json()
+    history = data["gap_history"]
+    assert [h["created_at"][:7] for h in history] == ["2026-07", history[1]["created_at"][:7]]
+    scored, total = db_rows(
+        demo_dir,
+        "SELECT count(score_total), sum(score_total) FROM visits WHERE branch_id = ?"
+        " AND state = 'approved' AND local_date BETWEEN '2026-05-01' AND '2026-07-31'",
+        (branch,),
+    )[0]
+    assert history[0]["visits"] == scored
+    assert history[0]["shoppers"] == pytest.approx(total / scored)
+    assert history[0]["gap"] == pytest.approx(100 - total / scored)
+    gaps = [abs(h["gap"]) for h in history if h["gap"] is not None]
+    expected = (
+        None
+        if len(gaps) < 2
+        else "steady"
+        if abs(gaps[-1] - gaps[0]) < 2
+        else "closing"
+        if gaps[-1] < gaps[0]
+        else "widening"
+    )
+    assert data["gap_trend"] == expected
+    page = demo_client.get(f"/branches/{branch}").text
+    assert 'id="gap-history"' in page
