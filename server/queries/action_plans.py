@@ -210,3 +210,42 @@ async def _progress(
         return {"mean": sum(scores) / len(scores), "visits": len(scores)} if scores else None
 
     return await mean(before, 5), await mean(after)
+
+
+PROPOSAL_VISITS = 10
+"""Proposals come from the branch's newest approved visits, this many."""
+
+
+async def proposals(
+    db: Reader, branch_id: int, targets: dict[str, float], plans: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Plans the branch's recent visits ask for: for each section with a target, the
+    newest of the last PROPOSAL_VISITS approved visits that scored it below the target,
+    unless a plan for the section is already open or in progress."""
+    if not targets:
+        return []
+    planned = {p["section_key"] for p in plans if p["state"] in OPEN_STATES}
+    rows = await db.fetchall(
+        "SELECT visit_uuid, local_date, scores, questionnaire_id, questionnaire_version"
+        " FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " ORDER BY started_utc DESC, id DESC LIMIT ?",
+        (branch_id, PROPOSAL_VISITS),
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        kept = await summaries.stored_scores(db, row)
+        if kept is None:
+            continue
+        for key, score in kept.sections.items():
+            target = targets.get(key)
+            if key in found or key in planned or target is None or score is None:
+                continue
+            if score < target:
+                found[key] = {
+                    "section_key": key,
+                    "visit_id": row["visit_uuid"],
+                    "local_date": row["local_date"],
+                    "score": score,
+                    "target": target,
+                }
+    return sorted(found.values(), key=lambda p: p["score"] - p["target"])

@@ -64,6 +64,7 @@ async def dashboard(request: Request) -> dict[str, Any]:
         section["met"] = reports.met(section["shoppers"], section["target"])
     plans = await action_plans.for_branches(db, [branch.id], targets=goals["sections"])
     history = await summaries.gap_history(db, branch.id)
+    proposed = await action_plans.proposals(db, branch.id, goals["sections"], plans)
     target = {
         "total": goals["total"],
         "met": reports.met(total["mean"], goals["total"]),
@@ -109,6 +110,8 @@ async def dashboard(request: Request) -> dict[str, Any]:
             for key, titles in (await action_plans.sections_to_plan_for(db)).items()
         ],
         "plans": plans,
+        # sections a recent visit scored below their target, with no plan under way
+        "proposals": proposed,
         # of the done plans the next visit judged, the share it found at the target
         "fix_rate": action_plans.fix_rate(plans),
         "can_verify": auth.has(user, "actionplan.verify"),
@@ -153,6 +156,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
         "gap_history": data["gap_history"],
         "gap_trend": data["gap_trend"],
         "fix_rate": data["fix_rate"],
+        "proposed_plans": data["proposals"],
     }
 
 

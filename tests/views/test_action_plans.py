@@ -284,3 +284,40 @@ def test_the_next_visit_after_a_done_plan_says_whether_it_fixed_the_section(
     (row,) = [b for b in chain["branches"] if b["id"] == branch]
     assert row["fix_rate"]["plans"] == 1
     assert sum(r["plans"] for r in chain["fix_rates_by_region"].values()) == 1
+
+
+def test_a_visit_below_target_proposes_a_plan_until_one_is_under_way(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_of(demo_dir, "JKT-KMG")
+    login(demo_client, "admin@demo.test")
+    demo_client.post(
+        "/admin/programme",
+        data={
+            "csrf_token": token(demo_client, "/admin/programme"),
+            "target_section_greeting": "90",
+        },
+    )
+    ids = db_rows(
+        demo_dir,
+        "SELECT id, visit_uuid FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " ORDER BY started_utc DESC, id DESC LIMIT 10",
+        (branch,),
+    )
+    where = f"WHERE branch_id = {branch}"
+    in_order = db_rows(demo_dir, f"SELECT id FROM visits {where} ORDER BY id")
+    scores = {
+        i: v["sections"].get("greeting")
+        for (i,), v in zip(in_order, visit_scores(demo_dir, where), strict=True)
+    }
+    below = [(u, scores[i]) for i, u in ids if scores[i] is not None and scores[i] < 90]
+    assert below  # a "ninja-quiet" branch
+    login(demo_client, "owner@demo.test")
+    data = demo_client.get(f"/branches/{branch}.json").json()
+    (proposal,) = data["proposed_plans"]
+    assert (proposal["section_key"], proposal["visit_id"]) == ("greeting", below[0][0])
+    assert proposal["score"] == pytest.approx(below[0][1]) and proposal["target"] == 90
+    page = demo_client.get(f"/branches/{branch}").text
+    assert "Recent visits ask for a plan" in page and f"visit={below[0][0]}" in page
+    new_plan(demo_client, branch, section="greeting")
+    assert demo_client.get(f"/branches/{branch}.json").json()["proposed_plans"] == []
