@@ -170,6 +170,15 @@ def test_a_plan_may_name_any_section_the_form_offers(demo_dir: Path) -> None:
         assert refused.status_code == 422
 
 
+def greeting_target(client: TestClient, mark: str) -> None:
+    """The admin sets the programme's target for the greeting section."""
+    login(client, "admin@demo.test")
+    client.post(
+        "/admin/programme",
+        data={"csrf_token": token(client, "/admin/programme"), "target_section_greeting": mark},
+    )
+
+
 def step(client: TestClient, email: str, branch: int, plan_id: int, name: str, **form: str) -> int:
     login(client, email)
     return client.post(
@@ -243,14 +252,7 @@ def test_the_next_visit_after_a_done_plan_says_whether_it_fixed_the_section(
     demo_client: TestClient, demo_dir: Path
 ) -> None:
     branch = branch_of(demo_dir, "JKT-PLT")
-    login(demo_client, "admin@demo.test")
-    demo_client.post(
-        "/admin/programme",
-        data={
-            "csrf_token": token(demo_client, "/admin/programme"),
-            "target_section_greeting": "60",
-        },
-    )
+    greeting_target(demo_client, "60")
     plan = new_plan(demo_client, branch)
     assert step(demo_client, "owner@demo.test", branch, plan, "done") == 303
     # Done on 1 November: the demo's later visits to the branch are "the next visit".
@@ -290,14 +292,7 @@ def test_a_visit_below_target_proposes_a_plan_until_one_is_under_way(
     demo_client: TestClient, demo_dir: Path
 ) -> None:
     branch = branch_of(demo_dir, "JKT-KMG")
-    login(demo_client, "admin@demo.test")
-    demo_client.post(
-        "/admin/programme",
-        data={
-            "csrf_token": token(demo_client, "/admin/programme"),
-            "target_section_greeting": "90",
-        },
-    )
+    greeting_target(demo_client, "90")
     ids = db_rows(
         demo_dir,
         "SELECT id, visit_uuid FROM visits WHERE branch_id = ? AND state = 'approved'"
