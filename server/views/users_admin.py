@@ -14,7 +14,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import ROLES
-from ..queries import chains, users
+from ..queries import chains, users, visits
 from ..templating import render
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -149,6 +149,9 @@ async def user_page(request: Request) -> Response:
             "roles": ROLES,
             "branches": await chains.list_branches(db),
             "chains": await chains.list_chains(db),
+            "quality": await visits.shopper_quality(db, target.id)
+            if target.role == "shopper"
+            else None,
         },
     )
 

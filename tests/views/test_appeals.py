@@ -203,3 +203,26 @@ def test_who_may_appeal(demo_client: TestClient, demo_dir: Path) -> None:
     for email in ("shopper@demo.test", "reviewer@demo.test", "admin@demo.test"):
         assert appeal(demo_client, email, visit_id).status_code == 403
     assert appeal(demo_client, "manager@demo.test", visit_id).status_code == 303
+
+
+def test_an_upheld_appeal_counts_against_the_shoppers_visit_quality(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    visit_id, owner = approved_now(demo_client, demo_dir)
+    (shopper,) = db_rows(
+        demo_dir, "SELECT shopper_id FROM visits WHERE visit_uuid = ?", (visit_id,)
+    )[0]
+
+    def quality() -> str:
+        login(demo_client, "admin@demo.test")
+        page = demo_client.get(f"/admin/users/{shopper}").text
+        start = page.index('id="quality"')
+        return page[start : page.index("</section>", start)]
+
+    before = quality()
+    assert "appeals upheld against them: 0" in before
+    appeal(demo_client, owner, visit_id)
+    decide(demo_client, visit_id, decision="partly_upheld", reason="Half right.")
+    after = quality()
+    assert "appeals upheld against them: 1" in after
+    assert after != before  # the clean share went down with it
