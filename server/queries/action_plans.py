@@ -220,14 +220,19 @@ async def proposals(
     db: Reader, branch_id: int, targets: dict[str, float], plans: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Plans the branch's recent visits ask for: for each section with a target, the
-    newest of the last PROPOSAL_VISITS approved visits that scored it below the target,
-    unless a plan for the section is already open or in progress."""
+    newest of the last PROPOSAL_VISITS approved visits that scored it below the target
+    and came after the section's newest plan (a plan already answers the visits before
+    it; whether it worked, the next visit says)."""
     if not targets:
         return []
-    planned = {p["section_key"] for p in plans if p["state"] in OPEN_STATES}
+    planned: dict[str, str] = {}
+    for plan in plans:
+        key = plan["section_key"]
+        if key and plan["created_at"] > planned.get(key, ""):
+            planned[key] = plan["created_at"]
     rows = await db.fetchall(
-        "SELECT visit_uuid, local_date, scores, questionnaire_id, questionnaire_version"
-        " FROM visits WHERE branch_id = ? AND state = 'approved'"
+        "SELECT visit_uuid, local_date, started_utc, scores, questionnaire_id,"
+        " questionnaire_version FROM visits WHERE branch_id = ? AND state = 'approved'"
         " ORDER BY started_utc DESC, id DESC LIMIT ?",
         (branch_id, PROPOSAL_VISITS),
     )
@@ -238,7 +243,9 @@ async def proposals(
             continue
         for key, score in kept.sections.items():
             target = targets.get(key)
-            if key in found or key in planned or target is None or score is None:
+            if key in found or target is None or score is None:
+                continue
+            if key in planned and (row["started_utc"] or "") <= planned[key]:
                 continue
             if score < target:
                 found[key] = {
