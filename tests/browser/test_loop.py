@@ -117,5 +117,6 @@ def test_the_whole_loop(page: Page, browser: Browser, app_server: LiveServer) ->
     manager.goto(f"{app_server.url}/chains/1/compare?from=2026-01&to=2026-12")
     row = manager.locator("tr", has=manager.get_by_role("link", name=branch_name))
     after_score = row.locator("td.num").nth(1).inner_text()
+    expect(manager.locator("#fix-rate")).to_contain_text("found 1 of 1 done plans")
     assert re.sub(r"\D", "", after_score) != re.sub(r"\D", "", before_score)
     chain_office.close()

@@ -285,6 +285,8 @@ def test_the_next_visit_after_a_done_plan_says_whether_it_fixed_the_section(
     assert chain["fix_rate"] == {"fixed": int(fixed), "plans": 1, "share": float(fixed)}
     (row,) = [b for b in chain["branches"] if b["id"] == branch]
     assert row["fix_rate"]["plans"] == 1
+    page = demo_client.get("/chains/1/compare").text
+    assert f"{int(fixed)} / 1</td>" in page  # the branch's column
     assert sum(r["plans"] for r in chain["fix_rates_by_region"].values()) == 1
 
 
