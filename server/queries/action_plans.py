@@ -81,10 +81,6 @@ async def state_of(db: Reader, plan_id: int, branch_id: int) -> str | None:
     return str(row[0]) if row else None
 
 
-async def set_done(tx: Transaction, plan_id: int, branch_id: int, actor_id: int) -> bool:
-    return await advance(tx, plan_id, branch_id, "done", actor_id)
-
-
 async def sections_to_plan_for(db: Reader) -> dict[str, dict[str, str]]:
     """The sections a plan may name, with their titles: every section of every published
     questionnaire, as reports line them up by key. The form offers exactly these and

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..db import Reader, Transaction, utcnow
 from ..scoring import parse_stamp
-from . import audit, summaries
+from . import audit, summaries, visits
 
 CATEGORIES = ("fact_wrong", "scenario_not_followed", "staff_not_on_duty", "other")
 DECISIONS = ("upheld", "partly_upheld", "rejected")
@@ -100,11 +100,7 @@ async def decide(
         )
     ]
     if voided:
-        row = await tx.fetchone(
-            "SELECT v.*, (SELECT scenario_key FROM assignments a WHERE a.id = v.assignment_id)"
-            " AS scenario_key FROM visits v WHERE v.id = ?",
-            (visit["id"],),
-        )
+        row = await visits.with_scenario(tx, visit["id"])
         assert row is not None
         statements += await summaries.withdrawal_statements(tx, row)
         statements.append(
@@ -146,4 +142,4 @@ async def branch_rates(db: Reader, branch_id: int) -> dict[str, int]:
 
 
 def is_open(appeal: dict[str, Any] | None) -> bool:
-    return bool(appeal) and appeal is not None and appeal["state"] == "open"
+    return appeal is not None and appeal["state"] == "open"

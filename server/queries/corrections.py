@@ -17,15 +17,13 @@ from .. import reports
 from ..db import Reader, Transaction, utcnow
 from ..scoring import score_visit, stored, to_record
 from ..visit_record import compact_json, pack_answers, unpack_answers, unpack_stamps
-from . import audit, summaries
+from . import appeals, audit, summaries, visits
 
 
 def correctable(state: str, appeal: dict[str, Any] | None) -> bool:
     """A reviewer may correct a visit waiting for review, or an approved one while an
     appeal against it is open (the correction is part of deciding it)."""
-    return state == "submitted" or (
-        state == "approved" and appeal is not None and appeal["state"] == "open"
-    )
+    return state == "submitted" or (state == "approved" and appeals.is_open(appeal))
 
 
 async def correct(
@@ -39,11 +37,7 @@ async def correct(
 ) -> bool:
     """Put ``after`` (an answer object, or None for no answer) in place of question
     ``key``'s answer, rescore, and keep the change. Answers False when nothing changed."""
-    row = await tx.fetchone(
-        "SELECT v.*, (SELECT scenario_key FROM assignments a WHERE a.id = v.assignment_id)"
-        " AS scenario_key FROM visits v WHERE v.id = ?",
-        (visit_id,),
-    )
+    row = await visits.with_scenario(tx, visit_id)
     assert row is not None, "the caller looked the visit up"
     answers = unpack_answers(row["answers"]) if row["answers"] else {}
     before = answers.get(key)

@@ -482,19 +482,29 @@ async def gap_history(db: Reader, branch_id: int, limit: int = 12) -> list[dict[
         " ORDER BY created_at DESC, id DESC LIMIT ?",
         (branch_id, limit),
     )
+    if not rows:
+        return []
+
+    def first_month(month: str) -> str:
+        index = int(month[:4]) * 12 + int(month[5:7]) - 1 - (GAP_MONTHS - 1)
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+    # Every month the assessments need, read once.
+    months = [r["created_at"][:7] for r in rows]
+    totals = {
+        m: (int(scored or 0), float(total or 0))
+        for m, scored, total in await db.fetchall(
+            "SELECT month, scored, score_sum FROM branch_month_scores"
+            " WHERE branch_id = ? AND section_key = '' AND month BETWEEN ? AND ?",
+            (branch_id, first_month(min(months)), max(months)),
+        )
+    }
     out = []
     for row in reversed(rows):
         month = row["created_at"][:7]
-        year, mon = int(month[:4]), int(month[5:7])
-        index = year * 12 + mon - 1 - (GAP_MONTHS - 1)
-        first = f"{index // 12:04d}-{index % 12 + 1:02d}"
-        found = await db.fetchone(
-            "SELECT sum(scored), sum(score_sum) FROM branch_month_scores"
-            " WHERE branch_id = ? AND section_key = '' AND month BETWEEN ? AND ?",
-            (branch_id, first, month),
-        )
-        scored = int(found[0] or 0) if found else 0
-        shoppers = float(found[1]) / scored if scored else None
+        window = [v for m, v in totals.items() if first_month(month) <= m <= month]
+        scored = sum(n for n, _ in window)
+        shoppers = sum(t for _, t in window) / scored if scored else None
         owner = row["score_total"]
         out.append(
             {

@@ -197,6 +197,16 @@ async def put_context(
     }
 
 
+async def with_scenario(db: Reader, visit_id: int) -> Row | None:
+    """A visit row with its assignment's ``scenario_key`` (what rescoring and the
+    summaries' counts need)."""
+    return await db.fetchone(
+        "SELECT v.*, (SELECT scenario_key FROM assignments a WHERE a.id = v.assignment_id)"
+        " AS scenario_key FROM visits v WHERE v.id = ?",
+        (visit_id,),
+    )
+
+
 async def revision(db: Reader, visit_uuid: str, number: int) -> dict[str, Any] | None:
     return plain(
         await db.fetchone(
