@@ -102,6 +102,11 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["POST"],
         ),
         Route(
+            "/branches/{branch_id:id}/action-plans/{plan_id:id}/evidence/{size}",
+            action_plans.evidence,
+            methods=["GET"],
+        ),
+        Route(
             "/branches/{branch_id:id}/self-assessment", self_assessment.form_page, methods=["GET"]
         ),
         Route(

@@ -19,7 +19,7 @@ from .i18n import _, gettext
 from .models import Assignment, User
 from .photo_store import PhotoStore
 from .photos import PhotoError, prepare, save, save_original
-from .queries import assignments, audit, programme, questionnaires, visits
+from .queries import action_plans, assignments, audit, programme, questionnaires, visits
 from .queries import photos as photo_queries
 from .questionnaire import Problem
 from .settings import Settings
@@ -167,7 +167,9 @@ async def store_visit(
         *photo_queries.manifest_statements(visit_uuid, payload.revision, payload.photos),
         assignments.done_statement(payload.assignment_id),
     ]
-    if not all(known.get(p.photo_id, {}).get("present") for p in payload.photos):
+    review = programme.review_setting(context["review_setting"], settings.review_required)
+    complete = all(known.get(p.photo_id, {}).get("present") for p in payload.photos)
+    if not complete:
         statements.append(audit.entry(user.id, "visit.received", "visit", visit_uuid, details))
     else:
         # Every photo is already here (or there are none): complete in the same batch,
@@ -181,12 +183,14 @@ async def store_visit(
             answers=answers,
             stamps=payload.stamps,
             scenario=scenario,
-            review=programme.review_setting(context["review_setting"], settings.review_required),
+            review=review,
             actor_id=user.id,
             received={"photos": len(payload.photos)},
             started_at=payload.started_at,
         )
     await tx.batch([*statements, *extra])
+    if complete and not review:  # approved at once: a low section may open a plan
+        await action_plans.open_for_approval(tx, visit_uuid, context["plans_setting"], known=True)
     return True
 
 

@@ -11,6 +11,7 @@ The functions here are blocking (but :func:`save`): callers run them in a worker
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import warnings
@@ -358,6 +359,17 @@ def prepare(source: Path, keep_original: bool) -> tuple[ProcessedPhoto, bytes | 
         log.warning("original not kept: its metadata could not be removed losslessly")
         return processed, None
     return processed, original
+
+
+def prepare_upload(source: IO[bytes]) -> tuple[ProcessedPhoto, str]:
+    """A photo sent with a form (an action plan's evidence): its derived sizes and its
+    SHA-256, the key its sizes are stored under (read from the start of ``source``)."""
+    source.seek(0)
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: source.read(1 << 16), b""):
+        digest.update(chunk)
+    source.seek(0)
+    return process(source), digest.hexdigest()
 
 
 async def save(store: PhotoStore, key: str, photo: ProcessedPhoto) -> None:

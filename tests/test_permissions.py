@@ -94,6 +94,11 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/branches/1", {**everyone(200, anonymous=401), "shopper": 404}),
     ("GET", "/branches/1/visits", {**everyone(200, anonymous=401), "shopper": 404}),
     ("GET", "/branches/1/visits.json", {**everyone(200, anonymous=401), "shopper": 404}),
+    (
+        "GET",
+        "/branches/1/action-plans/999999/evidence/display",
+        {**everyone(404, anonymous=401)},
+    ),
     ("GET", "/branches/12.json", {**everyone(200, anonymous=401), "owner": 404, "shopper": 404}),
     ("GET", "/branches/99", everyone(404, anonymous=401)),
     ("GET", "/review", {**everyone(403, anonymous=401), "admin": 200, "reviewer": 200}),

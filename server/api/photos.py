@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
 import tempfile
 import weakref
@@ -23,16 +22,13 @@ from .. import auth, intake
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..photo_store import BlobMissing, PhotoStore
-from ..photos import blob_name
+from ..photo_serving import serve, too_large
 from ..queries import chains, visits
 from ..queries import photos as photo_queries
 from ..settings import Settings
 from ..visit_payload import is_uuid
 from .common import ok
 from .visits import not_found, visit_id_from
-
-log = logging.getLogger("visitscore.photos")
 
 _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -45,14 +41,6 @@ def _lock_for(photo_id: str) -> asyncio.Lock:
         lock = asyncio.Lock()
         _locks[photo_id] = lock
     return lock
-
-
-def too_large(limit: int) -> ApiError:
-    return ApiError(
-        413,
-        "too_large",
-        _("The photo is larger than the limit of %(mb)s MB.") % {"mb": round(limit / 1_000_000, 1)},
-    )
 
 
 def _discard(path: Path) -> None:
@@ -143,16 +131,5 @@ async def get_photo(request: Request) -> Response:
         size == "original" and (not photo["original_kept"] or not auth.has(user, "visit.review"))
     ):
         raise ApiError(404, "not_found", _("There is no such photo."))
-    store: PhotoStore = request.app.state.photo_store
     content_type = photo["content_type"] if size == "original" else "image/jpeg"
-    etag = f'"{photo["blob_key"][:32]}-{size}"'
-    headers = {"cache-control": "private, max-age=31536000, immutable", "etag": etag}
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    try:
-        return await store.serve(
-            blob_name(photo["blob_key"], size, content_type), content_type, headers
-        )
-    except BlobMissing as exc:  # recorded but gone from the store: an operator's matter
-        log.error("photo %s (%s) is missing from %s", photo_id, size, store.description)
-        raise ApiError(404, "not_found", _("There is no such photo.")) from exc
+    return await serve(request, photo["blob_key"], size, content_type)

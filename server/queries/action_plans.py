@@ -7,7 +7,7 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
-from . import audit, questionnaires, summaries
+from . import audit, programme, questionnaires, summaries
 
 
 async def create(
@@ -38,6 +38,72 @@ async def create(
     return plan_id
 
 
+async def open_for_approval(
+    tx: Transaction, visit_uuid: str, setting: str | None = None, known: bool = False
+) -> list[int]:
+    """When the programme opens plans itself (its ``plans`` setting is ``open``): a plan
+    with no author for each section the newly approved visit scored below its target,
+    unless the branch has one open or in progress for that section already. Runs in the
+    approval's transaction; ``setting`` is the stored value when the caller has read it
+    (``known``), so a programme that only proposes costs no read here. Answers the ids."""
+    if known and programme.plans_setting(setting) != "open":
+        return []
+    chosen, visit_rows, planned = await tx.fetch_each(
+        [
+            (
+                "SELECT key, value FROM programme_settings WHERE key IN ('plans', 'targets')",
+                (),
+            ),
+            (
+                "SELECT id, branch_id, scores, questionnaire_id, questionnaire_version"
+                " FROM visits WHERE visit_uuid = ? AND state = 'approved'",
+                (visit_uuid,),
+            ),
+            (
+                "SELECT DISTINCT section_key FROM action_plans WHERE branch_id ="
+                " (SELECT branch_id FROM visits WHERE visit_uuid = ? LIMIT 1)"
+                " AND state IN ('open', 'in_progress') AND section_key IS NOT NULL",
+                (visit_uuid,),
+            ),
+        ]
+    )
+    stored = {str(r[0]): r[1] for r in chosen}
+    targets = programme.targets_setting(stored.get("targets"))["sections"]
+    if programme.plans_setting(stored.get("plans")) != "open" or not targets or not visit_rows:
+        return []
+    visit = visit_rows[0]
+    kept = await summaries.stored_scores(tx, visit)
+    if kept is None:
+        return []
+    busy = {str(r[0]) for r in planned}
+    opened = []
+    now = utcnow()
+    for key, score in sorted(kept.sections.items()):
+        target = targets.get(key)
+        if target is None or score is None or score >= target or key in busy:
+            continue
+        plan_id = await tx.insert(
+            "INSERT INTO action_plans (branch_id, visit_id, section_key, text, created_at,"
+            " updated_at, opened_score, opened_target) VALUES (?, ?, ?, '', ?, ?, ?, ?)",
+            (visit["branch_id"], visit["id"], key, now, now, score, target),
+        )
+        await audit.record(
+            tx,
+            None,
+            "actionplan.created",
+            "action_plan",
+            plan_id,
+            {
+                "branch_id": visit["branch_id"],
+                "section": key,
+                "visit": visit_uuid,
+                "opened": "approval",
+            },
+        )
+        opened.append(plan_id)
+    return opened
+
+
 STEPS: dict[str, tuple[frozenset[str], str, str]] = {
     # step: (the states it leaves, the state it makes, the permission it needs)
     "start": (frozenset({"open"}), "in_progress", "actionplan.write"),
@@ -49,36 +115,57 @@ STEPS: dict[str, tuple[frozenset[str], str, str]] = {
 to in progress with a note."""
 
 
+EDITABLE = ("text", "responsible", "due_date", "evidence_key")
+"""What the owner may set while taking a step: what will change, who, by when (a plan
+the programme opened has none of these yet) and, marking it done, an evidence photo."""
+
+
 async def advance(
-    tx: Transaction, plan_id: int, branch_id: int, step: str, actor_id: int, note: str = ""
+    tx: Transaction,
+    plan_id: int,
+    branch_id: int,
+    step: str,
+    actor_id: int,
+    note: str = "",
+    fields: dict[str, str | None] | None = None,
 ) -> bool:
-    """Take one step (see STEPS); answers False when the plan is not in a state the step
-    leaves (or not this branch's)."""
+    """Take one step (see STEPS), setting ``fields`` (of EDITABLE) with it; answers False
+    when the plan is not in a state the step leaves (or not this branch's)."""
     leaves, makes, _permission = STEPS[step]
     marks = placeholders(list(leaves))
     now = utcnow()
-    extra = {
-        "done": (", done_at = ?", (now,)),
-        "verify": (", verified_at = ?, verified_by = ?, return_note = NULL", (now, actor_id)),
-        "return": (", return_note = ?", (note,)),
-    }.get(step, ("", ()))
+    sets, params = {
+        "done": (", done_at = ?", [now]),
+        "verify": (", verified_at = ?, verified_by = ?, return_note = NULL", [now, actor_id]),
+        "return": (", return_note = ?", [note]),
+    }.get(step, ("", []))
+    for name, value in (fields or {}).items():
+        assert name in EDITABLE, name
+        sets += f", {name} = ?"
+        params.append(value)
+        if name == "evidence_key":
+            sets += ", evidence_at = ?"
+            params.append(now)
     changed = await tx.execute(
-        f"UPDATE action_plans SET state = ?, updated_at = ?{extra[0]}"
+        f"UPDATE action_plans SET state = ?, updated_at = ?{sets}"
         f" WHERE id = ? AND branch_id = ? AND state IN ({marks})",
-        (makes, now, *extra[1], plan_id, branch_id, *sorted(leaves)),
+        (makes, now, *params, plan_id, branch_id, *sorted(leaves)),
     )
     if changed:
-        details = {"step": step, **({"note": note} if note else {})}
+        details: dict[str, Any] = {"step": step, **({"note": note} if note else {})}
+        for name, value in (fields or {}).items():
+            details[name] = value
         await audit.record(tx, actor_id, f"actionplan.{makes}", "action_plan", plan_id, details)
     return changed > 0
 
 
-async def state_of(db: Reader, plan_id: int, branch_id: int) -> str | None:
-    """A plan's state, or None when the branch has no such plan."""
+async def get(db: Reader, plan_id: int, branch_id: int) -> dict[str, Any] | None:
+    """One plan of a branch (None when the branch has no such plan)."""
     row = await db.fetchone(
-        "SELECT state FROM action_plans WHERE id = ? AND branch_id = ?", (plan_id, branch_id)
+        "SELECT id, state, text, evidence_key FROM action_plans WHERE id = ? AND branch_id = ?",
+        (plan_id, branch_id),
     )
-    return str(row[0]) if row else None
+    return dict(row) if row else None
 
 
 async def sections_to_plan_for(db: Reader) -> dict[str, dict[str, str]]:
@@ -107,7 +194,7 @@ async def for_branches(
         return []
     marks = placeholders(branch_ids)
     rows = await db.fetchall(
-        "SELECT p.*, v.visit_uuid, b.timezone FROM action_plans p"
+        "SELECT p.*, v.visit_uuid, v.local_date AS visit_date, b.timezone FROM action_plans p"
         " JOIN branches b ON b.id = p.branch_id LEFT JOIN visits v ON v.id = p.visit_id"
         f" WHERE p.branch_id IN ({marks}) AND p.state <> 'cancelled'"
         + (" AND p.state IN ('open', 'in_progress')" if only_open else "")
@@ -131,6 +218,13 @@ async def for_branches(
             "done_at": r["done_at"],
             "verified_at": r["verified_at"],
             "return_note": r["return_note"],
+            "opened_by_programme": r["created_by"] is None,
+            "opened": (
+                {"score": r["opened_score"], "target": r["opened_target"], "day": r["visit_date"]}
+                if r["created_by"] is None
+                else None
+            ),
+            "evidence": bool(r["evidence_key"]),
             "before": None,
             "since": None,
             "next_visit": None,

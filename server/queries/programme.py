@@ -1,7 +1,6 @@
 """Programme settings (review on or off; visits before their window; the appeal period;
-targets),
-each a JSON value
-in ``programme_settings`` with the server's default while an admin has not chosen."""
+targets; whether low scores open action plans), each a JSON value in
+``programme_settings`` with the server's default while an admin has not chosen."""
 
 from __future__ import annotations
 
@@ -87,6 +86,28 @@ async def set_targets(
 ) -> None:
     assert (total is None or _is_mark(total)) and all(_is_mark(v) for v in sections.values())
     await _store(tx, "targets", {"total": total, "sections": sections}, actor_id)
+
+
+PLANS = ("propose", "open")
+"""What an approved visit scoring a section below its target does: propose a plan to the
+branch's owner (shown on the dashboard), or open one at once (the owner says what will
+change when starting it)."""
+PLANS_DEFAULT = "propose"
+
+
+async def plans(db: Reader) -> str:
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'plans'")
+    return plans_setting(row[0] if row else None)
+
+
+def plans_setting(stored: str | None) -> str:
+    value = json.loads(stored) if stored is not None else PLANS_DEFAULT
+    return value if value in PLANS else PLANS_DEFAULT
+
+
+async def set_plans(tx: Transaction, value: str, actor_id: int) -> None:
+    assert value in PLANS, value
+    await _store(tx, "plans", value, actor_id)
 
 
 NAME_MAX = 120

@@ -10,7 +10,7 @@ from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
 from ..visit_record import compact_json
-from . import audit, photos, programme, questionnaires, summaries
+from . import action_plans, audit, photos, programme, questionnaires, summaries
 
 
 async def insert(tx: Transaction, **fields: Any) -> int:
@@ -175,7 +175,7 @@ async def put_context(
             ),
             (
                 "SELECT key, value FROM programme_settings"
-                " WHERE key IN ('review_required', 'early_visits')",
+                " WHERE key IN ('review_required', 'early_visits', 'plans')",
                 (),
             ),
             (
@@ -193,6 +193,7 @@ async def put_context(
         "assignment": dict(assignment[0]) if assignment else None,
         "review_setting": chosen.get("review_required"),
         "early_visits": programme.early_setting(chosen.get("early_visits")),
+        "plans_setting": chosen.get("plans"),
         "photos": {r["id"]: dict(r) for r in photo_rows},
     }
 
@@ -274,6 +275,7 @@ async def complete_if_ready(
         "SELECT v.*, (SELECT count(*) FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
         "  WHERE vp.visit_id = v.id AND p.received_at IS NULL) AS photos_missing,"
         " (SELECT value FROM programme_settings WHERE key = 'review_required') AS review,"
+        " (SELECT value FROM programme_settings WHERE key = 'plans') AS plans,"
         " (SELECT scenario_key FROM assignments a WHERE a.id = v.assignment_id) AS scenario_key"
         " FROM visits v WHERE v.id = ?",
         (visit_id,),
@@ -284,6 +286,7 @@ async def complete_if_ready(
         tx, row["questionnaire_id"], row["questionnaire_version"]
     )
     assert definition is not None, "a visit's questionnaire version is always published"
+    review = programme.review_setting(row["review"], review_default)
     await tx.batch(
         completion_statements(
             visit_uuid=row["visit_uuid"],
@@ -293,12 +296,14 @@ async def complete_if_ready(
             definition=definition,
             answers=visit_record.unpack_answers(row["answers"]),
             stamps=visit_record.unpack_stamps(row["stamps"], row["started_at"]),
-            review=programme.review_setting(row["review"], review_default),
+            review=review,
             actor_id=actor_id,
             scenario=row["scenario_key"],
             started_at=row["started_at"],
         )
     )
+    if not review:
+        await action_plans.open_for_approval(tx, row["visit_uuid"], row["plans"], known=True)
     return True
 
 

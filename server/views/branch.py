@@ -63,6 +63,12 @@ async def dashboard(request: Request) -> dict[str, Any]:
         section["target"] = goals["sections"].get(section["key"])
         section["met"] = reports.met(section["shoppers"], section["target"])
     plans = await action_plans.for_branches(db, [branch.id], targets=goals["sections"])
+    for plan in plans:  # the evidence photo's address (its thumb: .../thumb)
+        plan["evidence"] = (
+            f"/branches/{branch.id}/action-plans/{plan['id']}/evidence/display"
+            if plan["evidence"]
+            else None
+        )
     history = await summaries.gap_history(db, branch.id)
     proposed = await action_plans.proposals(db, branch.id, goals["sections"], plans)
     target = {

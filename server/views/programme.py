@@ -1,5 +1,5 @@
 """``/admin/programme``: programme settings for the agency (review on or off, visits
-before their window)."""
+before their window, appeals, targets, what a low score does to action plans)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ async def settings_page(request: Request) -> Response:
             "review_required": review,
             "early_visits": early,
             "appeal_days": days,
+            "plans": await programme.plans(db),
             "name": await programme.name(db),
             "targets": await programme.targets(db),
             "target_sections": [
@@ -58,6 +59,7 @@ async def settings_submit(request: Request) -> Response:
     user = auth.require(await auth.current_user(request), "programme.manage")
     review = form.get("review_required")
     early = form.get("early_visits")
+    plans = form.get("plans")
     days_text = form.get("appeal_days")
     marks = {k: str(v) for k, v in form.items() if k.startswith("target_")}
     title = form.get("name")
@@ -69,7 +71,14 @@ async def settings_submit(request: Request) -> Response:
                 "invalid",
                 _("Keep the programme's name under %(n)s characters.") % {"n": programme.NAME_MAX},
             )
-    if review is None and early is None and days_text is None and not marks and title is None:
+    if (
+        review is None
+        and early is None
+        and plans is None
+        and days_text is None
+        and not marks
+        and title is None
+    ):
         raise ApiError(422, "invalid", _("Choose a setting to change."))
     days: int | None = None
     if days_text is not None:
@@ -88,6 +97,8 @@ async def settings_submit(request: Request) -> Response:
         raise ApiError(
             422, "invalid", _("Choose what happens to a visit started before its window.")
         )
+    if plans is not None and plans not in programme.PLANS:
+        raise ApiError(422, "invalid", _("Choose what a visit below target does to action plans."))
     db: Database = request.app.state.db
     goals: tuple[float | None, dict[str, float]] | None = None
     if marks:
@@ -117,4 +128,6 @@ async def settings_submit(request: Request) -> Response:
             await programme.set_early_visits(tx, str(early), user.id)
         if days is not None:
             await programme.set_appeal_days(tx, days, user.id)
+        if plans is not None:
+            await programme.set_plans(tx, str(plans), user.id)
     return RedirectResponse("/admin/programme", status_code=303)

@@ -10,6 +10,7 @@ import re
 
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests import photo_corpus
 from tests.browser.app_helpers import (
     assert_accessible,
     expect_outbox,
@@ -58,6 +59,10 @@ def test_the_whole_loop(page: Page, browser: Browser, app_server: LiveServer) ->
     board.get_by_role("button", name="Save the plan").click()
     plan = board.locator(".plan", has_text="Say hello to every customer")
     expect(plan).to_contain_text("not started")
+    # Done, with a photo of the new greeting sign as evidence (a real multipart form).
+    plan.get_by_label("Evidence photo (optional)").set_input_files(
+        files=[{"name": "sign.jpg", "mimeType": "image/jpeg", "buffer": photo_corpus.photo()}]
+    )
     plan.get_by_role("button", name="Mark as done").click()
     plan = board.locator(".plan", has_text="Say hello to every customer")
     expect(plan).to_contain_text("Waiting for the next visit")
@@ -71,6 +76,11 @@ def test_the_whole_loop(page: Page, browser: Browser, app_server: LiveServer) ->
     expect(manager.locator(".plan", has_text="Say hello to every customer")).to_contain_text(
         "verified"
     )
+    evidence = manager.locator(".plan", has_text="Say hello to every customer").get_by_role(
+        "img", name="Evidence photo of this plan"
+    )
+    expect(evidence).to_be_visible()
+    assert evidence.evaluate("img => img.complete && img.naturalWidth") == 320  # the thumb
     manager.goto(f"{app_server.url}/chains/1/compare?from=2026-01&to=2026-12")
     row = manager.locator("tr", has=manager.get_by_role("link", name=branch_name))
     before_score = row.locator("td.num").nth(1).inner_text()

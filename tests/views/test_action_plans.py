@@ -4,15 +4,20 @@ shows whether its section improved in later visits."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
 from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.queries import questionnaires
 from server.settings import Settings
+from tests import photo_corpus
+from tests.api.conftest import new_id, open_assignments, visit_body
 from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, db_write, login, open_db, visit_scores
 
@@ -318,3 +323,233 @@ def test_a_visit_below_target_proposes_a_plan_until_one_is_under_way(
     assert "Recent visits ask for a plan" in page and f"visit={below[0][0]}" in page
     new_plan(demo_client, branch, section="greeting")
     assert demo_client.get(f"/branches/{branch}.json").json()["proposed_plans"] == []
+
+
+def programme_plans(client: TestClient, choice: str, **more: str) -> None:
+    """The admin chooses what a visit below target does (``propose`` or ``open``)."""
+    login(client, "admin@demo.test")
+    response = client.post(
+        "/admin/programme",
+        data={"csrf_token": token(client, "/admin/programme"), "plans": choice, **more},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:300]
+
+
+def submitted_below(data: Path, section: str, target: float) -> list[tuple[str, int, float]]:
+    """Submitted visits scoring ``section`` below ``target``: (id, branch, score)."""
+    where = "WHERE state = 'submitted'"
+    ids = db_rows(data, f"SELECT visit_uuid FROM visits {where} ORDER BY id")
+    return [
+        (u, v["branch_id"], v["sections"][section])
+        for (u,), v in zip(ids, visit_scores(data, where), strict=True)
+        if v["sections"].get(section) is not None and v["sections"][section] < target
+    ]
+
+
+def approve(client: TestClient, visit_id: str) -> None:
+    login(client, "reviewer@demo.test")
+    response = client.post(
+        f"/review/{visit_id}/approve",
+        data={"csrf_token": token(client, "/review")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text[:300]
+
+
+def plans_of(data: Path, branch: int) -> list[tuple[Any, ...]]:
+    return db_rows(
+        data,
+        "SELECT p.id, p.section_key, p.created_by, p.opened_score, p.opened_target,"
+        " v.visit_uuid, p.text FROM action_plans p LEFT JOIN visits v ON v.id = p.visit_id"
+        " WHERE p.branch_id = ? AND p.state <> 'cancelled' ORDER BY p.id",
+        (branch,),
+    )
+
+
+def test_by_programme_setting_an_approval_below_target_opens_a_plan_once(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    greeting_target(demo_client, "100")
+    found = submitted_below(demo_dir, "greeting", 100)
+    by_branch: dict[int, list[tuple[str, int, float]]] = {}
+    for visit in found:
+        by_branch.setdefault(visit[1], []).append(visit)
+    # The demo has branches with two submitted visits below the target: open, then not again.
+    again = max(by_branch.values(), key=len)
+    assert len(again) >= 2
+    (visit_id, other, _score) = next(v for v in found if v[1] != again[0][1])
+    before = plans_of(demo_dir, other)
+    approve(demo_client, visit_id)  # the default setting only proposes
+    assert plans_of(demo_dir, other) == before
+    programme_plans(demo_client, "open")
+    login(demo_client, "admin@demo.test")
+    assert 'value="open" checked' in demo_client.get("/admin/programme").text
+    branch = again[0][1]
+    before = plans_of(demo_dir, branch)
+    visit_id, _branch, score = again[0]
+    approve(demo_client, visit_id)
+    opened = [p for p in plans_of(demo_dir, branch) if p not in before]
+    assert [(p[1], p[2], p[5], p[6]) for p in opened] == [("greeting", None, visit_id, "")]
+    assert opened[0][3] == pytest.approx(score) and opened[0][4] == 100
+    assert db_rows(
+        demo_dir,
+        "SELECT actor_id, action FROM audit_log WHERE entity = 'action_plan' AND entity_id = ?",
+        (str(opened[0][0]),),
+    ) == [(None, "actionplan.created")]
+    for visit_id, _branch, _score in again[1:2]:  # one open plan per section is enough
+        approve(demo_client, visit_id)
+        assert [p for p in plans_of(demo_dir, branch) if p not in before] == opened
+    login(demo_client, owner_of(demo_dir, branch))
+    page = demo_client.get(f"/branches/{branch}").text
+    assert "Opened by the programme: the visit of" in page
+    (shown,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["id"] == opened[0][0]
+    ]
+    assert shown["opened_by_programme"] is True and shown["opened"]["target"] == 100
+
+
+def owner_of(data: Path, branch: int) -> str:
+    return str(
+        db_rows(
+            data,
+            "SELECT u.email FROM branch_owners o JOIN users u ON u.id = o.user_id"
+            " WHERE o.branch_id = ? ORDER BY u.id LIMIT 1",
+            (branch,),
+        )[0][0]
+    )
+
+
+def test_an_opened_plan_says_what_will_change_before_it_is_done_and_may_carry_evidence(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    greeting_target(demo_client, "100")
+    programme_plans(demo_client, "open")
+    visit_id, branch, _score = submitted_below(demo_dir, "greeting", 100)[0]
+    approve(demo_client, visit_id)
+    (plan,) = [p[0] for p in plans_of(demo_dir, branch) if p[2] is None]
+    owner = owner_of(demo_dir, branch)
+    assert step(demo_client, owner, branch, plan, "done") == 422  # says nothing yet
+    assert step(demo_client, owner, branch, plan, "start", text="x" * 2001) == 422
+    assert db_rows(demo_dir, "SELECT state, text FROM action_plans WHERE id = ?", (plan,)) == [
+        ("open", "")
+    ]
+    assert (
+        step(
+            demo_client,
+            owner,
+            branch,
+            plan,
+            "start",
+            text="Greet within 10 seconds",
+            responsible="Floor lead",
+            due_date="2026-12-20",
+        )
+        == 303
+    )
+    assert db_rows(
+        demo_dir,
+        "SELECT state, text, responsible, due_date FROM action_plans WHERE id = ?",
+        (plan,),
+    ) == [("in_progress", "Greet within 10 seconds", "Floor lead", "2026-12-20")]
+    login(demo_client, owner)
+    csrf = token(demo_client, f"/branches/{branch}")
+    url = f"/branches/{branch}/action-plans/{plan}/done"
+    refused = demo_client.post(
+        url,
+        data={"csrf_token": csrf},
+        files={"evidence": ("notes.jpg", b"not a photo", "image/jpeg")},
+    )
+    assert refused.status_code == 422 and "not a JPEG, PNG or WebP" in refused.text
+    assert db_rows(
+        demo_dir, "SELECT state, evidence_key FROM action_plans WHERE id = ?", (plan,)
+    ) == [("in_progress", None)]
+    done = demo_client.post(
+        url,
+        data={"csrf_token": csrf},
+        files={
+            "evidence": ("door.jpg", photo_corpus.photo(exif=photo_corpus.gps_exif()), "image/jpeg")
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:300]
+    (shown,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["id"] == plan
+    ]
+    assert shown["state"] == "done" and shown["evidence"].endswith(f"/{plan}/evidence/display")
+    page = demo_client.get(f"/branches/{branch}").text
+    assert f'src="/branches/{branch}/action-plans/{plan}/evidence/thumb"' in page
+    served = demo_client.get(shown["evidence"])
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert image.size == (640, 480) and not image.getexif().get_ifd(0x8825)  # no GPS
+    assert demo_client.get(shown["evidence"].replace("display", "thumb")).status_code == 200
+    assert demo_client.get(shown["evidence"].replace("display", "original")).status_code == 404
+    for other in (
+        "shopper@demo.test",
+        "owner2@demo.test" if owner != "owner2@demo.test" else "owner@demo.test",
+    ):
+        login(demo_client, other)
+        assert demo_client.get(shown["evidence"]).status_code == 404
+    login(demo_client, "manager@demo.test")
+    assert demo_client.get(shown["evidence"]).status_code == 200
+    details = db_rows(
+        demo_dir,
+        "SELECT details FROM audit_log WHERE entity = 'action_plan' AND entity_id = ?"
+        " AND action = 'actionplan.done'",
+        (str(plan),),
+    )
+    assert '"evidence_key"' in details[0][0]
+
+
+def test_an_evidence_photo_over_the_limit_is_refused_before_it_is_read(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    branch = branch_of(demo_dir, "JKT-PLT")
+    plan = new_plan(demo_client, branch)
+    login(demo_client, "owner@demo.test")
+    csrf = token(demo_client, f"/branches/{branch}")
+    limit = demo_client.app.state.settings.max_photo_bytes  # type: ignore[attr-defined]
+    response = demo_client.post(
+        f"/branches/{branch}/action-plans/{plan}/done",
+        data={"csrf_token": csrf},
+        files={"evidence": ("big.jpg", b"\xff" * (limit + 70 * 1024), "image/jpeg")},
+    )
+    assert response.status_code == 413
+    assert db_rows(demo_dir, "SELECT state FROM action_plans WHERE id = ?", (plan,)) == [("open",)]
+
+
+def test_a_trusted_programme_opens_the_plan_in_the_visits_own_request(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    greeting_target(demo_client, "100")
+    programme_plans(demo_client, "open", review_required="off")
+    login(demo_client, "shopper@demo.test")
+    assignment = open_assignments(demo_client)[0]
+    visit_id = new_id()
+    body = visit_body(assignment)
+    body["answers"]["greeted_verbally"] = {"value": False}
+    answer = demo_client.put(f"/api/v1/visits/{visit_id}", json=body)
+    assert answer.status_code == 201, answer.text
+    branch = db_rows(demo_dir, "SELECT branch_id FROM visits WHERE visit_uuid = ?", (visit_id,))[0][
+        0
+    ]
+    assert [(p[1], p[2], p[5]) for p in plans_of(demo_dir, branch) if p[2] is None] == [
+        ("greeting", None, visit_id)
+    ]
+
+
+def test_the_plans_setting_is_checked(demo_client: TestClient, demo_dir: Path) -> None:
+    login(demo_client, "admin@demo.test")
+    response = demo_client.post(
+        "/admin/programme",
+        data={"csrf_token": token(demo_client, "/admin/programme"), "plans": "always"},
+    )
+    assert response.status_code == 422 and "action plans" in response.text
+    assert db_rows(demo_dir, "SELECT count(*) FROM programme_settings WHERE key = 'plans'") == [
+        (0,)
+    ]
