@@ -18,7 +18,7 @@ from .. import auth, charts, csv_export, exports, i18n, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
-from ..queries import action_plans, programme, questionnaires, summaries
+from ..queries import action_plans, appeals, programme, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
 from . import filters
@@ -153,6 +153,15 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         row["fix_rate"] = action_plans.fix_rate(
             [p for p in every_plan if p["branch_id"] == row["id"]]
         )
+    # Appeal and upheld rates: of the visits in the period (approved, or voided by an
+    # upheld appeal), how many were appealed and how many of those were upheld.
+    appealed = await appeals.period_rates(db, [b.id for b in shown], month_from, month_to)
+    for row in rows:
+        row["appeals"] = _appeal_rate(row["visits"], appealed.get(row["id"]))
+    appeal_total = _appeal_rate(
+        sum(r["visits"] for r in rows),
+        {k: sum(a[k] for a in appealed.values()) for k in ("appealed", "upheld", "voided")},
+    )
     fix_rates = {
         "chain": action_plans.fix_rate(every_plan),
         "regions": {
@@ -173,6 +182,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "branches": rows,
         "target": goals,
         "fix_rates": fix_rates,
+        "appeals": appeal_total,
         "this_period": this_period,
         "last_year": last_year,
         "bands": band_counts,
@@ -185,6 +195,19 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         "definition": definition,
         # the chain's (the branches shown) nps, several-choice answers, questions not asked
         "answers": reports.answer_report(definition, reports.merged_counts(counts), locale),
+    }
+
+
+def _appeal_rate(approved: int, found: dict[str, int] | None) -> dict[str, Any]:
+    """``visits`` (approved and voided), ``appealed``, ``upheld`` and the two shares."""
+    found = found or {"appealed": 0, "upheld": 0, "voided": 0}
+    visits = approved + found["voided"]
+    return {
+        "visits": visits,
+        "appealed": found["appealed"],
+        "upheld": found["upheld"],
+        "appeal_rate": found["appealed"] / visits if visits else None,
+        "upheld_rate": found["upheld"] / found["appealed"] if found["appealed"] else None,
     }
 
 
@@ -222,6 +245,7 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
                     "small_sample",
                     "target_met",
                     "fix_rate",
+                    "appeals",
                     "last_year",
                 )
             }
@@ -250,6 +274,9 @@ def to_json(data: dict[str, Any]) -> dict[str, Any]:
             for (day, part), cell in sorted(data["when"].items())
         ],
         "fix_rates_by_region": data["fix_rates"]["regions"],
+        # of the shown branches' visits in the period (approved, or voided by an upheld
+        # appeal): how many were appealed, how many of those upheld, and the two shares
+        "appeals": data["appeals"],
         "region_trends": data["region_trends"],
         "open_action_plans": [
             {k: p[k] for k in ("id", "branch_id", "section_key", "text", "due_date", "overdue")}
@@ -333,6 +360,8 @@ async def compare_csv(request: Request) -> Response:
         *[s["title"] for s in data["sections"]],
         _("Rank"),
         _("Percentile"),
+        _("Appealed"),
+        _("Upheld"),
     ]
     rows = [header] + [
         [
@@ -344,6 +373,8 @@ async def compare_csv(request: Request) -> Response:
             *[_number(r["sections"][s["key"]]) for s in data["sections"]],
             r["rank"] if r["rank"] is not None else "",
             _number(r["percentile"]),
+            r["appeals"]["appealed"],
+            r["appeals"]["upheld"],
         ]
         for r in data["branches"]
     ]

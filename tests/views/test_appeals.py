@@ -226,3 +226,45 @@ def test_an_upheld_appeal_counts_against_the_shoppers_visit_quality(
     after = quality()
     assert "appeals upheld against them: 1" in after
     assert after != before  # the clean share went down with it
+
+
+def test_the_comparison_shows_appeal_and_upheld_rates_per_branch(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """A voided visit left the averages but still counts in the appeal rate's n."""
+    visit_id, owner = approved_now(demo_client, demo_dir)
+    appeal(demo_client, owner, visit_id, category="scenario_not_followed", text="Wrong shop.")
+    assert (
+        decide(demo_client, visit_id, decision="upheld", reason="Yes.", void="on").status_code
+        == 303
+    )
+    (branch, day), *_ = db_rows(
+        demo_dir, "SELECT branch_id, local_date FROM visits WHERE visit_uuid = ?", (visit_id,)
+    )
+    month = day[:7]
+    login(demo_client, "manager@demo.test")
+    data = demo_client.get(f"/chains/1/compare.json?from={month}&to={month}").json()
+    by_id = {b["id"]: b for b in data["branches"]}
+    approved = db_rows(
+        demo_dir,
+        "SELECT count(*) FROM visits WHERE branch_id = ? AND state = 'approved'"
+        " AND local_date LIKE ?",
+        (branch, f"{month}-%"),
+    )[0][0]
+    assert by_id[branch]["visits"] == approved  # the voided visit is not in the averages
+    assert by_id[branch]["appeals"] == {
+        "visits": approved + 1,
+        "appealed": 1,
+        "upheld": 1,
+        "appeal_rate": pytest.approx(1 / (approved + 1)),
+        "upheld_rate": 1.0,
+    }
+    assert all(b["appeals"]["appealed"] == 0 for i, b in by_id.items() if i != branch)
+    assert (data["appeals"]["appealed"], data["appeals"]["upheld"]) == (1, 1)
+    assert data["appeals"]["visits"] == sum(b["visits"] for b in by_id.values()) + 1
+    page = demo_client.get(f"/chains/1/compare?from={month}&to={month}").text
+    assert f"Appealed: 1 of {data['appeals']['visits']} visits" in page
+    table = demo_client.get(f"/chains/1/compare.csv?from={month}&to={month}").text
+    header, *rows = [line.split(",") for line in table.lstrip("\ufeff").splitlines()]
+    assert header[-2:] == ["Appealed", "Upheld"]
+    assert sorted(r[-2:] for r in rows if r[-2] != "0") == [["1", "1"]]
