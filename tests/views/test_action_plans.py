@@ -17,7 +17,7 @@ from server.app import create_app
 from server.queries import questionnaires
 from server.settings import Settings
 from tests import photo_corpus
-from tests.api.conftest import new_id, open_assignments, visit_body
+from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
 from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, db_write, login, open_db, visit_scores
 
@@ -523,23 +523,36 @@ def test_an_evidence_photo_over_the_limit_is_refused_before_it_is_read(
     assert db_rows(demo_dir, "SELECT state FROM action_plans WHERE id = ?", (plan,)) == [("open",)]
 
 
-def test_a_trusted_programme_opens_the_plan_in_the_visits_own_request(
-    demo_client: TestClient, demo_dir: Path
+@pytest.mark.parametrize("with_photo", [False, True])
+def test_a_trusted_programme_opens_the_plan_when_the_visit_completes(
+    demo_client: TestClient, demo_dir: Path, with_photo: bool
 ) -> None:
+    """Review off: approved in the visit's own PUT (no photos) or at its last photo."""
     greeting_target(demo_client, "100")
     programme_plans(demo_client, "open", review_required="off")
     login(demo_client, "shopper@demo.test")
     assignment = open_assignments(demo_client)[0]
     visit_id = new_id()
-    body = visit_body(assignment)
+    data = jpeg_bytes()
+    entries = [manifest(data)] if with_photo else []
+    body = visit_body(assignment, photos=entries)
     body["answers"]["greeted_verbally"] = {"value": False}
     answer = demo_client.put(f"/api/v1/visits/{visit_id}", json=body)
     assert answer.status_code == 201, answer.text
     branch = db_rows(demo_dir, "SELECT branch_id FROM visits WHERE visit_uuid = ?", (visit_id,))[0][
         0
     ]
-    assert [(p[1], p[2], p[5]) for p in plans_of(demo_dir, branch) if p[2] is None] == [
-        ("greeting", None, visit_id)
+    opened = [(p[1], p[2], p[5]) for p in plans_of(demo_dir, branch) if p[2] is None]
+    if with_photo:
+        assert opened == []  # not complete yet
+        stored = demo_client.put(
+            f"/api/v1/visits/{visit_id}/photos/{entries[0]['photo_id']}", content=data
+        )
+        assert stored.status_code == 201
+        opened = [(p[1], p[2], p[5]) for p in plans_of(demo_dir, branch) if p[2] is None]
+    assert opened == [("greeting", None, visit_id)]
+    assert db_rows(demo_dir, "SELECT state FROM visits WHERE visit_uuid = ?", (visit_id,)) == [
+        ("approved",)
     ]
 
 
