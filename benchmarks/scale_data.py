@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import sqlite3
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,6 +136,7 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
         )
         db.execute("COMMIT")
         done += count
+    _plans(db, rng, branch_ids, first_day, days, now)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
 
@@ -144,6 +146,53 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
                 await summaries.rebuild(tx)
 
     asyncio.run(rebuild())
+
+
+PLANS_PER_BRANCH = 4
+TARGET = 80
+
+
+def _plans(
+    db: sqlite3.Connection,
+    rng: random.Random,
+    branch_ids: list[int],
+    first_day: date,
+    days: int,
+    now: str,
+) -> None:
+    """Every branch gets PLANS_PER_BRANCH action plans on the questionnaire's sections
+    (most done, so the next visit judges them; some verified, some still open) and the
+    programme a target for each section: the dashboard and the comparison read plans as
+    a real programme's would. The same plans at any number of visits (their own rng)."""
+    rng = random.Random(len(branch_ids))
+    (definition,) = db.execute(
+        "SELECT definition FROM questionnaire_versions WHERE published_at IS NOT NULL"
+        " ORDER BY published_at LIMIT 1"
+    ).fetchone()
+    sections = [s["key"] for s in json.loads(definition)["sections"]]
+    user = db.execute("SELECT id FROM users ORDER BY id LIMIT 1").fetchone()[0]
+    rows = []
+    for branch in branch_ids:
+        for n in range(PLANS_PER_BRANCH):
+            day = first_day + timedelta(days=rng.randrange(days))
+            at = f"{day.isoformat()}T09:00:00Z"
+            state = ("done", "verified", "open", "in_progress")[n % 4]
+            done = at if state in ("done", "verified") else None
+            rows.append(
+                (branch, sections[n % len(sections)], f"Plan {n}", state, user, at, at, done)
+            )
+    db.execute("BEGIN")
+    db.executemany(
+        "INSERT INTO action_plans (branch_id, section_key, text, state, created_by,"
+        " created_at, updated_at, done_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    db.execute(
+        "INSERT INTO programme_settings (key, value, updated_at) VALUES ('targets', ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (json.dumps({"total": TARGET, "sections": {k: TARGET for k in sections}}), now),
+    )
+    db.execute("COMMIT")
 
 
 def main() -> None:

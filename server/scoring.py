@@ -364,6 +364,21 @@ def stored(definition: Definition, record: dict[str, Any] | None) -> StoredScore
     )
 
 
+def stored_sections(
+    definition: Definition, record: dict[str, Any] | None
+) -> dict[str, float | None] | None:
+    """Only the section scores of a stored record (as :func:`stored` reads them), for
+    readers of many visits that need no question's points."""
+    if not record:
+        return None
+    if record.get("v") != RECORD_VERSION:
+        return {s["key"]: s["score"] for s in record.get("sections", [])}
+    sections = definition.get("sections", [])
+    if len(record["sections"]) != len(sections):
+        raise ValueError("a stored score does not fit its questionnaire version")
+    return {s["key"]: score for s, score in zip(sections, record["sections"], strict=True)}
+
+
 def rebuild(
     definition: Definition,
     answers: dict[str, Any],

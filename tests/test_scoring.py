@@ -7,7 +7,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.questionnaire import load_default, validate_definition
-from server.scoring import interval_seconds, score_visit, timed_value
+from server.scoring import (
+    interval_seconds,
+    score_visit,
+    stored,
+    stored_sections,
+    timed_value,
+    to_record,
+)
 
 
 def text(en: str) -> dict[str, str]:
@@ -407,3 +414,15 @@ def test_a_failed_critical_zeroes_its_scope(case: tuple[Any, Any, Any]) -> None:
             )
     if not any(q.critical == "visit" for q in failed) and result.possible > 0:
         assert result.total == pytest.approx(result.earned / result.possible * 100)
+
+
+@given(scored_visits())
+def test_the_section_scores_alone_read_as_the_whole_stored_record(
+    case: tuple[Any, Any, Any],
+) -> None:
+    """Readers of many visits (action plans' judgements) read only the sections."""
+    definition, answers, stamps = case
+    record = to_record(score_visit(definition, answers, stamps))
+    kept = stored(definition, record)
+    assert kept is not None
+    assert stored_sections(definition, record) == kept.sections

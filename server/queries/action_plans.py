@@ -72,13 +72,13 @@ async def open_for_approval(
     if programme.plans_setting(stored.get("plans")) != "open" or not targets or not visit_rows:
         return []
     visit = visit_rows[0]
-    kept = await summaries.stored_scores(tx, visit)
+    kept = await summaries.stored_section_scores(tx, visit)
     if kept is None:
         return []
     busy = {str(r[0]) for r in planned}
     opened = []
     now = utcnow()
-    for key, score in sorted(kept.sections.items()):
+    for key, score in sorted(kept.items()):
         target = targets.get(key)
         if target is None or score is None or score >= target or key in busy:
             continue
@@ -201,6 +201,7 @@ async def for_branches(
         + " ORDER BY p.state IN ('done', 'verified'), coalesce(p.due_date, '9999'), p.id",
         branch_ids,
     )
+    firsts = await _first_visits_after_done(db, branch_ids) if targets else {}
     plans = []
     for r in rows:
         today = zones.today_in(r["timezone"]).isoformat()  # due dates are the branch's days
@@ -236,11 +237,39 @@ async def for_branches(
         if r["section_key"]:
             target = (targets or {}).get(r["section_key"])
             if r["done_at"] and target is not None:
-                plan["next_visit"] = await _next_visit(
-                    db, r["branch_id"], r["section_key"], r["done_at"], target
-                )
+                plan["next_visit"] = await _judge(db, r, firsts.get(r["id"]), target)
         plans.append(plan)
     return plans
+
+
+async def _first_visits_after_done(db: Reader, branch_ids: list[int]) -> dict[int, Any]:
+    """For every done plan of these branches, the first approved visit to its branch
+    started after it was done (by plan id), in one read: a comparison judges hundreds of
+    plans and must not ask once per plan."""
+    rows = await db.fetchall(
+        "SELECT p.id AS plan_id, v.visit_uuid, v.scores, v.questionnaire_id,"
+        " v.questionnaire_version FROM action_plans p JOIN visits v ON v.id ="
+        " (SELECT w.id FROM visits w WHERE w.branch_id = p.branch_id AND w.state = 'approved'"
+        "  AND w.started_utc >= p.done_at ORDER BY w.started_utc, w.id LIMIT 1)"
+        f" WHERE p.branch_id IN ({placeholders(branch_ids)}) AND p.done_at IS NOT NULL"
+        " AND p.section_key IS NOT NULL AND p.state <> 'cancelled'",
+        branch_ids,
+    )
+    return {int(r["plan_id"]): r for r in rows}
+
+
+async def _judge(db: Reader, plan: Any, first: Any, target: float) -> dict[str, Any] | None:
+    """What the next visit found for a done plan, from the first visit after it (read
+    for all plans at once); only when that visit did not score the section (another
+    questionnaire, or not applicable) are the following ones read."""
+    if first is None:
+        return None
+    section = plan["section_key"]
+    kept = await summaries.stored_section_scores(db, first)
+    score = kept.get(section) if kept is not None else None
+    if score is not None:
+        return {"visit_id": first["visit_uuid"], "score": score, "fixed": score >= target}
+    return await _next_visit(db, plan["branch_id"], section, plan["done_at"], target)
 
 
 async def _next_visit(
@@ -256,8 +285,8 @@ async def _next_visit(
         (branch_id, since),
     )
     for row in rows:
-        kept = await summaries.stored_scores(db, row)
-        score = kept.sections.get(section) if kept is not None else None
+        kept = await summaries.stored_section_scores(db, row)
+        score = kept.get(section) if kept is not None else None
         if score is not None:
             return {"visit_id": row["visit_uuid"], "score": score, "fixed": score >= target}
     return None
@@ -293,9 +322,9 @@ async def _progress(
     async def mean(rows: list[Any], most: int | None = None) -> dict[str, Any] | None:
         having: list[float | None] = []
         for row in rows:
-            kept = await summaries.stored_scores(db, row)
-            if kept is not None and section in kept.sections:
-                having.append(kept.sections[section])
+            kept = await summaries.stored_section_scores(db, row)
+            if kept is not None and section in kept:
+                having.append(kept[section])
         scores = [s for s in having[:most] if s is not None]
         return {"mean": sum(scores) / len(scores), "visits": len(scores)} if scores else None
 
@@ -328,10 +357,10 @@ async def proposals(
     )
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
-        kept = await summaries.stored_scores(db, row)
+        kept = await summaries.stored_section_scores(db, row)
         if kept is None:
             continue
-        for key, score in kept.sections.items():
+        for key, score in kept.items():
             target = targets.get(key)
             if key in found or target is None or score is None:
                 continue

@@ -149,10 +149,13 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     for plan in plans:
         plan["branch_name"] = names[plan["branch_id"]]
     # The fix rate of the plans the next visit judged: per branch, region and chain.
+    plans_of: dict[int, list[dict[str, Any]]] = {}
+    plans_in: dict[str, list[dict[str, Any]]] = {b.region: [] for b in shown}
+    for plan in every_plan:
+        plans_of.setdefault(plan["branch_id"], []).append(plan)
+        plans_in[region_of[plan["branch_id"]]].append(plan)
     for row in rows:
-        row["fix_rate"] = action_plans.fix_rate(
-            [p for p in every_plan if p["branch_id"] == row["id"]]
-        )
+        row["fix_rate"] = action_plans.fix_rate(plans_of.get(row["id"], []))
     # Appeal and upheld rates: of the visits in the period (approved, or voided by an
     # upheld appeal), how many were appealed and how many of those were upheld.
     appealed = await appeals.period_rates(db, [b.id for b in shown], month_from, month_to)
@@ -164,12 +167,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     )
     fix_rates = {
         "chain": action_plans.fix_rate(every_plan),
-        "regions": {
-            name: action_plans.fix_rate(
-                [p for p in every_plan if region_of[p["branch_id"]] == name]
-            )
-            for name in sorted({b.region for b in shown})
-        },
+        "regions": {name: action_plans.fix_rate(plans_in[name]) for name in sorted(plans_in)},
     }
     return {
         "user": user,
