@@ -16,10 +16,15 @@ silently, start it after saying when the window opens, or refuse (the server too
 EARLY_VISITS_DEFAULT = "warn"
 
 
+async def _stored(db: Reader, key: str) -> str | None:
+    """A setting as stored (JSON), or None while an admin has not chosen it."""
+    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = ?", (key,))
+    return str(row[0]) if row else None
+
+
 async def review_required(db: Reader, default: bool) -> bool:
     """Whether complete visits wait for a reviewer (else they are approved at once)."""
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'review_required'")
-    return review_setting(row[0] if row else None, default)
+    return review_setting(await _stored(db, "review_required"), default)
 
 
 def review_setting(stored: str | None, default: bool) -> bool:
@@ -29,8 +34,7 @@ def review_setting(stored: str | None, default: bool) -> bool:
 
 async def early_visits(db: Reader) -> str:
     """``allow``, ``warn`` or ``refuse``: see EARLY_VISITS."""
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'early_visits'")
-    return early_setting(row[0] if row else None)
+    return early_setting(await _stored(db, "early_visits"))
 
 
 def early_setting(stored: str | None) -> str:
@@ -44,8 +48,7 @@ APPEAL_DAYS_MAX = 365
 
 
 async def appeal_days(db: Reader) -> int:
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'appeal_days'")
-    return appeal_setting(row[0] if row else None)
+    return appeal_setting(await _stored(db, "appeal_days"))
 
 
 def appeal_setting(stored: str | None) -> int:
@@ -63,8 +66,7 @@ async def set_appeal_days(tx: Transaction, value: int, actor_id: int) -> None:
 async def targets(db: Reader) -> dict[str, Any]:
     """The programme's pass marks (0–100): ``total`` for the visit score (None: none) and
     ``sections`` by section key (a section without one has none)."""
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'targets'")
-    return targets_setting(row[0] if row else None)
+    return targets_setting(await _stored(db, "targets"))
 
 
 def targets_setting(stored: str | None) -> dict[str, Any]:
@@ -96,8 +98,7 @@ PLANS_DEFAULT = "propose"
 
 
 async def plans(db: Reader) -> str:
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'plans'")
-    return plans_setting(row[0] if row else None)
+    return plans_setting(await _stored(db, "plans"))
 
 
 def plans_setting(stored: str | None) -> str:
@@ -115,8 +116,8 @@ NAME_MAX = 120
 
 async def name(db: Reader) -> str:
     """The programme's name, printed on reports ('' until an admin gives one)."""
-    row = await db.fetchone("SELECT value FROM programme_settings WHERE key = 'name'")
-    value = json.loads(row[0]) if row else ""
+    stored = await _stored(db, "name")
+    value = json.loads(stored) if stored is not None else ""
     return value if isinstance(value, str) else ""
 
 
