@@ -18,7 +18,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import exports  # noqa: F401  (registers the export job)
+from . import (
+    exports,  # noqa: F401  (registers the export job)
+    mail,  # noqa: F401  (registers the mail jobs)
+)
 from . import settings as settings_module
 from .api import assignments as api_assignments
 from .api import openapi as api_openapi
@@ -39,6 +42,8 @@ from .scratch import Scratch
 from .settings import ASSETS, Settings
 from .templating import make_templates
 from .views import (
+    account_mail,
+    accounts,
     action_plans,
     app_shell,
     appeals,
@@ -90,6 +95,16 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/login", login.login_submit, methods=["POST"]),
         Route("/logout", login.logout, methods=["POST"]),
         Route("/language", login.set_language, methods=["POST"]),
+        Route("/account/password", accounts.password_page, methods=["GET"]),
+        Route("/account/password", accounts.password_submit, methods=["POST"]),
+        Route("/password-reset", accounts.reset_page, methods=["GET"]),
+        Route("/password-reset", accounts.reset_request, methods=["POST"]),
+        Route("/password-reset/{token}", accounts.choose_page, methods=["GET"]),
+        Route("/password-reset/{token}", accounts.choose_submit, methods=["POST"]),
+        Route("/account/mail", account_mail.preferences_page, methods=["GET"]),
+        Route("/account/mail", account_mail.preferences_submit, methods=["POST"]),
+        Route("/mail/stop/{token}", account_mail.stop_page, methods=["GET"]),
+        Route("/mail/stop/{token}", account_mail.stop_submit, methods=["POST"]),
         Route("/healthz", health, methods=["GET"]),
         Route("/branches/{branch_id:id}.json", branch.branch_json, methods=["GET"]),
         Route("/branches/{branch_id:id}/visits.json", branch.visits_json, methods=["GET"]),
@@ -264,7 +279,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.jobs = None
             if settings.run_jobs:
                 child = settings.worker_command() if settings.jobs_in_child else None
-                app.state.jobs = Runner(db, store, app.state.scratch, child=child)
+                app.state.jobs = Runner(
+                    db, store, app.state.scratch, child=child, settings=settings
+                )
                 running = asyncio.create_task(app.state.jobs.run(stop))
             yield
         finally:

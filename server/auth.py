@@ -62,6 +62,10 @@ def hash_password(password: str) -> str:
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
+NO_PASSWORD = "!"
+"""The stored password of an invited person who has not chosen one: matches nothing."""
+
+
 def verify_password(password: str, stored: str) -> bool:
     try:
         scheme, n, r, p, salt, expected = stored.split("$")
@@ -307,6 +311,17 @@ async def end_session(request: Request, response: Response) -> None:
         samesite="lax",
         secure=request.url.scheme == "https",
     )
+
+
+def session_hash(request: Request) -> str:
+    """The stored key of this request's session ('' without one)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    return _token_hash(token) if token else ""
+
+
+def forget_session(response: Response) -> None:
+    """Drop the session cookie (its session was ended elsewhere)."""
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
 
 
 # --- CSRF ------------------------------------------------------------------------

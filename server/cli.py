@@ -17,6 +17,7 @@ import click
 from . import branch_import, json_input, outbox_import
 from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
+from . import mail as _mail  # noqa: F401  (registers the mail jobs for `worker`)
 from . import move_data as move_module
 from .auth import hash_password, password_problem
 from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database
@@ -147,7 +148,7 @@ def main() -> None:
     "--jobs/--no-jobs",
     "run_jobs",
     default=None,
-    help="Also run background jobs such as exports [env VISITSCORE_RUN_JOBS; default on]."
+    help="Also run background jobs (exports, mail) [env VISITSCORE_RUN_JOBS; default on]."
     " Off when `visitscore worker` processes run them.",
 )
 @data_dir_option
@@ -195,7 +196,7 @@ def serve(
 @click.option("--once", is_flag=True, help="Run the jobs that are due, then stop.")
 @data_dir_option
 def worker(once: bool, data_dir: Path | None) -> None:
-    """Run background jobs (exports) from the queue in the database until stopped
+    """Run background jobs (exports, mail) from the queue in the database until stopped
     (Ctrl-C or SIGTERM); as many workers as wanted may share one queue."""
     import signal
 
@@ -204,7 +205,7 @@ def worker(once: bool, data_dir: Path | None) -> None:
 
     async def work(db: Database) -> int:
         scratch = Scratch(settings.data_dir / "uploads")
-        runner = Runner(db, store, scratch.open())
+        runner = Runner(db, store, scratch.open(), settings=settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,6 +7,8 @@ language is used, so there is no build step and no stale .mo file.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -55,6 +57,16 @@ def deactivate(token: Token[str]) -> None:
     _current.reset(token)
 
 
+@contextmanager
+def using(locale: str) -> Iterator[None]:
+    """Speak ``locale`` inside the block (work done outside a request: mail)."""
+    token = activate(locale)
+    try:
+        yield
+    finally:
+        deactivate(token)
+
+
 def gettext(message: str) -> str:
     return translations(_current.get()).gettext(message)
 
@@ -95,6 +107,16 @@ JOB_STATE_NAMES = {
     "failed": N_("failed"),
     "expired": N_("no longer kept"),
 }
+
+
+JOB_KIND_NAMES = {
+    "mail": N_("A message by e-mail"),
+    "digest": N_("A digest by e-mail"),
+}
+
+
+def job_kind_name(kind: str) -> str:
+    return gettext(JOB_KIND_NAMES[kind]) if kind in JOB_KIND_NAMES else kind
 
 
 def job_state_name(state: str) -> str:
@@ -150,6 +172,18 @@ def weekday_names() -> list[str]:
 
 def plan_state_name(state: str) -> str:
     return gettext(PLAN_STATES.get(state, state))
+
+
+MAIL_CHOICE_NAMES = {
+    "now": N_("As it happens"),
+    "daily": N_("In a daily digest"),
+    "weekly": N_("In a weekly digest"),
+    "off": N_("Never"),
+}
+
+
+def mail_choice_name(choice: str) -> str:
+    return gettext(MAIL_CHOICE_NAMES.get(choice, choice))
 
 
 def appeal_name(name: str) -> str:

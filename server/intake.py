@@ -19,7 +19,15 @@ from .i18n import _, gettext
 from .models import Assignment, User
 from .photo_store import PhotoStore
 from .photos import PhotoError, prepare, save, save_original
-from .queries import action_plans, assignments, audit, programme, questionnaires, visits
+from .queries import (
+    action_plans,
+    assignments,
+    audit,
+    notifications,
+    programme,
+    questionnaires,
+    visits,
+)
 from .queries import photos as photo_queries
 from .questionnaire import Problem
 from .settings import Settings
@@ -191,6 +199,7 @@ async def store_visit(
     await tx.batch([*statements, *extra])
     if complete and not review:  # approved at once: a low section may open a plan
         await action_plans.open_for_approval(tx, visit_uuid, context["plans_setting"], known=True)
+        await notifications.report_released(tx, visit_uuid)
     return True
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from .photo_store import PhotoStore
 from .queries import jobs as queue
 from .queries.jobs import later
+from .settings import Settings
 
 log = logging.getLogger("visitscore.jobs")
 
@@ -35,6 +36,10 @@ LEASE_SECONDS = 60.0
 reported for this long is taken over by another worker."""
 RETRY_AFTER = (5.0, 30.0)
 """Seconds before the second and third attempts."""
+RETRIES: dict[str, tuple[float, ...]] = {}
+"""Kinds that back off on their own schedule (seconds before each next attempt, the last
+one repeated), with as many attempts as they were queued with: mail waits out an SMTP
+server that is down for hours."""
 POLL_SECONDS = 2.0
 """How often an idle runner looks for work (a job queued in the same process wakes it
 at once)."""
@@ -49,6 +54,11 @@ class LeaseLost(Exception):
     """Another worker took this job over (this one was too slow to report); stop."""
 
 
+class RetryLater(Exception):
+    """A failure of something outside (an SMTP server that is down): the attempt is
+    retried on the job's backoff, and logged as one line, not as a crash."""
+
+
 class JobFailed(Exception):
     """A failure that retrying will not mend (the chain was removed, say): the job fails
     at once with this message."""
@@ -61,6 +71,8 @@ class JobContext:
     scratch: Path
     worker: str
     job: dict[str, Any]
+    settings: Settings | None = None
+    """The server's settings (mail needs its SMTP server and its public address)."""
 
     @property
     def id(self) -> int:
@@ -89,6 +101,10 @@ EXPIRES: dict[str, Callable[[PhotoStore, dict[str, Any]], Awaitable[None]]] = {}
 """Kinds whose results are removed after :data:`KEEP_DAYS`, and how."""
 
 
+PERIODIC: list[Callable[[Any], Awaitable[None]]] = []
+"""Work every runner does at each sweep (every SWEEP_SECONDS): action plans' reminders."""
+
+
 def kind(name: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         KINDS[name] = handler
@@ -113,6 +129,7 @@ class Runner:
     child process instead of here: its CPU-heavy work (an export formatting a million
     rows) then never holds this process's interpreter, and the worker runs at a lower
     CPU priority, so requests are answered first."""
+    settings: Settings | None = None
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _last_sweep: float = 0.0
 
@@ -179,7 +196,7 @@ class Runner:
 
     async def _run(self, job: dict[str, Any]) -> None:
         handler = KINDS.get(job["kind"])
-        context = JobContext(self.db, self.store, self.scratch, self.name, job)
+        context = JobContext(self.db, self.store, self.scratch, self.name, job, self.settings)
         try:
             if handler is None:
                 raise JobFailed(f"no worker knows jobs of kind {job['kind']!r}")
@@ -194,9 +211,14 @@ class Runner:
             raise
         except Exception as exc:
             final = isinstance(exc, JobFailed) or job["attempts"] >= job["max_attempts"]
-            retry = None if final else RETRY_AFTER[min(job["attempts"], len(RETRY_AFTER)) - 1]
+            backoff = RETRIES.get(job["kind"], RETRY_AFTER)
+            retry = None if final else backoff[min(job["attempts"], len(backoff)) - 1]
             message = " ".join(str(exc).split())[:500] or type(exc).__name__
-            if not isinstance(exc, JobFailed):
+            if isinstance(exc, RetryLater):
+                log.warning(
+                    "job %s (%s) attempt %s: %s", job["id"], job["kind"], job["attempts"], message
+                )
+            elif not isinstance(exc, JobFailed):
                 log.exception(
                     "job %s (%s) attempt %s failed", job["id"], job["kind"], job["attempts"]
                 )
@@ -208,11 +230,14 @@ class Runner:
                 log.warning("job %s finished after another worker took it over", job["id"])
 
     async def _sweep(self) -> None:
-        """Remove what finished jobs left behind once they are past keeping."""
+        """Run the periodic work, and remove what finished jobs left behind once they
+        are past keeping."""
         now = asyncio.get_running_loop().time()
         if self._last_sweep and now - self._last_sweep < SWEEP_SECONDS:
             return
         self._last_sweep = now
+        for task in PERIODIC:
+            await task(self.db)
         if not EXPIRES:
             return
         before = later(-KEEP_DAYS * 86400)

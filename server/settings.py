@@ -76,6 +76,14 @@ class Settings:
     # lower CPU priority) so that a long export never slows its requests; in the same
     # process when off (the tests' apps).
     jobs_in_child: bool = False
+    # E-mail (server/mail.py): smtp://[user:password@]host[:port] (STARTTLS required;
+    # ?tls=none for a relay on this machine) or smtps:// (TLS from the start); empty: mail
+    # is written to the log. The user and password may come from VISITSCORE_SMTP_USER and
+    # VISITSCORE_SMTP_PASSWORD instead.
+    smtp_url: str = ""
+    mail_from: str = "Visitscore <visitscore@localhost>"
+    # The address people reach this server at, for the links in mail.
+    public_url: str = ""
     # The shopper app's files (overridable so tests can serve a changed version).
     pwa_dir: Path = field(default_factory=lambda: ASSETS / "pwa")
     service_worker: Path = field(default_factory=lambda: ASSETS / "service-worker.js")
@@ -97,6 +105,11 @@ class Settings:
         under load the kernel gives the CPU to requests first)."""
         argv = ["nice", "-n", "10", sys.executable, "-m", "server", "worker", "--once"]
         return argv, {**os.environ, **self.to_env()}
+
+    @property
+    def site_url(self) -> str:
+        """Where links in mail point: the public address, else this server's own."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def open_photo_store(self) -> PhotoStore:
         """The photo store these settings name (raises ``StoreUnavailable``)."""
@@ -146,6 +159,9 @@ class Settings:
             "VISITSCORE_ACCESS_LOG": "1" if self.access_log else "0",
             "VISITSCORE_RUN_JOBS": "1" if self.run_jobs else "0",
             "VISITSCORE_JOBS_IN_CHILD": "1" if self.jobs_in_child else "0",
+            "VISITSCORE_SMTP_URL": self.smtp_url,
+            "VISITSCORE_MAIL_FROM": self.mail_from,
+            "VISITSCORE_PUBLIC_URL": self.site_url,  # a worker has no host and port of its own
             "VISITSCORE_PWA_DIR": str(self.pwa_dir),
             "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
         }
@@ -166,6 +182,9 @@ def from_env() -> Settings:
         keep_originals=_env_bool("VISITSCORE_KEEP_ORIGINALS", False),
         max_photo_bytes=_env_int("VISITSCORE_MAX_PHOTO_BYTES", 15 * 1024 * 1024),
         repeat_days=_env_int("VISITSCORE_REPEAT_DAYS", 60),
+        smtp_url=os.environ.get("VISITSCORE_SMTP_URL") or "",
+        mail_from=os.environ.get("VISITSCORE_MAIL_FROM") or "Visitscore <visitscore@localhost>",
+        public_url=os.environ.get("VISITSCORE_PUBLIC_URL") or "",
         pwa_dir=Path(os.environ.get("VISITSCORE_PWA_DIR") or ASSETS / "pwa"),
         service_worker=Path(
             os.environ.get("VISITSCORE_SERVICE_WORKER") or ASSETS / "service-worker.js"

@@ -5,7 +5,7 @@ exports and "overdue"."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -29,3 +29,21 @@ def local_date(moment: str | datetime, timezone: str | None) -> str:
 def today_in(timezone: str | None) -> date:
     """Today's date at the place whose zone is ``timezone``."""
     return datetime.now(UTC).astimezone(zone(timezone)).date()
+
+
+DIGEST_HOUR = 7
+"""Digests go at 07:00 at the place they are about (a branch's zone)."""
+
+
+def digest_due(choice: str, timezone: str | None, now: datetime | None = None) -> str:
+    """When a ``daily`` or ``weekly`` digest next goes (UTC, ISO, to the second): the next
+    07:00 in the zone, and for ``weekly`` the next Monday's."""
+    here = zone(timezone)
+    local = (now or datetime.now(UTC)).astimezone(here)
+    due = local.replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    if due <= local:
+        due += timedelta(days=1)
+    if choice == "weekly":
+        due += timedelta(days=(7 - due.weekday()) % 7)
+    # Built by wall clock in the zone, then read in UTC (a DST change moves it an hour).
+    return due.replace(tzinfo=None).replace(tzinfo=here).astimezone(UTC).isoformat()

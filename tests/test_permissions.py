@@ -154,6 +154,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("POST", "/api/v1/session", everyone(422, anonymous=422)),
     ("POST", "/login", everyone(422, anonymous=422)),
     ("POST", "/language", everyone(422, anonymous=422)),
+    ("GET", "/account/password", everyone(200, anonymous=401)),
+    ("POST", "/account/password", everyone(422, anonymous=401)),
+    ("GET", "/password-reset", everyone(200, anonymous=200)),
+    ("POST", "/password-reset", everyone(422, anonymous=422)),
+    # A password link is its own proof (an HMAC): without a valid one, nothing.
+    ("GET", "/password-reset/1." + "0" * 40, everyone(404, anonymous=404)),
+    ("POST", "/password-reset/1." + "0" * 40, everyone(404, anonymous=404)),
+    ("GET", "/account/mail", everyone(200, anonymous=401)),
+    ("POST", "/account/mail", everyone(422, anonymous=401)),
+    # A stop link is its own proof (signed): without a valid one, nobody gets anywhere.
+    ("GET", "/mail/stop/4.report_released." + "0" * 32, everyone(404, anonymous=404)),
+    ("POST", "/mail/stop/4.report_released." + "0" * 32, everyone(404, anonymous=404)),
     (
         "POST",
         "/branches/1/action-plans",

@@ -43,7 +43,9 @@ async def enqueue(
     actor_id: int | None,
     fingerprint: str = "",
     max_attempts: int = 3,
+    run_after: str | None = None,
 ) -> int:
+    """Queue a job, due now or at ``run_after`` (a UTC timestamp as :func:`later` gives)."""
     now = utcnow()
     job_id = await tx.insert(
         "INSERT INTO jobs (kind, params, fingerprint, max_attempts, run_after, created_by,"
@@ -53,7 +55,7 @@ async def enqueue(
             json.dumps(params, sort_keys=True),
             fingerprint,
             max_attempts,
-            now,
+            run_after or now,
             actor_id,
             now,
         ),

@@ -15,7 +15,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, gettext
 from ..models import Branch, User
-from ..queries import action_plans, visits
+from ..queries import action_plans, notifications, visits
 from ..settings import Settings
 from ..visit_payload import is_uuid
 from .lookups import visible_branch
@@ -146,6 +146,9 @@ async def step(request: Request) -> Response:
         fields["evidence_key"] = await _evidence(request, upload)
     async with db.transaction() as tx:
         moved = await action_plans.advance(tx, plan_id, branch.id, name, user.id, note, fields)
+        if moved and name in ("return", "verify"):
+            event = {"return": "returned", "verify": "verified"}[name]
+            await notifications.plan_event(tx, plan_id, event, note)
     if not moved:
         raise ApiError(409, "conflict", _("This action plan cannot take that step now."))
     return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)

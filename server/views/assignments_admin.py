@@ -18,7 +18,7 @@ from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import assignments, chains, questionnaires, users
+from ..queries import assignments, chains, notifications, questionnaires, users
 from ..settings import Settings
 from ..templating import render
 
@@ -116,7 +116,7 @@ async def create(request: Request) -> Response:
     assert start is not None and end is not None and definition is not None
     async with db.transaction() as tx:
         for branch in targets:
-            await assignments.create(
+            made = await assignments.create(
                 tx,
                 branch_id=branch.id,
                 shopper_id=shopper.id if shopper else None,
@@ -128,6 +128,7 @@ async def create(request: Request) -> Response:
                 scenario_key=scenario_key,
                 created_by=actor.id,
             )
+            await notifications.assignment_event(tx, made, "new")  # (a named shopper)
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -144,9 +145,11 @@ async def cancel(request: Request) -> Response:
     await auth.checked_form(request)  # forms check their token before anything else
     actor = auth.require(await auth.current_user(request), "programme.manage")
     await _existing(request)
+    assignment_id = int(request.path_params["assignment_id"])
     async with request.app.state.db.transaction() as tx:
-        if not await assignments.cancel(tx, int(request.path_params["assignment_id"]), actor.id):
+        if not await assignments.cancel(tx, assignment_id, actor.id):
             raise ApiError(409, "conflict", _("Only an open assignment can be cancelled."))
+        await notifications.assignment_event(tx, assignment_id, "cancelled")
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -168,6 +171,7 @@ async def move(request: Request) -> Response:
             actor.id,
         ):
             raise ApiError(409, "conflict", _("Only an open assignment can be moved."))
+        await notifications.assignment_event(tx, int(request.path_params["assignment_id"]), "moved")
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -190,6 +194,10 @@ async def give(request: Request) -> Response:
             settings.repeat_days,
             actor.id,
         )
+        if outcome == "claimed":
+            await notifications.assignment_event(
+                tx, int(request.path_params["assignment_id"]), "new"
+            )
     if outcome == "too_soon":
         raise ApiError(
             409,

@@ -35,6 +35,7 @@ async def login_page(request: Request) -> Response:
             "next": safe_next(request.query_params.get("next")),
             "email": "",
             "error": None,
+            "password_set": request.query_params.get("password") == "set",
         },
     )
 
@@ -51,7 +52,7 @@ async def login_submit(request: Request) -> Response:
         return await render(
             request,
             "login.html",
-            {"next": target, "email": email, "error": exc.message},
+            {"next": target, "email": email, "error": exc.message, "password_set": False},
             status_code=exc.status,
             headers=exc.headers,
         )

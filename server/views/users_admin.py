@@ -9,12 +9,13 @@ import re
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import auth
+from .. import auth, i18n
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import ROLES
-from ..queries import chains, users, visits
+from ..queries import accounts as account_tokens
+from ..queries import chains, notifications, users, visits
 from ..templating import render
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -59,6 +60,9 @@ async def create(request: Request) -> Response:
     name = str(form.get("name", "")).strip()
     role = str(form.get("role", ""))
     password = str(form.get("password", ""))
+    # Invited by e-mail to choose their own password, unless the admin types one.
+    access = str(form.get("access") or ("password" if password else "invite"))
+    locale = str(form.get("locale") or "") or None
     branch_ids = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
     chain_ids = [int(v) for v in form.getlist("chains") if str(v).isdigit()]
     problems = []
@@ -70,23 +74,36 @@ async def create(request: Request) -> Response:
         problems.append(_("Give a name."))
     if role not in ROLES:
         problems.append(_("Choose a role."))
-    if (problem := auth.password_problem(password)) is not None:
+    if access not in ("invite", "password"):
+        problems.append(_("Choose how the person gets in: an invitation or a password."))
+    elif access == "password" and (problem := auth.password_problem(password)) is not None:
         problems.append(problem)
+    if locale is not None and locale not in i18n.SUPPORTED:
+        problems.append(_("That language is not available."))
     problems.extend(await _membership_problems(db, role, branch_ids, chain_ids))
     if problems:
         raise ApiError(422, "invalid", " ".join(problems))
-    password_hash = await asyncio.to_thread(auth.hash_password, password)
+    password_hash = (
+        await asyncio.to_thread(auth.hash_password, password)
+        if access == "password"
+        else auth.NO_PASSWORD
+    )
     async with db.transaction() as tx:
-        await users.create(
+        user_id = await users.create(
             tx,
             email=email,
             name=name,
             role=role,  # type: ignore[arg-type]
             password_hash=password_hash,
+            locale=locale,
             actor_id=actor.id,
             branch_ids=branch_ids if role == "owner" else [],
             chain_ids=chain_ids if role == "manager" else [],
         )
+        if access == "invite":
+            token = await account_tokens.issue(tx, user_id, "invite")
+            params = {"token": token["id"], "email": email, "who": actor.name, "role": role}
+            await notifications.queue(tx, "invitation", params, [user_id])
     return RedirectResponse("/admin/users", status_code=303)
 
 
