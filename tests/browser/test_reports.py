@@ -89,6 +89,9 @@ def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -
         ("/admin/questionnaires/default", "Store visit"),
         ("/admin/questionnaires/default/versions/1/preview", "Preview of version 1"),
         ("/review", "Review queue"),
+        ("/admin/jobs", "Background jobs"),
+        ("/account/mail", "Your mail"),
+        ("/account/password", "Your password"),
     ):
         page.goto(live_server.url + path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
