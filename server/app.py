@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from . import (
     exports,  # noqa: F401  (registers the export job)
     mail,  # noqa: F401  (registers the mail jobs)
+    webhooks,  # noqa: F401  (registers the webhook job)
 )
 from . import settings as settings_module
 from .api import assignments as api_assignments
@@ -58,8 +59,10 @@ from .views import (
     questionnaires_admin,
     review,
     self_assessment,
+    tokens,
     users_admin,
     visit_report,
+    webhooks_admin,
 )
 from .views import exports as export_views
 
@@ -139,6 +142,23 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/exports/{job_id:id}/file", export_views.download, methods=["GET"]),
         Route("/exports/{job_id:id}", export_views.page, methods=["GET"]),
         Route("/admin/jobs", export_views.jobs_page, methods=["GET"]),
+        Route("/chains/{chain_id:id}/tokens", tokens.tokens_page, methods=["GET"]),
+        Route("/chains/{chain_id:id}/tokens", tokens.create, methods=["POST"]),
+        Route("/chains/{chain_id:id}/tokens/{token_id:id}/revoke", tokens.revoke, methods=["POST"]),
+        Route("/admin/webhooks", webhooks_admin.list_page, methods=["GET"]),
+        Route("/admin/webhooks", webhooks_admin.create, methods=["POST"]),
+        Route("/admin/webhooks/{hook_id:id}", webhooks_admin.hook_page, methods=["GET"]),
+        Route(
+            "/admin/webhooks/{hook_id:id}/pause", webhooks_admin.pause_or_resume, methods=["POST"]
+        ),
+        Route(
+            "/admin/webhooks/{hook_id:id}/resume", webhooks_admin.pause_or_resume, methods=["POST"]
+        ),
+        Route(
+            "/admin/webhooks/{hook_id:id}/deliveries/{delivery_id:id}/resend",
+            webhooks_admin.resend,
+            methods=["POST"],
+        ),
         Route("/admin/assignments", assignments_admin.page, methods=["GET"]),
         Route("/admin/assignments", assignments_admin.create, methods=["POST"]),
         Route(

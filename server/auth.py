@@ -25,7 +25,7 @@ from starlette.responses import Response
 from .errors import ApiError
 from .i18n import _, activate, ngettext
 from .models import ROLES, Branch, Role, User
-from .queries import sessions, users
+from .queries import api_tokens, sessions, users
 
 if TYPE_CHECKING:
     from .db import Database
@@ -121,6 +121,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # signing off a done action plan, or returning it with a note: the chain's manager
     # (or the agency)
     "actionplan.verify": frozenset({"manager", "admin"}),
+    # read-only API tokens scoped to a chain (for integrations and BI tools)
+    "token.manage": frozenset({"admin", "manager"}),
     # the shopper app: own assignments, own visits
     "visit.create": frozenset({"shopper"}),
     "assignment.read_own": frozenset({"shopper"}),
@@ -190,11 +192,53 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
+BEARER = "bearer "
+TOKEN_READS = (".json", ".csv")
+"""What an API token may read: the JSON twins and the CSV exports."""
+
+
+async def _token_user(conn: HTTPConnection, header: str) -> User:
+    """The read-only principal of a bearer token: a manager of the token's one chain,
+    for GETs of JSON twins and exports only (401 for a token that is not live)."""
+    db: Database = conn.app.state.db
+    found = await api_tokens.live(db, header[len(BEARER) :].strip())
+    if found is None:
+        raise ApiError(
+            401,
+            "bad_token",
+            _("This API token is not valid (it may have been revoked)."),
+            headers={"WWW-Authenticate": 'Bearer realm="visitscore"'},
+        )
+    if conn.scope.get("method") not in ("GET", "HEAD") or not conn.url.path.endswith(TOKEN_READS):
+        raise ApiError(
+            403, "read_only", _("An API token only reads the JSON reports and the exports.")
+        )
+    if api_tokens.stale(found["last_used_at"]):
+        async with db.transaction() as tx:
+            await api_tokens.touch(tx, found["id"])
+    return User(
+        id=-int(found["id"]),  # never a person's id
+        email="",
+        name=f"API token {found['name']}",
+        role="manager",
+        locale=None,
+        active=True,
+        chain_ids=frozenset({int(found["chain_id"])}),
+        token=str(found["name"]),
+    )
+
+
 async def current_user(conn: HTTPConnection) -> User | None:
-    """The logged-in user for this request (looked up once, then kept on the request)."""
+    """The logged-in user for this request (looked up once, then kept on the request),
+    or the read-only principal of an ``Authorization: Bearer`` API token."""
     if hasattr(conn.state, "user"):
         return conn.state.user  # type: ignore[no-any-return]
     user: User | None = None
+    header = conn.headers.get("authorization", "")
+    if header[: len(BEARER)].lower() == BEARER:
+        conn.state.user = None  # a refusal's error page shows no one logged in
+        conn.state.user = user = await _token_user(conn, header)
+        return user
     token = conn.cookies.get(SESSION_COOKIE)
     if token:
         db: Database = conn.app.state.db

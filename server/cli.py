@@ -19,6 +19,7 @@ from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import mail as _mail  # noqa: F401  (registers the mail jobs for `worker`)
 from . import move_data as move_module
+from . import webhooks as _webhooks  # noqa: F401  (registers the webhook job for `worker`)
 from .auth import hash_password, password_problem
 from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db.postgres import DatabaseFault as PostgresFault
@@ -28,7 +29,7 @@ from .jobs import Runner, run_until_idle
 from .migrate import migrate_all
 from .models import ROLES
 from .photo_store import FolderStore, PhotoStore, StoreUnavailable
-from .queries import chains, questionnaires, users
+from .queries import api_tokens, chains, questionnaires, users
 from .queries import jobs as queue
 from .questionnaire import export_document, parse_document
 from .scratch import Scratch
@@ -375,6 +376,48 @@ def create_user(
 
     user_id = _run(settings, work)
     click.echo(f"Created {role} {email} (id {user_id}).")
+
+
+@main.command("create-token")
+@click.option("--name", required=True, help="What will use it (unique).")
+@click.option("--chain", "chain_ref", required=True, help="The chain's id or code.")
+@data_dir_option
+def create_token(name: str, chain_ref: str, data_dir: Path | None) -> None:
+    """Make a read-only API token for one chain and print it (this once only)."""
+    settings = _settings(data_dir)
+    name = " ".join(name.split())
+    if not name or len(name) > 80:
+        raise click.BadParameter("give a name of 1 to 80 characters", param_hint="--name")
+
+    async def work(db: Database) -> str:
+        chain = await chains.find_chain(db, chain_ref)
+        if chain is None:
+            raise click.ClickException(f"no chain with id or code {chain_ref!r}")
+        if await api_tokens.name_taken(db, name):
+            raise click.ClickException(f"a token named {name!r} already exists")
+        async with db.transaction() as tx:
+            _token_id, token = await api_tokens.create(tx, name, chain.id, None)
+        return token
+
+    click.echo(_run(settings, work))
+
+
+@main.command("revoke-token")
+@click.argument("name")
+@data_dir_option
+def revoke_token(name: str, data_dir: Path | None) -> None:
+    """Revoke the API token NAME: it reads nothing any more."""
+    settings = _settings(data_dir)
+
+    async def work(db: Database) -> bool:
+        found = await api_tokens.by_name(db, name)
+        if found is None:
+            raise click.ClickException(f"no token named {name!r}")
+        async with db.transaction() as tx:
+            return await api_tokens.revoke(tx, int(found["id"]), None)
+
+    revoked = _run(settings, work)
+    click.echo(f"Revoked {name}." if revoked else f"{name} was revoked already.")
 
 
 @main.command()

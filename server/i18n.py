@@ -112,11 +112,36 @@ JOB_STATE_NAMES = {
 JOB_KIND_NAMES = {
     "mail": N_("A message by e-mail"),
     "digest": N_("A digest by e-mail"),
+    "webhook": N_("A webhook delivery"),
 }
 
 
 def job_kind_name(kind: str) -> str:
     return gettext(JOB_KIND_NAMES[kind]) if kind in JOB_KIND_NAMES else kind
+
+
+DELIVERY_STATE_NAMES = {
+    "queued": N_("waiting to be sent"),
+    "delivered": N_("delivered"),
+    "failed": N_("failed"),
+}
+
+
+def delivery_state_name(state: str) -> str:
+    return gettext(DELIVERY_STATE_NAMES.get(state, state))
+
+
+WEBHOOK_EVENT_NAMES = {
+    "visit.approved": N_("A visit approved"),
+    "visit.returned": N_("A visit returned to its shopper"),
+    "visit.rejected": N_("A visit rejected"),
+    "appeal.decided": N_("An appeal decided"),
+    "actionplan.changed": N_("An action plan written or changed"),
+}
+
+
+def webhook_event_name(event: str) -> str:
+    return gettext(WEBHOOK_EVENT_NAMES.get(event, event))
 
 
 def job_state_name(state: str) -> str:

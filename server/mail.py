@@ -34,7 +34,7 @@ import aiosmtplib
 from . import accounts, i18n, jobs
 from .i18n import N_
 from .queries import accounts as account_tokens
-from .queries import notifications, users
+from .queries import events, notifications, users
 from .settings import Settings
 from .templating import make_templates
 
@@ -514,9 +514,9 @@ async def remind_plans(db: Any) -> int:
     """Queue the reminders of plans due tomorrow or overdue (each once); run by every job
     runner at its sweep. Answers how many were queued."""
     queued = 0
-    for plan_id, event in await notifications.plans_to_remind(db):
+    for plan_id, event in await events.plans_to_remind(db):
         async with db.transaction() as tx:
-            queued += await notifications.remind(tx, plan_id, event)
+            queued += await events.remind(tx, plan_id, event)
     return queued
 
 

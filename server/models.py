@@ -26,6 +26,7 @@ class User:
     active: bool
     branch_ids: frozenset[int] = field(default_factory=frozenset)  # owners
     chain_ids: frozenset[int] = field(default_factory=frozenset)  # managers
+    token: str | None = None  # the name of the API token this principal reads with
 
     @classmethod
     def from_row(

@@ -7,7 +7,7 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
-from . import audit, programme, questionnaires, summaries
+from . import audit, events, programme, questionnaires, summaries
 
 
 async def create(
@@ -100,6 +100,7 @@ async def open_for_approval(
                 "opened": "approval",
             },
         )
+        await events.plan_changed(tx, plan_id, "created")
         opened.append(plan_id)
     return opened
 

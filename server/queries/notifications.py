@@ -10,7 +10,6 @@ what their mail says is :mod:`server.mail`'s; this module only keeps the rows.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from .. import zones
@@ -144,19 +143,6 @@ async def mark(
     )
 
 
-async def recent(db: Reader, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest notifications with their person, for the admin's mail log."""
-    rows = plain_rows(
-        await db.fetchall(
-            "SELECT n.id, n.kind, n.state, n.digest, n.due_at, n.created_at, n.sent_at,"
-            " n.error, u.email, u.name FROM notifications n JOIN users u ON u.id = n.user_id"
-            " ORDER BY n.id DESC LIMIT ?",
-            (limit,),
-        )
-    )
-    return rows
-
-
 # Who hears of what: the people an event concerns.
 
 
@@ -182,151 +168,3 @@ async def reviewers(db: Reader) -> list[int]:
         "SELECT id FROM users WHERE role IN ('reviewer', 'admin') AND active = 1"
     )
     return [int(r[0]) for r in rows]
-
-
-# The events: each reads what its message needs and queues it for the people concerned,
-# in the event's transaction (callers are the handlers where the event happens).
-
-
-async def assignment_event(tx: Transaction, assignment_id: int, event: str) -> None:
-    """A shopper's assignment was made (``new``), ``moved`` or ``cancelled``."""
-    row = await tx.fetchone(
-        "SELECT a.shopper_id, a.window_start, a.window_end, b.name, b.timezone"
-        " FROM assignments a JOIN branches b ON b.id = a.branch_id WHERE a.id = ?",
-        (assignment_id,),
-    )
-    if row is None or row["shopper_id"] is None:
-        return
-    params = {
-        "assignment_id": assignment_id,
-        "branch": row["name"],
-        "window_start": row["window_start"],
-        "window_end": row["window_end"],
-    }
-    await queue(tx, f"assignment_{event}", params, [row["shopper_id"]], zone=row["timezone"])
-
-
-async def _visit(tx: Transaction, visit_uuid: str) -> Any:
-    return await tx.fetchone(
-        "SELECT v.id, v.visit_uuid, v.shopper_id, v.branch_id, v.local_date, v.score_total,"
-        " v.review_note, b.name AS branch_name, b.timezone FROM visits v"
-        " JOIN branches b ON b.id = v.branch_id WHERE v.visit_uuid = ?"
-        " ORDER BY v.revision DESC LIMIT 1",
-        (visit_uuid,),
-    )
-
-
-def _visit_params(row: Any, **more: Any) -> dict[str, Any]:
-    return {
-        "visit_id": row["visit_uuid"],
-        "branch": row["branch_name"],
-        "branch_id": row["branch_id"],
-        "day": row["local_date"],
-        **more,
-    }
-
-
-async def visit_decided(tx: Transaction, visit_uuid: str, decision: str) -> None:
-    """A reviewer decided: the shopper hears of a return or a rejection (with the note),
-    the branch's readers of an approval (a new report)."""
-    row = await _visit(tx, visit_uuid)
-    if row is None:
-        return
-    if decision == "approve":
-        await report_released(tx, visit_uuid)
-        return
-    kind = {"return": "visit_returned", "reject": "visit_rejected"}[decision]
-    params = _visit_params(row, note=row["review_note"] or "")
-    await queue(tx, kind, params, [row["shopper_id"]], zone=row["timezone"])
-
-
-async def report_released(tx: Transaction, visit_uuid: str) -> None:
-    """A visit was approved: its report is there for the branch's owners and managers
-    (at once, or in their digest)."""
-    row = await _visit(tx, visit_uuid)
-    if row is None:
-        return
-    await queue(
-        tx,
-        "report_released",
-        _visit_params(row, score=row["score_total"]),
-        await branch_readers(tx, row["branch_id"]),
-        zone=row["timezone"],
-        digestible=True,
-    )
-
-
-async def appeal_opened(tx: Transaction, visit_uuid: str, category: str) -> None:
-    row = await _visit(tx, visit_uuid)
-    if row is not None:
-        params = _visit_params(row, category=category)
-        await queue(tx, "appeal_opened", params, await reviewers(tx), zone=row["timezone"])
-
-
-async def appeal_decided(tx: Transaction, visit_uuid: str, decision: str, reason: str) -> None:
-    row = await _visit(tx, visit_uuid)
-    if row is not None:
-        params = _visit_params(row, decision=decision, reason=reason)
-        readers = await branch_readers(tx, row["branch_id"])
-        await queue(tx, "appeal_decided", params, readers, zone=row["timezone"])
-
-
-async def plan_event(tx: Transaction, plan_id: int, event: str, note: str = "") -> None:
-    """An action plan was ``returned`` (with the manager's note) or ``verified``, or is
-    ``due`` tomorrow or ``overdue``: its branch's owners hear of it (and, overdue, the
-    chain's managers)."""
-    row = await tx.fetchone(
-        "SELECT p.id, p.branch_id, p.text, p.section_key, p.due_date, b.name, b.timezone"
-        " FROM action_plans p JOIN branches b ON b.id = p.branch_id WHERE p.id = ?",
-        (plan_id,),
-    )
-    if row is None:
-        return
-    params = {
-        "plan_id": plan_id,
-        "branch_id": row["branch_id"],
-        "branch": row["name"],
-        "text": row["text"],
-        "section": row["section_key"] or "",
-        "due_date": row["due_date"],
-        "note": note,
-    }
-    people = (
-        await branch_readers(tx, row["branch_id"])
-        if event == "overdue"
-        else await branch_owners(tx, row["branch_id"])
-    )
-    await queue(tx, f"plan_{event}", params, people, zone=row["timezone"])
-
-
-async def plans_to_remind(db: Reader) -> list[tuple[int, str]]:
-    """Open plans due tomorrow or overdue at their branch that have not been reminded
-    of it: (plan id, ``due`` or ``overdue``)."""
-    rows = await db.fetchall(
-        "SELECT p.id, p.due_date, p.due_reminded_at, p.overdue_reminded_at, b.timezone"
-        " FROM action_plans p JOIN branches b ON b.id = p.branch_id"
-        " WHERE p.state IN ('open', 'in_progress') AND p.due_date IS NOT NULL"
-        " AND (p.due_reminded_at IS NULL OR p.overdue_reminded_at IS NULL)"
-    )
-    out = []
-    for row in rows:
-        today = zones.today_in(row["timezone"])
-        due = row["due_date"]
-        if due < today.isoformat():
-            if row["overdue_reminded_at"] is None:
-                out.append((int(row["id"]), "overdue"))
-        elif due == (today + timedelta(days=1)).isoformat() and row["due_reminded_at"] is None:
-            out.append((int(row["id"]), "due"))
-    return out
-
-
-async def remind(tx: Transaction, plan_id: int, event: str) -> bool:
-    """Mark the reminder sent and queue it, once (another worker's mark wins)."""
-    column = {"due": "due_reminded_at", "overdue": "overdue_reminded_at"}[event]
-    changed = await tx.execute(
-        f"UPDATE action_plans SET {column} = ? WHERE id = ? AND {column} IS NULL",
-        (utcnow(), plan_id),
-    )
-    if changed:
-        await plan_event(tx, plan_id, event)
-    return changed > 0

@@ -15,7 +15,7 @@ from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, gettext
 from ..models import Branch, User
-from ..queries import action_plans, notifications, visits
+from ..queries import action_plans, events, visits
 from ..settings import Settings
 from ..visit_payload import is_uuid
 from .lookups import visible_branch
@@ -79,7 +79,7 @@ async def create(request: Request) -> Response:
     if problems:
         raise ApiError(422, "invalid", " ".join(problems))
     async with db.transaction() as tx:
-        await action_plans.create(
+        plan_id = await action_plans.create(
             tx,
             branch_id=branch.id,
             author_id=user.id,
@@ -89,6 +89,7 @@ async def create(request: Request) -> Response:
             section_key=section,
             visit_id=visit_row_id,
         )
+        await events.plan_changed(tx, plan_id, "created")
     return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)
 
 
@@ -146,9 +147,8 @@ async def step(request: Request) -> Response:
         fields["evidence_key"] = await _evidence(request, upload)
     async with db.transaction() as tx:
         moved = await action_plans.advance(tx, plan_id, branch.id, name, user.id, note, fields)
-        if moved and name in ("return", "verify"):
-            event = {"return": "returned", "verify": "verified"}[name]
-            await notifications.plan_event(tx, plan_id, event, note)
+        if moved:
+            await events.plan_changed(tx, plan_id, name, note)
     if not moved:
         raise ApiError(409, "conflict", _("This action plan cannot take that step now."))
     return RedirectResponse(f"/branches/{branch.id}#plans-h", status_code=303)

@@ -13,7 +13,7 @@ from .. import auth
 from ..db import Conflict, Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import appeals, chains, notifications, programme, visits
+from ..queries import appeals, chains, events, programme, visits
 from ..visit_payload import is_uuid
 
 
@@ -54,7 +54,7 @@ async def open_appeal(request: Request) -> Response:
     try:
         async with db.transaction() as tx:
             await appeals.open_appeal(tx, row, category, text, user.id)
-            await notifications.appeal_opened(tx, row["visit_uuid"], category)
+            await events.appeal_opened(tx, row["visit_uuid"], category)
     except Conflict as exc:  # another appeal was opened at the same moment
         raise ApiError(409, "conflict", _("This visit already has an open appeal.")) from exc
     return RedirectResponse(f"/visits/{visit_uuid}#appeal", status_code=303)

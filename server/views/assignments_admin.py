@@ -18,7 +18,7 @@ from .. import auth
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import assignments, chains, notifications, questionnaires, users
+from ..queries import assignments, chains, events, questionnaires, users
 from ..settings import Settings
 from ..templating import render
 
@@ -128,7 +128,7 @@ async def create(request: Request) -> Response:
                 scenario_key=scenario_key,
                 created_by=actor.id,
             )
-            await notifications.assignment_event(tx, made, "new")  # (a named shopper)
+            await events.assignment_event(tx, made, "new")  # (a named shopper)
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -149,7 +149,7 @@ async def cancel(request: Request) -> Response:
     async with request.app.state.db.transaction() as tx:
         if not await assignments.cancel(tx, assignment_id, actor.id):
             raise ApiError(409, "conflict", _("Only an open assignment can be cancelled."))
-        await notifications.assignment_event(tx, assignment_id, "cancelled")
+        await events.assignment_event(tx, assignment_id, "cancelled")
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -171,7 +171,7 @@ async def move(request: Request) -> Response:
             actor.id,
         ):
             raise ApiError(409, "conflict", _("Only an open assignment can be moved."))
-        await notifications.assignment_event(tx, int(request.path_params["assignment_id"]), "moved")
+        await events.assignment_event(tx, int(request.path_params["assignment_id"]), "moved")
     return RedirectResponse("/admin/assignments", status_code=303)
 
 
@@ -195,9 +195,7 @@ async def give(request: Request) -> Response:
             actor.id,
         )
         if outcome == "claimed":
-            await notifications.assignment_event(
-                tx, int(request.path_params["assignment_id"]), "new"
-            )
+            await events.assignment_event(tx, int(request.path_params["assignment_id"]), "new")
     if outcome == "too_soon":
         raise ApiError(
             409,

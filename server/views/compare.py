@@ -328,6 +328,7 @@ async def compare_page(request: Request) -> Response:
             "dayparts": [i18n.gettext(name) for name in i18n.DAYPARTS],
             "band": charts.band,
             "can_export": auth.has(data["user"], "report.export"),
+            "can_tokens": auth.has(data["user"], "token.manage") and not data["user"].token,
         },
     )
 

@@ -11,7 +11,7 @@ from .. import auth, visit_record
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import appeals, corrections, notifications, questionnaires, review, visits
+from ..queries import appeals, corrections, events, questionnaires, review, visits
 from ..question_types import TYPES
 from ..templating import render
 from ..visit_payload import is_uuid
@@ -51,7 +51,7 @@ async def decide(request: Request) -> Response:
     try:
         async with db.transaction() as tx:
             await review.decide(tx, row["id"], decision, user.id, note, questions)
-            await notifications.visit_decided(tx, visit_uuid, decision)
+            await events.visit_decided(tx, visit_uuid, decision)
     except ValueError as exc:
         raise ApiError(
             409, "conflict", _("This visit is not waiting for review any more.")
@@ -179,5 +179,5 @@ async def decide_appeal(request: Request) -> Response:
         raise ApiError(422, "invalid", _("Give the reason for the decision."))
     async with db.transaction() as tx:
         await appeals.decide(tx, appeal, row, decision, reason, form.get("void") == "on", user.id)
-        await notifications.appeal_decided(tx, visit_uuid, decision, reason)
+        await events.appeal_decided(tx, visit_uuid, decision, reason)
     return RedirectResponse(f"/visits/{visit_uuid}#appeal", status_code=303)

@@ -92,6 +92,8 @@ def test_the_agencys_pages_are_accessible(page: Page, live_server: LiveServer) -
         ("/admin/jobs", "Background jobs"),
         ("/account/mail", "Your mail"),
         ("/account/password", "Your password"),
+        ("/admin/webhooks", "Webhooks"),
+        ("/chains/1/tokens", "API tokens: Toko Contoh"),
     ):
         page.goto(live_server.url + path)
         expect(page.get_by_role("heading", level=1)).to_have_text(heading)
