@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from . import (
     exports,  # noqa: F401  (registers the export job)
     mail,  # noqa: F401  (registers the mail jobs)
+    photo_export,  # noqa: F401  (registers the photo export job)
     webhooks,  # noqa: F401  (registers the webhook job)
 )
 from . import settings as settings_module
@@ -134,10 +135,16 @@ def routes(settings: Settings) -> list[Route | Mount]:
         ),
         Route("/chains/{chain_id:id}/compare.json", compare.compare_json, methods=["GET"]),
         Route("/chains/{chain_id:id}/compare.csv", compare.compare_csv, methods=["GET"]),
+        Route("/chains/{chain_id:id}/compare.xlsx", compare.compare_xlsx, methods=["GET"]),
         Route("/chains/{chain_id:id}/compare", compare.compare_page, methods=["GET"]),
         Route("/chains/{chain_id:id}/visits.csv", compare.visits_csv, methods=["GET"]),
         Route("/chains/{chain_id:id}/visits.json", compare.visits_json, methods=["GET"]),
         Route("/chains/{chain_id:id}/exports", export_views.create, methods=["POST"]),
+        Route(
+            "/chains/{chain_id:id}/photo-exports",
+            export_views.create_photos,
+            methods=["POST"],
+        ),
         Route("/exports/{job_id:id}.json", export_views.page_json, methods=["GET"]),
         Route("/exports/{job_id:id}/file", export_views.download, methods=["GET"]),
         Route("/exports/{job_id:id}", export_views.page, methods=["GET"]),

@@ -193,8 +193,8 @@ def _token_hash(token: str) -> str:
 
 
 BEARER = "bearer "
-TOKEN_READS = (".json", ".csv")
-"""What an API token may read: the JSON twins and the CSV exports."""
+TOKEN_READS = (".json", ".csv", ".xlsx")
+"""What an API token may read: the JSON twins and the exports."""
 
 
 async def _token_user(conn: HTTPConnection, header: str) -> User:

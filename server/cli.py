@@ -19,6 +19,7 @@ from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import mail as _mail  # noqa: F401  (registers the mail jobs for `worker`)
 from . import move_data as move_module
+from . import photo_export as _photo_export  # noqa: F401  (its job, for `worker`)
 from . import webhooks as _webhooks  # noqa: F401  (registers the webhook job for `worker`)
 from .auth import hash_password, password_problem
 from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database

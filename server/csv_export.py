@@ -25,11 +25,11 @@ class Writer:
     """A csv writer into a buffer whose rows are made safe; :meth:`take` empties it
     (for streaming)."""
 
-    def __init__(self, bom: bool = True) -> None:
+    def __init__(self, bom: bool = True, delimiter: str = ",") -> None:
         self._out = io.StringIO()
         if bom:
             self._out.write(BOM)
-        self._writer = csv.writer(self._out)
+        self._writer = csv.writer(self._out, delimiter=delimiter)
 
     def row(self, cells: Iterable[Any]) -> None:
         self._writer.writerow([safe_cell(cell) for cell in cells])
@@ -41,8 +41,8 @@ class Writer:
         return text
 
 
-def to_text(rows: Iterable[Iterable[Any]]) -> str:
-    writer = Writer()
+def to_text(rows: Iterable[Iterable[Any]], delimiter: str = ",") -> str:
+    writer = Writer(delimiter=delimiter)
     for cells in rows:
         writer.row(cells)
     return writer.take()

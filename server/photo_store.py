@@ -40,7 +40,7 @@ WHOLE = 2 * 1024 * 1024
 """Objects up to this size are read whole and sent in one piece (one thread hop); larger
 ones (kept originals) are streamed in ``CHUNK``s."""
 _NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}-(display|thumb|original)\.(jpg|png|webp)")
-_EXPORT = re.compile(r"exports/[0-9]{1,18}-[0-9]{1,4}\.(csv|json)")
+_EXPORT = re.compile(r"exports/[0-9]{1,18}-[0-9]{1,4}\.(csv|json|xlsx|zip)")
 """Export files made by background jobs: ``exports/<job id>-<attempt>.<format>``, kept for
 a while and removed when the job expires; not photos (``names``, backup and move-data
 leave them out)."""

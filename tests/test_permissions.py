@@ -146,6 +146,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", f"{VISIT.replace('/api/v1', '')}.json", everyone(404, anonymous=401)),
     ("GET", "/chains/1/visits.json", {**EXPORT}),
     ("POST", "/chains/1/exports", {**EXPORT, "admin": 303, "manager": 303}),
+    ("GET", "/chains/1/compare.xlsx", {**EXPORT}),
+    ("POST", "/chains/1/photo-exports", {**EXPORT, "admin": 303, "manager": 303}),
     ("POST", "/chains/2/exports", everyone(404, anonymous=401)),
     ("GET", "/exports/999999", everyone(404, anonymous=401)),
     ("GET", "/exports/999999.json", everyone(404, anonymous=401)),

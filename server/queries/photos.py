@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
+from ..db.sql import placeholders
 from ..photos import ProcessedPhoto
 from ..visit_payload import PhotoEntry
 
@@ -128,3 +129,19 @@ async def listed_with_details(db: Reader, visit_id: int) -> list[dict[str, Any]]
         (visit_id,),
     )
     return [dict(r) for r in rows]
+
+
+async def of_visits(db: Reader, visit_ids: list[int]) -> list[dict[str, Any]]:
+    """The received photos of some visit rows (revisions), in a stable order: visit row,
+    then question, then when taken: what a photo export puts in its archive."""
+    if not visit_ids:
+        return []
+    return plain_rows(
+        await db.fetchall(
+            "SELECT vp.visit_id, vp.question_key, p.id, p.blob_key, p.captured_at"
+            " FROM visit_photos vp JOIN photos p ON p.id = vp.photo_id"
+            f" WHERE vp.visit_id IN ({placeholders(visit_ids)}) AND p.received_at IS NOT NULL"
+            " ORDER BY vp.visit_id, coalesce(vp.question_key, ''), p.captured_at, p.id",
+            visit_ids,
+        )
+    )

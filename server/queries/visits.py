@@ -428,8 +428,8 @@ async def approved_page(
 # sorting on every page: it walks visits_approved_by_day (0011) in (day, id) order and
 # reads only the rows from ``after`` to ``before_day``.
 APPROVED_PAGE = (
-    "SELECT id, visit_uuid, branch_id, local_date, score_total, scores, questionnaire_id,"
-    " questionnaire_version FROM visits"
+    "SELECT id, visit_uuid, branch_id, local_date, started_at, score_total, scores,"
+    " questionnaire_id, questionnaire_version, answers, comment FROM visits"
     " WHERE state = 'approved' AND +branch_id IN ({marks})"
     " AND (local_date, id) > (?, ?)"
     " AND local_date < ? ORDER BY local_date, id LIMIT ?"

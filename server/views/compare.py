@@ -8,7 +8,9 @@ visits themselves. Bad filter values are ignored with a visible note.
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -334,8 +336,12 @@ async def compare_page(request: Request) -> Response:
 
 
 def _csv_response(rows: list[list[Any]], filename: str) -> Response:
+    """A CSV for its reader: ``;`` and a decimal comma for French and Indonesian."""
+    separator, decimal = exports.csv_style(current_locale())
+    if decimal != ".":
+        rows = [[_decimal(cell, decimal) for cell in row] for row in rows]
     return Response(
-        csv_export.to_text(rows),
+        csv_export.to_text(rows, delimiter=separator),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="{filename}"',
@@ -348,8 +354,12 @@ def _number(value: float | None) -> float | str:
     return "" if value is None else round(value, 1)
 
 
-async def compare_csv(request: Request) -> Response:
-    data = await comparison(request, permission="report.export")
+def _decimal(cell: Any, mark: str) -> Any:
+    return str(cell).replace(".", mark) if isinstance(cell, float) else cell
+
+
+def _compare_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """The comparison as a table (CSV and XLSX): a header, then one row per branch."""
     header = [
         _("Branch"),
         _("Code"),
@@ -377,15 +387,61 @@ async def compare_csv(request: Request) -> Response:
         ]
         for r in data["branches"]
     ]
+    return rows
+
+
+async def compare_csv(request: Request) -> Response:
+    data = await comparison(request, permission="report.export")
     period = data["period"]
-    return _csv_response(rows, f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv")
+    return _csv_response(
+        _compare_rows(data), f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv"
+    )
+
+
+async def compare_xlsx(request: Request) -> Response:
+    """The comparison as an XLSX workbook (numbers as numbers)."""
+    data = await comparison(request, permission="report.export")
+    rows = _compare_rows(data)
+
+    def make() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "compare.xlsx"
+            book = exports.xlsx_book(path)
+            sheet = book.add_worksheet(data["chain"].code[:31])
+            bold = book.add_format({"bold": True})
+            sheet.write_row(0, 0, rows[0], bold)
+            for n, row in enumerate(rows[1:], start=1):
+                sheet.write_row(n, 0, row)
+            book.close()
+            return path.read_bytes()
+
+    period = data["period"]
+    name = f"compare-{data['chain'].code}-{period['from']}-{period['to']}.xlsx"
+    return Response(
+        await asyncio.to_thread(make),
+        media_type=exports.XLSX,
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "private, no-cache",
+        },
+    )
 
 
 async def _export(request: Request) -> exports.VisitsExport:
-    """The visits export the request asks for (``?from=2026-01&to=2026-03``, optional)."""
+    """The visits export the request asks for (``?from=2026-01&to=2026-03&region=…``,
+    each optional)."""
     _user, chain, branches = await visible_chain(request, "report.export")
     first_day, end_day = export_period(request.query_params)
-    return await exports.prepare(request.app.state.db, chain, branches, first_day, end_day)
+    region = export_region(request.query_params, branches)
+    return await exports.prepare(request.app.state.db, chain, branches, first_day, end_day, region)
+
+
+def export_region(params: Any, branches: list[Any]) -> str:
+    """An export's optional region: one of the chain's (visible) regions, else refused."""
+    region = str(params.get("region") or "")
+    if region and region not in {b.region for b in branches}:
+        raise ApiError(400, "bad_filter", _("That region is not one of this chain's."))
+    return region
 
 
 def export_period(params: Any) -> tuple[str, str | None]:
@@ -404,14 +460,15 @@ async def visits_csv(request: Request) -> Response:
     streamed as they are read."""
     export = await _export(request)
     header = export.csv_header(current_locale())
-    writer = csv_export.Writer()
+    separator, decimal = exports.csv_style(current_locale())
+    writer = csv_export.Writer(delimiter=separator)
 
     async def lines() -> AsyncIterator[str]:
         writer.row(header)
         yield writer.take()
         async for page in export.pages(request.app.state.db):
             # CPU work: off the event loop
-            yield await asyncio.to_thread(lambda p=page: exports.csv_text(writer, p()))
+            yield await asyncio.to_thread(lambda p=page: exports.csv_text(writer, p(), decimal))
 
     return StreamingResponse(
         lines(),

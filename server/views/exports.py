@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from .. import auth, exports
+from .. import auth, exports, photo_export
 from ..errors import ApiError
 from ..i18n import _, current_locale, job_state_name
 from ..models import Chain
@@ -21,7 +21,7 @@ from ..photo_store import BlobMissing
 from ..queries import chains
 from ..queries import jobs as queue
 from ..templating import render
-from .compare import export_period
+from .compare import export_period, export_region
 from .lookups import visible_chain
 
 REFRESH_SECONDS = 2
@@ -32,14 +32,49 @@ async def create(request: Request) -> Response:
     user, chain, branches = await visible_chain(request, "report.export")
     fmt = form.get("format") or "csv"
     if fmt not in exports.FORMATS:
-        raise ApiError(422, "invalid", _("Choose CSV or JSON."))
+        raise ApiError(422, "invalid", _("Choose CSV, XLSX or JSON."))
     first_day, end_day = export_period(form)
+    region = export_region(form, branches)
     job_id, _reused = await exports.request(
         request.app.state.db,
         user_id=user.id,
         chain=chain,
         branches=branches,
         fmt=fmt,
+        first_day=first_day,
+        end_day=end_day,
+        locale=current_locale(),
+        region=region,
+    )
+    runner = request.app.state.jobs
+    if runner is not None:
+        runner.wake()
+    return RedirectResponse(f"/exports/{job_id}", status_code=303)
+
+
+async def create_photos(request: Request) -> Response:
+    """``POST /chains/{id}/photo-exports``: every photo of the approved visits of the
+    branches the reader sees (of a region, or of the chosen ``branches``) in a period,
+    as a ZIP made in the background."""
+    form = await request.form()  # several branches
+    await auth.checked_form(request)  # forms check their token before anything else
+    user, chain, branches = await visible_chain(request, "report.export")
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    first_day, end_day = export_period(fields)
+    region = export_region(fields, branches)
+    chosen = {int(v) for v in form.getlist("branches") if str(v).isdigit()}
+    if chosen - {b.id for b in branches}:
+        raise ApiError(422, "invalid", _("Choose branches of this chain."))
+    picked = [
+        b for b in branches if (not region or b.region == region) and (not chosen or b.id in chosen)
+    ]
+    if not picked:
+        raise ApiError(422, "invalid", _("Choose at least one branch."))
+    job_id = await photo_export.request(
+        request.app.state.db,
+        user_id=user.id,
+        chain_id=chain.id,
+        branches=picked,
         first_day=first_day,
         end_day=end_day,
         locale=current_locale(),
@@ -58,7 +93,7 @@ async def data(request: Request) -> dict[str, Any]:
     db = request.app.state.db
     job = await queue.get(db, int(request.path_params["job_id"]))
     chain: Chain | None = None
-    if job is not None and job["kind"] == exports.KIND:
+    if job is not None and job["kind"] in (exports.KIND, exports.PHOTOS_KIND):
         chain = await chains.get_chain(db, int(job["params"]["chain_id"]))
     if job is None or chain is None:
         raise ApiError(404, "not_found", _("There is no such export."))
@@ -128,7 +163,7 @@ async def download(request: Request) -> Response:
     }
     try:
         return await request.app.state.photo_store.serve(
-            job["result"]["file"], exports.FORMATS[fmt], headers
+            job["result"]["file"], exports.FILE_TYPES[fmt], headers
         )
     except BlobMissing as exc:
         raise ApiError(

@@ -108,8 +108,12 @@ def test_the_csv_exports_open_as_spreadsheets(demo_client: TestClient, demo_dir:
     same = next(v for v in as_json["visits"] if v["visit_id"] == first["Visit"])
     assert same["total"] == pytest.approx(stored[0])
     assert same["questions"]["tills"] == pytest.approx(float(first["tills"]), abs=0.05)
+    # French (and Indonesian) spreadsheets expect ";" between cells and a decimal comma.
     french = demo_client.get("/chains/1/compare.csv", headers={"accept-language": "fr"})
-    assert french.content.decode("utf-8-sig").startswith("Succursale,")
+    lines = list(csv.reader(io.StringIO(french.content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0][:2] == ["Succursale", "Code"] and len(lines[0]) == len(rows[0])
+    assert all("." not in cell for line in lines[1:] for cell in line[3:])
+    assert any("," in cell for line in lines[1:] for cell in line[3:])
 
 
 @pytest.mark.parametrize(

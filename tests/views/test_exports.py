@@ -133,8 +133,10 @@ def test_only_readers_of_exactly_those_branches_get_the_file(
 
 def test_bad_requests_are_refused_clearly(demo_client: TestClient) -> None:
     login(demo_client, "manager@demo.test")
-    bad_format = ask(demo_client, format="xlsx")
-    assert bad_format.status_code == 422 and "CSV or JSON" in bad_format.text
+    bad_format = ask(demo_client, format="xls")
+    assert bad_format.status_code == 422 and "CSV, XLSX or JSON" in bad_format.text
+    bad_region = ask(demo_client, format="csv", region="Atlantis")
+    assert bad_region.status_code == 400 and "region" in bad_region.text
     bad_month = ask(demo_client, format="csv", **{"from": "2026-13"})
     assert bad_month.status_code == 400 and "months" in bad_month.text
     no_token = demo_client.post("/chains/1/exports", data={"format": "csv"})
