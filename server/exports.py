@@ -353,19 +353,32 @@ def last_month(end_day: str | None) -> str | None:
     return f"{year:04d}-{month:02d}"
 
 
+async def job_branches(context: jobs.JobContext) -> tuple[Chain, list[Branch]]:
+    """An export job's chain and the branches it was asked for (as they are now)."""
+    params = context.params
+    chain = await chains.get_chain(context.db, int(params["chain_id"]))
+    if chain is None:
+        raise jobs.JobFailed("the chain is gone")
+    wanted = set(params["branch_ids"])
+    every = await chains.list_branches(context.db, chain_ids=frozenset({chain.id}))
+    return chain, [b for b in every if b.id in wanted]
+
+
+async def scratch_file(context: jobs.JobContext, prefix: str, suffix: str) -> Path:
+    """A new empty file in this worker's scratch folder, for a job to write."""
+    await asyncio.to_thread(context.scratch.mkdir, parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=context.scratch, prefix=prefix, suffix=suffix)
+    os.close(fd)
+    return Path(name)
+
+
 @jobs.kind(KIND)
 async def run(context: jobs.JobContext) -> dict[str, Any]:
     """Write the export to a temp file page by page (reporting progress), then store it
     whole."""
     params = context.params
     db = context.db
-    chain = await chains.get_chain(db, int(params["chain_id"]))
-    if chain is None:
-        raise jobs.JobFailed("the chain is gone")
-    wanted = set(params["branch_ids"])
-    branches = [
-        b for b in await chains.list_branches(db, chain_ids=frozenset({chain.id})) if b.id in wanted
-    ]
+    chain, branches = await job_branches(context)
     # Taken before reading: a visit approved while the file is written makes the next
     # request start a new file rather than reuse this one.
     stamp = await queue.data_stamp(db)
@@ -434,9 +447,7 @@ async def _write_xlsx(
     context: jobs.JobContext, export: VisitsExport, total: int, locale: str
 ) -> tuple[Path, int]:
     """The export as one XLSX sheet, written row by row to disk (constant memory)."""
-    fd, name = tempfile.mkstemp(dir=context.scratch, prefix="export-", suffix=".xlsx")
-    os.close(fd)
-    path = Path(name)
+    path = await scratch_file(context, "export-", ".xlsx")
     book = xlsx_book(path)
     sheet = book.add_worksheet(_("Visits")[:31])
     bold = book.add_format({"bold": True})

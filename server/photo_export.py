@@ -8,8 +8,6 @@ The download is served from the store in chunks, like the visits exports."""
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,9 @@ from .i18n import _, activate, deactivate
 from .models import Branch
 from .photo_store import BlobMissing, export_name
 from .photos import blob_name
-from .queries import chains, visits
 from .queries import jobs as queue
 from .queries import photos as photo_queries
+from .queries import visits
 
 KIND = exports.PHOTOS_KIND
 PAGE = 200
@@ -55,21 +53,11 @@ async def request(
 async def run(context: jobs.JobContext) -> dict[str, Any]:
     params = context.params
     db = context.db
-    chain = await chains.get_chain(db, int(params["chain_id"]))
-    if chain is None:
-        raise jobs.JobFailed("the chain is gone")
-    wanted = set(params["branch_ids"])
-    by_id = {
-        b.id: b
-        for b in await chains.list_branches(db, chain_ids=frozenset({chain.id}))
-        if b.id in wanted
-    }
+    _chain, branches = await exports.job_branches(context)
+    by_id = {b.id: b for b in branches}
     total = await visits.count_approved(db, list(by_id), params["first_day"], params["end_day"])
     await context.progress(0, total, await queue.data_stamp(db))
-    await asyncio.to_thread(context.scratch.mkdir, parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=context.scratch, prefix="photos-", suffix=".zip")
-    os.close(fd)
-    path = Path(name)
+    path = await exports.scratch_file(context, "photos-", ".zip")
     token = activate(params.get("locale") or "en")
     try:
         files, done = await _write(context, path, by_id, params, total)

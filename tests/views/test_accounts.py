@@ -15,23 +15,10 @@ from server.app import create_app
 from server.settings import Settings
 from tests.conftest import PASSWORD, csrf_token, db_rows, db_write, login
 from tests.smtp import Received, SmtpServer
-from tests.views.test_mail import SITE, run_queue
+from tests.views.conftest import SITE
+from tests.views.test_mail import run_queue
 
 NEW = "a brand new password"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def mail_settings(demo_dir: Path, smtp: SmtpServer) -> Settings:
-    return Settings(data_dir=demo_dir, run_jobs=False, smtp_url=smtp.url, public_url=SITE)
 
 
 @pytest.fixture

@@ -20,23 +20,7 @@ from server.photo_store import FolderStore
 from server.settings import Settings
 from tests.conftest import csrf_token, db_rows, db_write, login, open_db
 from tests.smtp import Received, SmtpServer
-
-SITE = "http://visitscore.test"
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def mail_settings(demo_dir: Path, smtp: SmtpServer) -> Settings:
-    # Nobody runs the queue but the test, so it decides when the mail goes.
-    return Settings(data_dir=demo_dir, run_jobs=False, smtp_url=smtp.url, public_url=SITE)
+from tests.views.conftest import SITE
 
 
 @pytest.fixture
