@@ -399,3 +399,123 @@ def test_plans_due_tomorrow_or_overdue_are_reminded_once(
         ("Action plan overdue: Toko Contoh Pluit", "manager@demo.test"),
         ("Action plan overdue: Toko Contoh Pluit", "owner@demo.test"),
     ]
+
+
+def test_every_kind_of_mail_arrives_once_in_its_readers_language(
+    office: TestClient, mail_settings: Settings, smtp: SmtpServer, demo_dir: Path
+) -> None:
+    """One of each kind the code knows (mail.KINDS), made while the SMTP server is down,
+    each arriving once when it is back, in the language of the person it is for."""
+    speak(office, "owner@demo.test", "fr")
+    speak(office, "shopper2@demo.test", "id")
+    smtp.stop()
+    branch = db_rows(demo_dir, "SELECT id FROM branches WHERE code = 'JKT-PLT'")[0][0]
+    shopper2 = db_rows(demo_dir, "SELECT id FROM users WHERE email = 'shopper2@demo.test'")[0][0]
+    # Assignments: made, moved, cancelled.
+    login(office, "admin@demo.test")
+    csrf = csrf_token(office, "/admin/assignments")
+    office.post(
+        "/admin/assignments",
+        data={
+            "csrf_token": csrf,
+            "branches": str(branch),
+            "shopper": str(shopper2),
+            "questionnaire": "default",
+            "start": "2027-01-04",
+            "end": "2027-01-10",
+        },
+    )
+    (assignment,) = db_rows(demo_dir, "SELECT max(id) FROM assignments")[0]
+    office.post(
+        f"/admin/assignments/{assignment}/window",
+        data={"csrf_token": csrf, "start": "2027-01-11", "end": "2027-01-17"},
+    )
+    office.post(f"/admin/assignments/{assignment}/cancel", data={"csrf_token": csrf})
+    # Visits: approved (a report), returned, rejected; an appeal opened and decided.
+    waiting = submitted(demo_dir)
+    first = next(v for v in waiting if v[1] == 1)
+    decide(office, first[0], "approve")
+    returned, rejected = [v for v in waiting if v[0] != first[0]][:2]
+    decide(office, returned[0], "return", note="Add the receipt.")
+    decide(office, rejected[0], "reject", note="Wrong shop.")
+    login(office, "owner@demo.test")
+    office.post(
+        f"/visits/{first[0]}/appeal",
+        data={
+            "csrf_token": csrf_token(office, f"/visits/{first[0]}"),
+            "category": "other",
+            "text": "Unfair.",
+        },
+    )
+    login(office, "reviewer@demo.test")
+    office.post(
+        f"/review/{first[0]}/appeal",
+        data={"csrf_token": csrf_token(office, "/review"), "decision": "rejected", "reason": "No."},
+    )
+    # Plans: one returned then verified; one due tomorrow, one overdue.
+    login(office, "owner@demo.test")
+    csrf = csrf_token(office, f"/branches/{branch}")
+    tomorrow = zones.today_in("Asia/Jakarta") + timedelta(days=1)
+    for text, due in (("Greet", None), ("Soon", tomorrow), ("Late", date(2026, 1, 5))):
+        form = {"csrf_token": csrf, "text": text}
+        if due:
+            form["due_date"] = due.isoformat()
+        office.post(f"/branches/{branch}/action-plans", data=form)
+    (plan,) = db_rows(demo_dir, "SELECT id FROM action_plans WHERE text = 'Greet'")[0]
+    step = f"/branches/{branch}/action-plans/{plan}"
+    for email, name, form in (
+        ("owner@demo.test", "done", {}),
+        ("manager@demo.test", "return", {"note": "Not yet."}),
+        ("owner@demo.test", "done", {}),
+        ("manager@demo.test", "verify", {}),
+    ):
+        login(office, email)  # a new session: a new form token
+        answer = office.post(
+            f"{step}/{name}",
+            data={"csrf_token": csrf_token(office, f"/branches/{branch}"), **form},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, (name, answer.text[:200])
+
+    async def remind() -> int:
+        async with open_db(demo_dir) as db:
+            return await mail.remind_plans(db)
+
+    asyncio.run(remind())
+    # Accounts: a reset asked for, an invitation.
+    office.cookies.clear()
+    office.post(
+        "/password-reset",
+        data={"csrf_token": csrf_token(office, "/password-reset"), "email": "owner2@demo.test"},
+    )
+    login(office, "admin@demo.test")
+    office.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_token(office, "/admin/users"),
+            "name": "Nina",
+            "email": "nina@demo.test",
+            "role": "shopper",
+            "locale": "fr",
+            "access": "invite",
+        },
+    )
+
+    run_queue(mail_settings)  # every attempt fails: the server is down
+    assert smtp.received == []
+    smtp.start()
+    run_queue(mail_settings, due_now=True)
+    run_queue(mail_settings, due_now=True)  # nothing more goes out
+    made = db_rows(
+        demo_dir,
+        "SELECT n.kind, n.state, n.message_id, u.email, coalesce(u.locale, 'en')"
+        " FROM notifications n JOIN users u ON u.id = n.user_id",
+    )
+    assert {kind for kind, *_rest in made} == set(mail.KINDS)  # every kind the code has
+    assert {state for _kind, state, *_rest in made} == {"sent"}
+    by_id = {str(m.message["Message-ID"]): m for m in smtp.received}
+    assert len(smtp.received) == len(made) == len(by_id)  # each once
+    for kind, _state, message_id, email, locale in made:
+        message = by_id[message_id]
+        assert message.recipients == [email], kind
+        assert message.message["Content-Language"] == locale, (kind, email)
