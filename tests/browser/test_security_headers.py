@@ -39,7 +39,7 @@ def _pages() -> list[str]:
         methods = getattr(route, "methods", None) or set()
         if "GET" not in methods or path.startswith(("/api/", "/static", "/app")):
             continue
-        if path.endswith((".json", ".csv", ".js")) or (
+        if path.endswith((".json", ".csv", ".xlsx", ".js")) or (  # downloads, not pages
             "{" in path
             and not all(name in PARAMS for name in re.findall(r"\{(\w+)(?::\w+)?\}", path))
         ):
