@@ -36,6 +36,8 @@ LEASE_SECONDS = 60.0
 reported for this long is taken over by another worker."""
 RETRY_AFTER = (5.0, 30.0)
 """Seconds before the second and third attempts."""
+OUTSIDE_BACKOFF = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
+"""The schedule of jobs that wait on another server (mail, webhooks): soon, then hourly."""
 RETRIES: dict[str, tuple[float, ...]] = {}
 """Kinds that back off on their own schedule (seconds before each next attempt, the last
 one repeated), with as many attempts as they were queued with: mail waits out an SMTP

@@ -40,8 +40,8 @@ from .templating import make_templates
 
 log = logging.getLogger("visitscore.mail")
 
-jobs.RETRIES[notifications.MAIL_JOB] = (5.0, 30.0, 120.0, 300.0, 900.0, 1800.0, 3600.0)
-jobs.RETRIES[notifications.DIGEST_JOB] = jobs.RETRIES[notifications.MAIL_JOB]
+jobs.RETRIES[notifications.MAIL_JOB] = jobs.OUTSIDE_BACKOFF
+jobs.RETRIES[notifications.DIGEST_JOB] = jobs.OUTSIDE_BACKOFF
 
 
 @dataclass(frozen=True)

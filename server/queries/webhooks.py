@@ -9,15 +9,11 @@ import secrets
 from typing import Any
 
 from ..db import Reader, Transaction, plain, plain_rows, utcnow
+from ..i18n import WEBHOOK_EVENT_NAMES
 from . import audit, jobs
 
-EVENTS = (
-    "visit.approved",
-    "visit.returned",
-    "visit.rejected",
-    "appeal.decided",
-    "actionplan.changed",
-)
+EVENTS = tuple(WEBHOOK_EVENT_NAMES)
+"""What a webhook may ask for (each named for people in server/i18n.py)."""
 JOB = "webhook"
 ATTEMPTS = 12
 """Attempts of a delivery (with server.webhooks' backoff, about 8 hours), then failed."""
