@@ -92,10 +92,13 @@ def _attempt(client: TestClient, email: str, password: str = "guess-guess") -> A
 
 
 def test_failed_logins_slow_down_the_guesser_not_the_account(demo_dir: Path) -> None:
-    app = create_app(Settings(data_dir=demo_dir))
+    # Two apps on one database, like two workers: one app under two TestClients would run
+    # its lifespan twice, and the second database pool (bound to the second client's event
+    # loop) would replace the first one's under it (PostgreSQL then waits 30 s for a connection).
+    settings = Settings(data_dir=demo_dir)
     with (
-        TestClient(app, client=("203.0.113.9", 4000)) as guesser,
-        TestClient(app, client=("198.51.100.7", 4000)) as owner,
+        TestClient(create_app(settings), client=("203.0.113.9", 4000)) as guesser,
+        TestClient(create_app(settings), client=("198.51.100.7", 4000)) as owner,
     ):
         for _ in range(3):
             assert _attempt(guesser, "owner@demo.test").status_code == 401
