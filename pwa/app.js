@@ -61,14 +61,15 @@ async function ensureQuestionnaire({ id, version }) {
 }
 
 async function refreshAssignments() {
-  const [result, history] = await Promise.all([
-    call("GET", "/api/v1/assignments"), call("GET", "/api/v1/me/visits")]);
+  const [result, history, pay] = await Promise.all([
+    call("GET", "/api/v1/assignments"), call("GET", "/api/v1/me/visits"), call("GET", "/api/v1/me/pay")]);
   if (result.kind === "auth") {
     await db.kvSet("auth_needed", true);
     return;
   }
   // The shopper's visits and what became of them, readable offline from the last sync.
   if (history.kind === "ok") await db.kvSet("history", { ...history.data, fetched_at: Date.now() });
+  if (pay.kind === "ok") await db.kvSet("pay", { ...pay.data, fetched_at: Date.now() });
   if (result.kind !== "ok") return;
   await db.kvSet("assignments", result.data);
   for (const a of result.data.assignments) await ensureQuestionnaire(a.questionnaire);
@@ -82,6 +83,12 @@ function syncNow() {
   return sync({ force: true });
 }
 
+/** The earnings this phone keeps, to tell whether a sync changed them. */
+async function earnings() {
+  const kept = await db.kvGet("pay");
+  return JSON.stringify(kept ? [kept.statements, kept.pending] : null);
+}
+
 async function sync({ force = false } = {}) {
   if (!user) return;
   const result = await syncOutbox({ force });
@@ -92,9 +99,11 @@ async function sync({ force = false } = {}) {
     // Each sync also fetches the assignments: new, moved, cancelled or open to claim.
     const before = JSON.stringify(await db.kvGet("assignments"));
     const seen = JSON.stringify((await db.kvGet("history"))?.visits);
+    const earned = await earnings();
     await refreshAssignments();
     const changed = before !== JSON.stringify(await db.kvGet("assignments")) ||
-      seen !== JSON.stringify((await db.kvGet("history"))?.visits);
+      seen !== JSON.stringify((await db.kvGet("history"))?.visits) ||
+      earned !== await earnings();
     if (changed && showsSyncState()) route();
   }
   clearTimeout(retryTimer);
@@ -109,7 +118,7 @@ async function sync({ force = false } = {}) {
 
 // Sync progress redraws the home and outbox screens only: never a visit being recorded
 // (checked again when the redraw runs, since the shopper may have moved on).
-const showsSyncState = () => ["#/outbox", "#/visits", "#/", ""].includes(location.hash);
+const showsSyncState = () => ["#/outbox", "#/visits", "#/pay", "#/", ""].includes(location.hash);
 let redrawQueued = false;
 onChange(() => {
   updateStatus();
@@ -170,6 +179,7 @@ async function logout() {
   // The next shopper on this phone sees none of this one's assignments or history.
   await db.kvSet("assignments", null);
   await db.kvSet("history", null);
+  await db.kvSet("pay", null);
   location.hash = "#/login";
 }
 
@@ -178,6 +188,7 @@ async function loggedIn(who) {
   if (before && before.id !== who.id) { // someone else was logged in here: not theirs to see
     await db.kvSet("assignments", null);
     await db.kvSet("history", null);
+    await db.kvSet("pay", null);
   }
   user = who;
   await db.kvSet("user", who);
@@ -222,6 +233,7 @@ async function screen(hash) {
       },
     });
   }
+  if (parts[0] === "pay") return views.renderPay({ online: navigator.onLine, onSync: syncNow });
   if (parts[0] === "visits") return views.renderHistory({ online: navigator.onLine, onSync: syncNow, onReopen: reopen });
   if (parts[0] === "visit" && parts[1]) {
     const loaded = await visit.loadVisit(parts[1]);

@@ -59,6 +59,13 @@ export function localized(texts, lang) {
 }
 
 /** A calendar date (YYYY-MM-DD, a branch's local date) in the app's language. */
+/** Minor units (150000, 1250) as the reader's language writes the amount (Rp 150.000,
+ *  12,50 €), with the server's decimals for the currency (Intl and CLDR differ on some). */
+export function money(minor, currency, digits, language) {
+  return new Intl.NumberFormat(language, { style: "currency", currency,
+    minimumFractionDigits: digits, maximumFractionDigits: digits }).format(minor / 10 ** digits);
+}
+
 export function day(isoDate, language) {
   const [y, m, d] = isoDate.split("-").map(Number);
   return new Date(y, m - 1, d).toLocaleDateString(language, { day: "numeric", month: "short", year: "numeric" });

@@ -5,7 +5,7 @@ import { call } from "./api.js";
 import * as db from "./db.js";
 import { LANGUAGES, lang, t } from "./i18n.js";
 import { mine, othersWork, ownerOf } from "./owner.js";
-import { day, daysBetween, h, isoLocal, localized, relativeDays, todayIn, uuid, zoneName } from "./util.js";
+import { day, daysBetween, h, isoLocal, localized, money, relativeDays, todayIn, uuid, zoneName } from "./util.js";
 
 // --- log in --------------------------------------------------------------------------
 
@@ -109,6 +109,16 @@ export async function reopenReturned(returned, user) {
 }
 
 /** When and where an assignment's window is: its dates are local to the branch. */
+/** What the visit pays: its fee, and a purchase reimbursed up to an amount. */
+function payLine(a) {
+  const pay = a.pay;
+  if (!pay) return null;
+  const amount = (minor) => money(minor, pay.currency, pay.minor_digits, lang());
+  return h("p", { class: "pay" }, t("Pays %(amount)s", { amount: amount(pay.fee_minor) }),
+    pay.reimburse_max_minor ? [" ", t("and your purchase up to %(amount)s, with a photo of the receipt.",
+      { amount: amount(pay.reimburse_max_minor) })] : null);
+}
+
 function windowLine(a) {
   // Relative to today at the branch: "Starts in 4 days", "Ends tomorrow".
   const today = todayIn(a.branch.timezone);
@@ -205,7 +215,8 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
     h("p", { class: "actions" },
       h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
       h("a", { class: "button secondary", href: "#/outbox" }, t("Outbox")),
-      h("a", { class: "button secondary", href: "#/visits" }, t("Your visits"))),
+      h("a", { class: "button secondary", href: "#/visits" }, t("Your visits")),
+      h("a", { class: "button secondary", href: "#/pay" }, t("Your earnings"))),
     cached.returned_visits.length ? h("section", {},
       h("h2", {}, t("Returned for changes")),
       h("ul", { class: "cards" }, cached.returned_visits.map((r) => h("li", {},
@@ -231,6 +242,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         mapLink(a.branch),
         windowLine(a),
         scenarioLine(a),
+        payLine(a),
         startControl(a, cached.early_visits || "warn", onStart))))
         : h("p", {}, t("You have no open assignments."))),
     claimable.length ? h("section", { id: "claimable" },
@@ -241,6 +253,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         addressLine(a.branch),
         windowLine(a),
         scenarioLine(a),
+        payLine(a),
         h("button", { type: "button", disabled: !online, onclick: (event) => onClaim(a, event.target) },
           t("Claim the visit to %(branch)s", { branch: a.branch.name })))))) : null,
     h("footer", { class: "app-foot" },
@@ -357,4 +370,51 @@ export async function renderHistory({ online, onSync, onReopen }) {
           ? h("button", { type: "button", onclick: () => onReopen(returned.get(v.visit_id)) }, t("Edit and send again"))
           : null)))
       : h("p", {}, t("No visits yet.")));
+}
+
+// --- earnings --------------------------------------------------------------------------
+
+const PAY_STATES = () => ({
+  to_approve: t("being checked"),
+  approved: t("approved, to be paid"),
+  paid: t("paid"),
+});
+
+function payLines(lines, digits) {
+  return h("ul", { class: "pay-lines" }, lines.map((l) => h("li", {},
+    l.branch || "", " ", l.local_date ? h("span", { class: "muted" }, day(l.local_date, lang())) : null, ": ",
+    l.kind === "fee" ? t("visit fee") : t("purchase reimbursed"), " ",
+    h("strong", {}, money(l.amount_minor, l.currency, digits[l.currency] ?? 2, lang())))));
+}
+
+/** The shopper's earnings: what is earned and not on a statement yet, then each
+ *  month's statement (its state, total and lines); readable offline from the last sync. */
+export async function renderPay({ online, onSync }) {
+  const kept = await db.kvGet("pay");
+  const digits = kept?.minor_digits || {};
+  const total = (lines) => Object.entries(lines.reduce((sums, l) =>
+    ({ ...sums, [l.currency]: (sums[l.currency] || 0) + l.amount_minor }), {}))
+    .map(([currency, minor]) => money(minor, currency, digits[currency] ?? 2, lang())).join(" + ");
+  const asOf = kept ? new Date(kept.fetched_at).toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" }) : null;
+  const statements = kept?.statements || [];
+  const pending = kept?.pending || [];
+  return h("section", {},
+    h("h1", {}, t("Your earnings")),
+    h("p", { class: online ? "muted" : "notice", role: online ? null : "note" },
+      asOf ? t("As the server said at %(when)s.", { when: asOf }) : t("Not fetched yet: connect once to see your earnings."),
+      online ? null : [" ", t("You are offline: this is the last list this phone received.")]),
+    h("p", { class: "actions" },
+      h("button", { type: "button", class: "primary", onclick: onSync }, t("Sync now")),
+      h("a", { class: "button secondary", href: "#/" }, t("Home"))),
+    pending.length ? h("section", { id: "pay-pending" },
+      h("h2", {}, t("Earned, not on a statement yet: %(amount)s", { amount: total(pending) })),
+      payLines(pending, digits)) : null,
+    statements.length ? h("ul", { class: "cards", id: "statements" }, statements.map((s) => h("li", {
+      class: `statement state-${s.state}`, "data-month": s.month },
+      h("h2", {}, s.month, ": ", money(s.total_minor, s.currency, digits[s.currency] ?? 2, lang())),
+      h("p", {}, PAY_STATES()[s.state] || s.state,
+        s.state === "paid" && s.paid_on ? [" ", t("on %(day)s, reference %(reference)s",
+          { day: day(s.paid_on, lang()), reference: s.reference || "" })] : null),
+      payLines(s.lines, digits))))
+      : kept ? h("p", {}, t("No statements yet: a statement is made each month from your approved visits.")) : null);
 }

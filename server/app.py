@@ -27,6 +27,7 @@ from . import (
 from . import settings as settings_module
 from .api import assignments as api_assignments
 from .api import openapi as api_openapi
+from .api import pay as api_pay
 from .api import photos as api_photos
 from .api import questionnaires as api_questionnaires
 from .api import session as api_session
@@ -56,7 +57,9 @@ from .views import (
     home,
     login,
     outbox_import,
+    pay_admin,
     programme,
+    qualifications_admin,
     questionnaires_admin,
     review,
     self_assessment,
@@ -229,6 +232,26 @@ def routes(settings: Settings) -> list[Route | Mount]:
         Route("/admin/users/{user_id:id}/deactivate", users_admin.deactivate, methods=["POST"]),
         Route("/admin/users/{user_id:id}/activate", users_admin.activate, methods=["POST"]),
         Route("/admin/users/{user_id:id}/password", users_admin.reset_password, methods=["POST"]),
+        Route(
+            "/admin/users/{user_id:id}/qualifications",
+            qualifications_admin.grant,
+            methods=["POST"],
+        ),
+        Route(
+            "/admin/users/{user_id:id}/qualifications/{qualification_id:id}/revoke",
+            qualifications_admin.revoke,
+            methods=["POST"],
+        ),
+        Route("/admin/qualifications", qualifications_admin.list_page, methods=["GET"]),
+        Route("/admin/qualifications", qualifications_admin.create, methods=["POST"]),
+        Route("/admin/pay", pay_admin.page, methods=["GET"]),
+        Route("/admin/pay.csv", pay_admin.export_csv, methods=["GET"]),
+        Route("/admin/pay.xlsx", pay_admin.export_xlsx, methods=["GET"]),
+        Route("/admin/pay/statements", pay_admin.make_statements, methods=["POST"]),
+        Route("/admin/pay/approve", pay_admin.approve, methods=["POST"]),
+        Route("/admin/pay/paid", pay_admin.mark_paid, methods=["POST"]),
+        Route("/admin/pay/statements/{statement_id:id}", pay_admin.statement_page, methods=["GET"]),
+        Route("/admin/pay/visits/{visit_id}", pay_admin.pay_rejected, methods=["POST"]),
         Route("/admin/programme", programme.settings_page, methods=["GET"]),
         Route("/admin/outbox-import", outbox_import.import_page, methods=["GET"]),
         Route("/admin/outbox-import", outbox_import.import_submit, methods=["POST"]),
@@ -255,6 +278,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["POST"],
         ),
         Route("/api/v1/me/visits", api_visits.my_visits, methods=["GET"]),
+        Route("/api/v1/me/pay", api_pay.my_pay, methods=["GET"]),
         Route("/api/v1/visits/{visit_id}", api_visits.put_visit, methods=["PUT"]),
         Route("/api/v1/visits/{visit_id}", api_visits.get_visit, methods=["GET"]),
         Route("/api/v1/visits/{visit_id}/photos/{photo_id}", api_photos.put_photo, methods=["PUT"]),

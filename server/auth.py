@@ -123,6 +123,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "actionplan.verify": frozenset({"manager", "admin"}),
     # read-only API tokens scoped to a chain (for integrations and BI tools)
     "token.manage": frozenset({"admin", "manager"}),
+    # shopper pay: statements made, approved, paid and exported by the agency; a
+    # shopper reads only their own
+    "pay.manage": frozenset({"admin"}),
+    "pay.read_own": frozenset({"shopper"}),
     # the shopper app: own assignments, own visits
     "visit.create": frozenset({"shopper"}),
     "assignment.read_own": frozenset({"shopper"}),

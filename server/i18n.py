@@ -161,7 +161,24 @@ AUDIT_NAMES = {
     "appeal.partly_upheld": N_("appeal partly upheld"),
     "appeal.rejected": N_("appeal rejected"),
     "photo.received": N_("photo received"),
+    "visit.paid_anyway": N_("paid although rejected"),
 }
+
+
+PAY_STATES = {
+    "to_approve": N_("to approve"),
+    "approved": N_("approved for payment"),
+    "paid": N_("paid"),
+}
+PAY_KINDS = {"fee": N_("Visit fee"), "reimbursement": N_("Purchase reimbursed")}
+
+
+def pay_state_name(state: str) -> str:
+    return gettext(PAY_STATES.get(state, state))
+
+
+def pay_kind_name(kind: str) -> str:
+    return gettext(PAY_KINDS.get(kind, kind))
 
 
 APPEAL_NAMES = {

@@ -24,6 +24,7 @@ from .queries import (
     assignments,
     audit,
     events,
+    pay,
     programme,
     questionnaires,
     visits,
@@ -199,6 +200,7 @@ async def store_visit(
     await tx.batch([*statements, *extra])
     if complete and not review:  # approved at once: a low section may open a plan
         await action_plans.open_for_approval(tx, visit_uuid, context["plans_setting"], known=True)
+        await pay.earn(tx, visit_uuid)
         await events.report_released(tx, visit_uuid)
     return True
 

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import money
 from .db import Row
 
 Role = Literal["admin", "reviewer", "manager", "owner", "shopper"]
@@ -129,6 +130,11 @@ class Assignment:
     created_at: str = ""
     scenario_key: str | None = None
     """One of the questionnaire's declared scenarios (conditions may test it), or None."""
+    fee_minor: int = 0
+    reimburse_max_minor: int = 0
+    reimburse_question: str | None = None
+    currency: str | None = None
+    """What the visit pays (minor units of ``currency``; None: made before pay existed)."""
 
     @classmethod
     def from_row(cls, row: Row) -> Assignment:
@@ -144,6 +150,14 @@ class Assignment:
             state=row["state"],
             created_at=row["created_at"] if "created_at" in row.keys() else "",
             scenario_key=row["scenario_key"] if "scenario_key" in row.keys() else None,
+            fee_minor=row["fee_minor"] if "fee_minor" in row.keys() else 0,
+            reimburse_max_minor=(
+                row["reimburse_max_minor"] if "reimburse_max_minor" in row.keys() else 0
+            ),
+            reimburse_question=(
+                row["reimburse_question"] if "reimburse_question" in row.keys() else None
+            ),
+            currency=row["currency"] if "currency" in row.keys() else None,
         )
 
     def to_api(self) -> dict[str, Any]:
@@ -155,4 +169,16 @@ class Assignment:
             "scenario": self.scenario,
             "scenario_key": self.scenario_key,
             "state": self.state,
+            "pay": self.pay_api(),
+        }
+
+    def pay_api(self) -> dict[str, Any] | None:
+        """What the visit pays, for the shopper (None: nothing)."""
+        if self.currency is None or not (self.fee_minor or self.reimburse_max_minor):
+            return None
+        return {
+            "currency": self.currency,
+            "minor_digits": money.digits(self.currency),
+            "fee_minor": self.fee_minor,
+            "reimburse_max_minor": self.reimburse_max_minor,
         }

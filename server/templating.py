@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from . import auth, condition_edit, i18n, question_types, reports
+from . import auth, condition_edit, i18n, money, notices, question_types, reports
 from .questionnaire import localized
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -60,6 +60,11 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["appeal_name"] = i18n.appeal_name
     env.globals["mail_choice_name"] = i18n.mail_choice_name
     env.globals["plan_state_name"] = i18n.plan_state_name
+    env.globals["pay_state_name"] = i18n.pay_state_name
+    env.globals["pay_kind_name"] = i18n.pay_kind_name
+    env.globals["amount"] = lambda minor, currency: money.format_amount(
+        minor, currency, i18n.current_locale()
+    )
     env.globals["small_sample"] = reports.small_sample
     env.globals["SMALL_SAMPLE"] = reports.SMALL_SAMPLE
     env.globals["BIG_GAP"] = reports.BIG_GAP
@@ -82,6 +87,7 @@ async def render(
         "locale": i18n.current_locale(),
         "csrf_token": auth.csrf_token(request),
         "csrf_field": auth.CSRF_FIELD,
+        "said": notices.said(request),
         **(context or {}),
     }
     response = templates.TemplateResponse(

@@ -69,6 +69,12 @@ async def claim(request: Request) -> Response:
         raise ApiError(404, "not_found", _("This assignment is no longer open."))
     if outcome == "taken":
         raise ApiError(409, "taken", _("Another shopper claimed this assignment first."))
+    if outcome == "unqualified":
+        raise ApiError(
+            409,
+            "not_qualified",
+            _("This visit needs a qualification you do not hold (or that has run out)."),
+        )
     if outcome == "too_soon":
         raise ApiError(
             409,

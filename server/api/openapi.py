@@ -201,6 +201,65 @@ SCHEMAS: dict[str, Any] = {
             },
             "state": {"type": "string"},
             "branch": {"type": "object"},
+            "pay": {
+                "type": ["object", "null"],
+                "description": "what the visit pays (null: nothing): `fee_minor` and"
+                " `reimburse_max_minor` (a purchase reimbursed up to it, with a receipt"
+                " photo) in minor units of `currency`, which has `minor_digits` decimals",
+            },
+        },
+    },
+    "PayLine": {
+        "type": "object",
+        "required": ["visit_id", "kind", "amount_minor", "currency", "month"],
+        "properties": {
+            "visit_id": UUID,
+            "branch": {"type": ["string", "null"]},
+            "local_date": {"type": ["string", "null"], "format": "date"},
+            "kind": {"type": "string", "enum": ["fee", "reimbursement"]},
+            "amount_minor": {"type": "integer", "description": "in minor units of currency"},
+            "currency": {"type": "string", "description": "ISO 4217 code"},
+            "month": {"type": "string", "description": "YYYY-MM it became payable (UTC)"},
+            "note": {
+                "type": ["string", "null"],
+                "description": "why a rejected visit was paid all the same",
+            },
+        },
+    },
+    "ShopperPay": {
+        "type": "object",
+        "required": ["statements", "pending", "minor_digits"],
+        "properties": {
+            "statements": {
+                "type": "array",
+                "description": "newest first",
+                "items": {
+                    "type": "object",
+                    "required": ["month", "currency", "total_minor", "state", "lines"],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "month": {"type": "string", "description": "YYYY-MM"},
+                        "currency": {"type": "string"},
+                        "total_minor": {"type": "integer", "description": "the sum of lines"},
+                        "state": {"type": "string", "enum": ["to_approve", "approved", "paid"]},
+                        "paid_on": {"type": ["string", "null"], "format": "date"},
+                        "reference": {"type": ["string", "null"]},
+                        "lines": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/PayLine"},
+                        },
+                    },
+                },
+            },
+            "pending": {
+                "type": "array",
+                "description": "lines earned and not on a statement yet",
+                "items": {"$ref": "#/components/schemas/PayLine"},
+            },
+            "minor_digits": {
+                "type": "object",
+                "description": "decimals of each currency named (amount = minor / 10^digits)",
+            },
         },
     },
     "ShopperVisits": {
@@ -353,6 +412,17 @@ PATHS: dict[str, Any] = {
             "summary": "The shopper's own visits, newest first, and what became of each",
             "responses": {
                 "200": _json("ShopperVisits", "the newest visits (at most `limit`)"),
+                "401": _error("not logged in"),
+                "403": _error("not a shopper"),
+            },
+        },
+    },
+    "/api/v1/me/pay": {
+        "get": {
+            "summary": "The shopper's own pay: monthly statements with their lines, and lines"
+            " not on a statement yet",
+            "responses": {
+                "200": _json("ShopperPay", "only the caller's own"),
                 "401": _error("not logged in"),
                 "403": _error("not a shopper"),
             },

@@ -21,14 +21,20 @@ async def create(
     window_end: str,
     scenario: str = "",
     scenario_key: str | None = None,
+    qualification_id: int | None = None,
     state: str = "open",
     created_by: int | None = None,
+    fee_minor: int = 0,
+    reimburse_max_minor: int = 0,
+    reimburse_question: str | None = None,
+    currency: str | None = None,
 ) -> int:
     now = utcnow()
     assignment_id = await tx.insert(
         "INSERT INTO assignments (branch_id, shopper_id, questionnaire_id, questionnaire_version,"
         " window_start, window_end, scenario, scenario_key, state, created_by, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at, fee_minor, reimburse_max_minor, reimburse_question, currency,"
+        " qualification_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             branch_id,
             shopper_id,
@@ -42,6 +48,11 @@ async def create(
             created_by,
             now,
             now,
+            fee_minor,
+            reimburse_max_minor,
+            reimburse_question,
+            currency,
+            qualification_id,
         ),
     )
     await audit.record(
@@ -114,9 +125,10 @@ async def too_soon_for(
 async def upcoming(db: Reader) -> list[dict[str, Any]]:
     """Open assignments, soonest first, with branch and shopper names (for the agency)."""
     rows = await db.fetchall(
-        "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name"
-        " FROM assignments a JOIN branches b ON b.id = a.branch_id"
-        " LEFT JOIN users u ON u.id = a.shopper_id WHERE a.state = 'open'"
+        "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name,"
+        " q.name AS qualification FROM assignments a JOIN branches b ON b.id = a.branch_id"
+        " LEFT JOIN users u ON u.id = a.shopper_id"
+        " LEFT JOIN qualifications q ON q.id = a.qualification_id WHERE a.state = 'open'"
         " ORDER BY a.window_start, b.name LIMIT 500"
     )
     return [
@@ -125,6 +137,7 @@ async def upcoming(db: Reader) -> list[dict[str, Any]]:
             "branch_name": r["branch_name"],
             "timezone": r["timezone"],
             "shopper_name": r["shopper_name"],
+            "qualification": r["qualification"],
         }
         for r in rows
     ]
@@ -166,14 +179,43 @@ _CLASH = (
 )
 
 
+# The qualification rule, the one place it is written: assignment ``a`` requires none,
+# or shopper ``:shopper`` holds it, not run out before today (``:today``) nor before the
+# window opens.
+QUALIFIED = (
+    "(a.qualification_id IS NULL OR EXISTS (SELECT 1 FROM shopper_qualifications sq"
+    " WHERE sq.user_id = :shopper AND sq.qualification_id = a.qualification_id"
+    " AND (sq.expires_on IS NULL OR (sq.expires_on >= :today"
+    " AND sq.expires_on >= a.window_start))))"
+)
+
+
+async def unqualified_for(
+    db: Reader, shopper_id: int, qualification_id: int, window_start: str
+) -> bool:
+    """Whether a shopper lacks a qualification for a window opening on ``window_start``."""
+    row = await db.fetchone(
+        f"SELECT {QUALIFIED} AS qualified FROM"
+        " (SELECT :q AS qualification_id, :start AS window_start) a",
+        {
+            "shopper": shopper_id,
+            "q": qualification_id,
+            "today": utcnow()[:10],
+            "start": window_start,
+        },
+    )
+    return not (row and row["qualified"])
+
+
 async def claimable(
     db: Reader, shopper_id: int, today: str, repeat_days: int, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Assignments left open for any shopper to claim, soonest first, each with its
-    branch; not those whose branch this shopper visits too soon before or after."""
+    branch; not those whose branch this shopper visits too soon before or after, nor
+    those requiring a qualification the shopper does not hold."""
     rows = await db.fetchall(
         "SELECT a.* FROM assignments a WHERE a.shopper_id IS NULL AND a.state = 'open'"
-        f" AND a.window_end >= :today AND NOT {_CLASH}"
+        f" AND a.window_end >= :today AND NOT {_CLASH} AND {QUALIFIED}"
         " ORDER BY a.window_start, a.id LIMIT :limit",
         {"shopper": shopper_id, "today": today, "days": repeat_days, "limit": limit},
     )
@@ -224,11 +266,13 @@ async def claim(
 ) -> str:
     """Give an open, unclaimed assignment to a shopper (who claims it, or an admin who
     gives it: ``actor_id``). Answers "claimed", or why not: "missing" (no such open
-    assignment), "taken" (someone claimed it first) or "too_soon" (the shopper has this
-    branch within ``repeat_days``)."""
+    assignment), "taken" (someone claimed it first), "too_soon" (the shopper has this
+    branch within ``repeat_days``) or "unqualified" (the assignment requires a
+    qualification the shopper does not hold)."""
     row = await tx.fetchone(
-        f"SELECT a.shopper_id, a.state, {_CLASH} AS clash FROM assignments a WHERE a.id = :id",
-        {"id": assignment_id, "shopper": shopper_id, "days": repeat_days},
+        f"SELECT a.shopper_id, a.state, {_CLASH} AS clash, {QUALIFIED} AS qualified"
+        " FROM assignments a WHERE a.id = :id",
+        {"id": assignment_id, "shopper": shopper_id, "days": repeat_days, "today": utcnow()[:10]},
     )
     if row is None or row["state"] != "open":
         return "missing"
@@ -236,6 +280,8 @@ async def claim(
         return "taken"
     if row["clash"]:
         return "too_soon"
+    if not row["qualified"]:
+        return "unqualified"
     await tx.execute(
         "UPDATE assignments SET shopper_id = ?, updated_at = ? WHERE id = ? AND shopper_id IS NULL",
         (shopper_id, utcnow(), assignment_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .. import money
 from ..db import Reader, Transaction, utcnow
 from . import audit
 
@@ -109,6 +110,25 @@ def plans_setting(stored: str | None) -> str:
 async def set_plans(tx: Transaction, value: str, actor_id: int) -> None:
     assert value in PLANS, value
     await _store(tx, "plans", value, actor_id)
+
+
+CURRENCY_DEFAULT = "IDR"
+"""The currency shoppers are paid in while an admin has not chosen one (assignments keep
+the currency they were made with, so a change applies to new ones)."""
+
+
+async def currency(db: Reader) -> str:
+    return currency_setting(await _stored(db, "currency"))
+
+
+def currency_setting(stored: str | None) -> str:
+    value = json.loads(stored) if stored is not None else CURRENCY_DEFAULT
+    return value if money.is_currency(value) else CURRENCY_DEFAULT
+
+
+async def set_currency(tx: Transaction, value: str, actor_id: int) -> None:
+    assert money.is_currency(value), value
+    await _store(tx, "currency", value, actor_id)
 
 
 NAME_MAX = 120

@@ -181,9 +181,21 @@ async def published_choices(db: Reader) -> list[dict[str, Any]]:
                 "version": r["version"],
                 "title": definition.get("title", {}),
                 "scenarios": definition.get("scenarios", []),
+                "money_questions": money_questions(definition),
             }
         )
     return out
+
+
+def money_questions(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The questions answered with an amount of money (a purchase an assignment may
+    reimburse), each as {key, text, currency}."""
+    return [
+        {"key": q["key"], "text": q.get("text", {}), "currency": q.get("currency")}
+        for section in definition.get("sections", [])
+        for q in section.get("questions", [])
+        if q.get("type") == "money"
+    ]
 
 
 async def versions(db: Reader, questionnaire_id: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 from ..db import Reader, Row, Transaction, plain_rows
 from ..reports import location_check
 from ..scoring import parse_stamp
-from . import action_plans, audit, summaries, visits
+from . import action_plans, audit, pay, summaries, visits
 
 SHORT_VISIT = timedelta(minutes=3)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -117,3 +117,4 @@ async def decide(
     if state == "approved":
         await summaries.count_approval(tx, visit_id)
         await action_plans.open_for_approval(tx, row["visit_uuid"])
+        await pay.earn(tx, row["visit_uuid"])

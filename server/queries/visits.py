@@ -10,7 +10,7 @@ from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
 from ..visit_record import compact_json
-from . import action_plans, audit, events, photos, programme, questionnaires, summaries
+from . import action_plans, audit, events, pay, photos, programme, questionnaires, summaries
 
 
 async def insert(tx: Transaction, **fields: Any) -> int:
@@ -304,6 +304,7 @@ async def complete_if_ready(
     )
     if not review:
         await action_plans.open_for_approval(tx, row["visit_uuid"], row["plans"], known=True)
+        await pay.earn(tx, row["visit_uuid"])
         await events.report_released(tx, row["visit_uuid"])
     return True
 

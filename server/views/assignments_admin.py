@@ -10,15 +10,24 @@ branch's own time zone.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import auth
+from .. import auth, money
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _
-from ..queries import assignments, chains, events, questionnaires, users
+from ..i18n import _, current_locale
+from ..queries import (
+    assignments,
+    chains,
+    events,
+    programme,
+    qualifications,
+    questionnaires,
+    users,
+)
 from ..settings import Settings
 from ..templating import render
 
@@ -48,6 +57,8 @@ async def page(request: Request) -> Response:
             "shoppers": people,
             "regions": sorted({b.region for b in branches}),
             "repeat_days": request.app.state.settings.repeat_days,
+            "currency": await programme.currency(db),
+            "qualifications": await qualifications.list_all(db),
             "questionnaires": choices,
             "questionnaire_titles": {q["id"]: q["title"] for q in listed},
             "scenario_titles": {
@@ -88,6 +99,13 @@ async def create(request: Request) -> Response:
         problems.append(_("Give a window: a start date and an end date on or after it."))
     if not left_open and (shopper is None or shopper.role != "shopper" or not shopper.active):
         problems.append(_("Choose an active shopper, or leave the visits open to claim."))
+    required = await _qualification(db, str(form.get("qualification") or ""), problems)
+    if required is not None and shopper is not None and start is not None:
+        if await assignments.unqualified_for(db, shopper.id, required["id"], start.isoformat()):
+            problems.append(
+                _("%(shopper)s does not hold the qualification %(name)s (or it runs out first).")
+                % {"shopper": shopper.name, "name": required["name"]}
+            )
     scenario_key = str(form.get("scenario_key") or "") or None
     declared = {s["key"] for s in (definition or {}).get("scenarios", [])}
     if scenario_key is not None and scenario_key not in declared:
@@ -111,6 +129,8 @@ async def create(request: Request) -> Response:
                         "days": settings.repeat_days,
                     }
                 )
+    currency = await programme.currency(db)
+    fee, reimburse_max, reimburse_question = _pay(form, currency, definition, problems)
     if problems:
         raise ApiError(422, "invalid", " ".join(problems))
     assert start is not None and end is not None and definition is not None
@@ -127,9 +147,56 @@ async def create(request: Request) -> Response:
                 scenario=str(form.get("scenario") or "").strip()[:1000],
                 scenario_key=scenario_key,
                 created_by=actor.id,
+                fee_minor=fee,
+                reimburse_max_minor=reimburse_max,
+                reimburse_question=reimburse_question,
+                currency=currency,
+                qualification_id=required["id"] if required else None,
             )
             await events.assignment_event(tx, made, "new")  # (a named shopper)
     return RedirectResponse("/admin/assignments", status_code=303)
+
+
+async def _qualification(db: Database, ref: str, problems: list[str]) -> dict[str, Any] | None:
+    """The qualification the form requires (none when empty)."""
+    if not ref:
+        return None
+    found = await qualifications.get(db, int(ref)) if ref.isdigit() else None
+    if found is None:
+        problems.append(_("Choose one of the qualifications, or none."))
+    return found
+
+
+def _pay(
+    form: Any, currency: str, definition: dict[str, Any] | None, problems: list[str]
+) -> tuple[int, int, str | None]:
+    """The fee, the most a purchase is reimbursed (minor units of the programme's
+    currency) and the money question that says what was spent, as the form gives them."""
+    fee = money.parse(str(form.get("fee") or ""), currency, current_locale())
+    most = money.parse(str(form.get("reimburse_max") or ""), currency, current_locale())
+    if fee is None:
+        problems.append(
+            _("Give the fee as an amount in %(currency)s, or leave it empty.")
+            % {"currency": currency}
+        )
+    if most is None:
+        problems.append(
+            _("Give the most that is reimbursed as an amount in %(currency)s, or leave it empty.")
+            % {"currency": currency}
+        )
+    question = str(form.get("reimburse_question") or "") or None
+    asked = {q["key"]: q for q in questionnaires.money_questions(definition or {"sections": []})}
+    if most and (question not in asked or asked[question]["currency"] != currency):
+        problems.append(
+            _(
+                "A reimbursement needs the questionnaire's question where the shopper"
+                " answers what they spent, in %(currency)s."
+            )
+            % {"currency": currency}
+        )
+    if not most:
+        question = None
+    return fee or 0, most or 0, question
 
 
 async def _existing(request: Request) -> int:
@@ -196,6 +263,13 @@ async def give(request: Request) -> Response:
         )
         if outcome == "claimed":
             await events.assignment_event(tx, int(request.path_params["assignment_id"]), "new")
+    if outcome == "unqualified":
+        raise ApiError(
+            409,
+            "not_qualified",
+            _("%(shopper)s does not hold the qualification this visit needs.")
+            % {"shopper": shopper.name},
+        )
     if outcome == "too_soon":
         raise ApiError(
             409,

@@ -8,9 +8,7 @@ visits themselves. Bad filter values are ignored with a visible note.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -23,7 +21,7 @@ from ..i18n import _, current_locale, format_score
 from ..queries import action_plans, appeals, programme, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
-from . import filters
+from . import filters, tables
 from .lookups import visible_chain
 
 SORTS = {"name", "region", "visits", "total", "rank"}
@@ -335,27 +333,8 @@ async def compare_page(request: Request) -> Response:
     )
 
 
-def _csv_response(rows: list[list[Any]], filename: str) -> Response:
-    """A CSV for its reader: ``;`` and a decimal comma for French and Indonesian."""
-    separator, decimal = exports.csv_style(current_locale())
-    if decimal != ".":
-        rows = [[_decimal(cell, decimal) for cell in row] for row in rows]
-    return Response(
-        csv_export.to_text(rows, delimiter=separator),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "content-disposition": f'attachment; filename="{filename}"',
-            "cache-control": "private, no-cache",
-        },
-    )
-
-
 def _number(value: float | None) -> float | str:
     return "" if value is None else round(value, 1)
-
-
-def _decimal(cell: Any, mark: str) -> Any:
-    return str(cell).replace(".", mark) if isinstance(cell, float) else cell
 
 
 def _compare_rows(data: dict[str, Any]) -> list[list[Any]]:
@@ -393,7 +372,7 @@ def _compare_rows(data: dict[str, Any]) -> list[list[Any]]:
 async def compare_csv(request: Request) -> Response:
     data = await comparison(request, permission="report.export")
     period = data["period"]
-    return _csv_response(
+    return tables.csv_download(
         _compare_rows(data), f"compare-{data['chain'].code}-{period['from']}-{period['to']}.csv"
     )
 
@@ -401,30 +380,9 @@ async def compare_csv(request: Request) -> Response:
 async def compare_xlsx(request: Request) -> Response:
     """The comparison as an XLSX workbook (numbers as numbers)."""
     data = await comparison(request, permission="report.export")
-    rows = _compare_rows(data)
-
-    def make() -> bytes:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "compare.xlsx"
-            book = exports.xlsx_book(path)
-            sheet = book.add_worksheet(data["chain"].code[:31])
-            bold = book.add_format({"bold": True})
-            sheet.write_row(0, 0, rows[0], bold)
-            for n, row in enumerate(rows[1:], start=1):
-                sheet.write_row(n, 0, row)
-            book.close()
-            return path.read_bytes()
-
     period = data["period"]
     name = f"compare-{data['chain'].code}-{period['from']}-{period['to']}.xlsx"
-    return Response(
-        await asyncio.to_thread(make),
-        media_type=exports.XLSX,
-        headers={
-            "content-disposition": f'attachment; filename="{name}"',
-            "cache-control": "private, no-cache",
-        },
-    )
+    return await tables.xlsx_download(_compare_rows(data), name, data["chain"].code)
 
 
 async def _export(request: Request) -> exports.VisitsExport:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import auth
+from .. import auth, money
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale
@@ -33,6 +33,7 @@ async def settings_page(request: Request) -> Response:
             "appeal_days": days,
             "plans": await programme.plans(db),
             "name": await programme.name(db),
+            "currency": await programme.currency(db),
             "targets": await programme.targets(db),
             "target_sections": [
                 (key, localized(titles, current_locale())) for key, titles in sections.items()
@@ -63,6 +64,13 @@ async def settings_submit(request: Request) -> Response:
     days_text = form.get("appeal_days")
     marks = {k: str(v) for k, v in form.items() if k.startswith("target_")}
     title = form.get("name")
+    currency = form.get("currency")
+    if currency is not None:
+        currency = str(currency).strip().upper()
+        if not money.is_currency(currency):
+            raise ApiError(
+                422, "invalid", _("Give the currency as its code of three letters, such as IDR.")
+            )
     if title is not None:
         title = " ".join(str(title).split())
         if len(title) > programme.NAME_MAX:
@@ -78,6 +86,7 @@ async def settings_submit(request: Request) -> Response:
         and days_text is None
         and not marks
         and title is None
+        and currency is None
     ):
         raise ApiError(422, "invalid", _("Choose a setting to change."))
     days: int | None = None
@@ -122,6 +131,8 @@ async def settings_submit(request: Request) -> Response:
             await programme.set_targets(tx, goals[0], goals[1], user.id)
         if title is not None:
             await programme.set_name(tx, title, user.id)
+        if currency is not None:
+            await programme.set_currency(tx, currency, user.id)
         if review is not None:
             await programme.set_review_required(tx, review == "on", user.id)
         if early is not None:

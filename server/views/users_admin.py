@@ -15,7 +15,7 @@ from ..errors import ApiError
 from ..i18n import _
 from ..models import ROLES
 from ..queries import accounts as account_tokens
-from ..queries import chains, notifications, users, visits
+from ..queries import chains, notifications, qualifications, users, visits
 from ..templating import render
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -169,6 +169,10 @@ async def user_page(request: Request) -> Response:
             "quality": await visits.shopper_quality(db, target.id)
             if target.role == "shopper"
             else None,
+            "held": await qualifications.held_by(db, target.id)
+            if target.role == "shopper"
+            else None,
+            "qualifications": await qualifications.list_all(db),
         },
     )
 

@@ -26,6 +26,7 @@ from ..queries import (
     audit,
     chains,
     corrections,
+    pay,
     programme,
     questionnaires,
     review,
@@ -216,7 +217,8 @@ def _etag(report: dict[str, Any], kind: str) -> str | None:
         return None
     seed = (
         f"{report['visit_id']}:{report['revision']}:{current_locale()}:{kind}:"
-        f"{report['shopper'] is not None}:{report['row']['updated_at']}:"  # corrections
+        f"{report['shopper'] is not None}:{auth.has(report['user'], 'pay.manage')}:"
+        f"{report['row']['updated_at']}:"  # corrections
         f"{(report['appeal'] or {}).get('id')}:{(report['appeal'] or {}).get('state')}"
     )
     return '"' + hashlib.sha256(seed.encode()).hexdigest()[:24] + '"'
@@ -395,4 +397,7 @@ async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any
         # Answers may be corrected while the visit waits for review or once it is approved.
         "can_correct": corrections.correctable(report["state"], report["appeal"]),
         "can_decide_appeal": report["state"] == "approved" and appeals.is_open(report["appeal"]),
+        "pay": (
+            await pay.visit_lines(db, report["visit_id"]) if auth.has(user, "pay.manage") else None
+        ),
     }

@@ -58,6 +58,7 @@ def write_and_publish(page: Page, server: LiveServer) -> None:
     expect(page.get_by_text("Seberapa hangat?")).to_be_visible()
     assert_accessible(page, "questionnaire preview")
     page.goto(server.url + "/admin/questionnaires/quick-check")
+    page.once("dialog", lambda dialog: dialog.accept())  # publishing asks first
     page.get_by_role("button", name="Publish version 1").click()
     expect(page.get_by_text("Version 1, published")).to_be_visible()
 

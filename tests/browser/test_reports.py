@@ -157,6 +157,7 @@ def test_the_questionnaire_editor_with_conditions_is_accessible(
     page.get_by_role("button", name="Save the question").click()
     asked = "Did the person you asked take ownership instead of passing you on?"
     expect(page.locator("#s-problem_handling")).to_contain_text(f"Asked only when “{asked}” is No.")
+    page.once("dialog", lambda dialog: dialog.accept())  # publishing asks first
     page.get_by_role("button", name="Publish version 2").click()
     expect(page.get_by_role("button", name="Edit: start version 3")).to_be_visible()
     published = db_rows(
