@@ -101,7 +101,8 @@ export async function reopenReturned(returned, user) {
     stamps: { ...body.stamps }, answers: structuredClone(body.answers), comment: body.comment || "",
     photos: (body.photos || []).map((photo) => ({ ...photo, uploaded: true })),
     branch_name: sent.title, created: Date.now(), updated: Date.now(), review_note: returned.review_note,
-    review_questions: returned.questions || [], ...ownerOf(user),
+    review_questions: returned.questions || [], review_answer_notes: returned.answer_notes || {},
+    ...ownerOf(user),
     geo: body.geo, scenario_key: sent.scenario_key ?? null,
   };
   await db.put("drafts", draft);

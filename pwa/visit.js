@@ -69,8 +69,18 @@ function pointedAt(draft, definition) {
     const index = definition.sections.findIndex((s) => s.questions.some((q) => q.key === key));
     if (index < 0) return [];
     const q = definition.sections[index].questions.find((question) => question.key === key);
-    return [{ key, index, text: localized(q.text, lang()) }];
+    return [{ key, index, text: localized(q.text, lang()), note: answerNote(draft, key) }];
   });
+}
+
+/** The reviewer's note on one answer ("" when none). */
+const answerNote = (draft, key) => (draft.review_answer_notes || {})[key] || "";
+
+/** What the app says on an answer the reviewer pointed at (with their note on it). */
+function pointedNote(draft, key) {
+  const note = answerNote(draft, key);
+  return h("p", { class: "pointed-note" }, t("The reviewer asks about this answer."),
+    note ? [" ", h("strong", {}, note)] : null);
 }
 
 /** Where a returned visit opens: the first answer the reviewer pointed at, else the review. */
@@ -87,7 +97,8 @@ function reviewerNote(draft, definition) {
     h("p", {}, h("strong", {}, t("The reviewer's note:")), " ", draft.review_note),
     pointed.length ? [h("p", {}, t("The reviewer asks about these answers:")),
       h("ul", { class: "pointed-list" }, pointed.map((p) =>
-        h("li", {}, h("a", { href: `#/visit/${draft.visit_id}/section/${p.index}/${p.key}` }, p.text))))] : null);
+        h("li", {}, h("a", { href: `#/visit/${draft.visit_id}/section/${p.index}/${p.key}` }, p.text),
+          p.note ? [": ", p.note] : null)))] : null);
 }
 
 /** Where a visit starts: the timing screen, or the first section when nothing is timed. */
@@ -427,7 +438,7 @@ function questionBlock(q, draft) {
   const pointed = (draft.review_questions || []).includes(q.key);
   const wrap = h("div", { class: pointed ? "question pointed" : "question", id: `q-${q.key}` });
   const parts = [answerControl(q, draft)];
-  if (pointed) parts.unshift(h("p", { class: "pointed-note" }, t("The reviewer asks about this answer.")));
+  if (pointed) parts.unshift(pointedNote(draft, q.key));
   if (q.help) parts.push(h("p", { class: "help" }, localized(q.help, lang())));
   if (q.type === "photo") parts.push(photoControl(q, draft));
   if (q.type !== "text") {
@@ -606,7 +617,7 @@ function wholeVisit(draft, definition) {
         return [
           h("dt", { class: pointed ? "pointed" : null }, title),
           h("dd", { class: pointed ? "pointed" : null },
-            pointed ? h("p", { class: "pointed-note" }, t("The reviewer asks about this answer.")) : null,
+            pointed ? pointedNote(draft, q.key) : null,
             shown === null
               ? h("span", { class: isRequired(q) ? "unanswered" : "unanswered optional" }, t("Not answered"))
               : h("span", { class: "answer" }, shown),

@@ -266,6 +266,30 @@ def format_duration(seconds: float | None) -> str:
     return gettext("%(m)s min %(s)s s") % {"m": minutes, "s": f"{rest:02d}"}
 
 
+def format_waited(seconds: float) -> str:
+    """How long something has waited, to the hour: "5 h", "2 d 3 h", "under an hour"."""
+    hours = int(seconds // 3600)
+    if hours < 1:
+        return gettext("under an hour")
+    days, hours = divmod(hours, 24)
+    if not days:
+        return gettext("%(h)s h") % {"h": hours}
+    return gettext("%(d)s d %(h)s h") % {"d": days, "h": hours}
+
+
+WARNING_NAMES = {
+    "outside_window": N_("outside its window"),
+    "device_clock": N_("phone clock off"),
+    "short_visit": N_("very short"),
+    "far_from_branch": N_("far from the branch"),
+    "photo_reused": N_("photo used twice"),
+}
+
+
+def warning_name(code: str) -> str:
+    return gettext(WARNING_NAMES.get(code, code))
+
+
 def role_name(role: str) -> str:
     return gettext(ROLE_NAMES.get(role, role))
 

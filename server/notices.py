@@ -55,12 +55,13 @@ NOTICES: dict[str, Callable[[int], str]] = {
 }
 
 
-def redirect(url: str, code: str, n: int) -> RedirectResponse:
-    """See other: ``url``, saying ``code`` with its count."""
+def redirect(url: str, code: str, n: int, skipped: int = 0) -> RedirectResponse:
+    """See other: ``url``, saying ``code`` with its count (and, when some were left as
+    they were because someone else changed them first, how many)."""
     assert code in NOTICES, code
     path, hash_mark, fragment = url.partition("#")
     joiner = "&" if "?" in path else "?"
-    said = urlencode({"said": code, "n": n})
+    said = urlencode({"said": code, "n": n, **({"skipped": skipped} if skipped else {})})
     return RedirectResponse(f"{path}{joiner}{said}{hash_mark}{fragment}", 303)
 
 
@@ -70,4 +71,13 @@ def said(request: Request) -> str | None:
     count = request.query_params.get("n", "")
     if code not in NOTICES or not count.isdigit() or len(count) > 9:
         return None
-    return NOTICES[code](int(count)) % {"n": int(count)}
+    sentence = NOTICES[code](int(count)) % {"n": int(count)}
+    skipped = request.query_params.get("skipped", "")
+    if skipped.isdigit() and 0 < int(skipped) < 10**6:
+        sentence += " " + ngettext(
+            "%(n)s was left as it was: someone else decided it first, or it has a warning now.",
+            "%(n)s were left as they were: someone else decided them first, or they have a"
+            " warning now.",
+            int(skipped),
+        ) % {"n": int(skipped)}
+    return sentence

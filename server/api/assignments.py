@@ -38,6 +38,10 @@ async def list_assignments(request: Request) -> Response:
             "local_date": row["local_date"],
             # The answers the reviewer points at (question keys), in the questionnaire's order.
             "questions": json.loads(row["review_questions"]) if row["review_questions"] else [],
+            # The reviewer's note on single answers: {question key: note}.
+            "answer_notes": (
+                json.loads(row["review_answer_notes"]) if row["review_answer_notes"] else {}
+            ),
         }
         for row in await visits.returned_for_shopper(db, user.id)
     ]

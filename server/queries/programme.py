@@ -112,6 +112,27 @@ async def set_plans(tx: Transaction, value: str, actor_id: int) -> None:
     await _store(tx, "plans", value, actor_id)
 
 
+REVIEW_HOURS_DEFAULT = 48
+REVIEW_HOURS_MAX = 24 * 30
+"""How long a complete visit may wait for review before the queue shows it as late."""
+
+
+async def review_hours(db: Reader) -> int:
+    return review_hours_setting(await _stored(db, "review_hours"))
+
+
+def review_hours_setting(stored: str | None) -> int:
+    value = json.loads(stored) if stored is not None else REVIEW_HOURS_DEFAULT
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= REVIEW_HOURS_MAX:
+        return value
+    return REVIEW_HOURS_DEFAULT
+
+
+async def set_review_hours(tx: Transaction, value: int, actor_id: int) -> None:
+    assert 1 <= value <= REVIEW_HOURS_MAX, value
+    await _store(tx, "review_hours", value, actor_id)
+
+
 CURRENCY_DEFAULT = "IDR"
 """The currency shoppers are paid in while an admin has not chosen one (assignments keep
 the currency they were made with, so a change applies to new ones)."""

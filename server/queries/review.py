@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,17 +15,151 @@ SHORT_VISIT = timedelta(minutes=3)
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-async def queue(db: Reader) -> list[dict[str, Any]]:
-    """Submitted visits (their newest revision), oldest first."""
+WARNING_CODES = (
+    "outside_window",
+    "device_clock",
+    "short_visit",
+    "far_from_branch",
+    "photo_reused",
+)
+SORTS = {
+    "oldest": "v.submitted_at, v.id",
+    "newest": "v.submitted_at DESC, v.id DESC",
+    "branch": "b.name, v.submitted_at, v.id",
+    "score": "v.score_total, v.submitted_at, v.id",
+}
+PER_PAGE = 50
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the review queue shows: every field narrows it (None: no narrowing).
+    ``warning`` is a code of WARNING_CODES, ``"none"`` or ``"any"``; ``waited_before`` an
+    ISO moment: only visits submitted before it."""
+
+    branch_id: int | None = None
+    region: str | None = None
+    shopper_id: int | None = None
+    warning: str | None = None
+    waited_before: str | None = None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        clauses = [
+            "v.state = 'submitted'",
+            "v.revision = (SELECT max(revision) FROM visits w WHERE w.visit_uuid = v.visit_uuid)",
+        ]
+        params: dict[str, Any] = {}
+        if self.branch_id is not None:
+            clauses.append("v.branch_id = :branch")
+            params["branch"] = self.branch_id
+        if self.region is not None:
+            clauses.append("b.region = :region")
+            params["region"] = self.region
+        if self.shopper_id is not None:
+            clauses.append("v.shopper_id = :shopper")
+            params["shopper"] = self.shopper_id
+        if self.warning == "none":
+            clauses.append("v.warning_codes = ','")
+        elif self.warning == "any":
+            clauses.append("v.warning_codes <> ','")
+        elif self.warning is not None:
+            clauses.append("v.warning_codes LIKE :code")
+            params["code"] = f"%,{self.warning},%"
+        if self.waited_before is not None:
+            clauses.append("v.submitted_at < :before")
+            params["before"] = self.waited_before
+        return " AND ".join(clauses), params
+
+
+_QUEUE_FROM = " FROM visits v JOIN branches b ON b.id = v.branch_id"
+
+
+async def queue(
+    db: Reader,
+    chosen: QueueFilter | None = None,
+    sort: str = "oldest",
+    offset: int = 0,
+    limit: int = PER_PAGE,
+) -> list[dict[str, Any]]:
+    """Submitted visits (their newest revision) the filter lets through, in ``sort``
+    order, a page at a time; each with its branch and shopper."""
+    where, params = (chosen or QueueFilter()).where()
     return plain_rows(
         await db.fetchall(
-            "SELECT v.*, b.name AS branch_name, b.region, b.timezone FROM visits v"
-            " JOIN branches b ON b.id = v.branch_id WHERE v.state = 'submitted'"
-            " AND v.revision = (SELECT max(revision) FROM visits w"
-            " WHERE w.visit_uuid = v.visit_uuid)"
-            " ORDER BY v.submitted_at, v.id"
+            "SELECT v.*, b.name AS branch_name, b.region, b.timezone, u.name AS shopper_name"
+            f"{_QUEUE_FROM} LEFT JOIN users u ON u.id = v.shopper_id WHERE {where}"
+            f" ORDER BY {SORTS[sort]} LIMIT :limit OFFSET :offset",
+            {**params, "limit": limit, "offset": offset},
         )
     )
+
+
+async def queue_count(db: Reader, chosen: QueueFilter | None = None) -> int:
+    where, params = (chosen or QueueFilter()).where()
+    row = await db.fetchone(f"SELECT count(*){_QUEUE_FROM} WHERE {where}", params)
+    return int(row[0]) if row else 0
+
+
+async def queue_ids(db: Reader, chosen: QueueFilter, limit: int = MAX_BULK) -> list[str]:
+    """The visits (ids) the filter lets through, oldest first, at most ``limit``."""
+    where, params = chosen.where()
+    rows = await db.fetchall(
+        f"SELECT v.visit_uuid{_QUEUE_FROM} WHERE {where} ORDER BY v.submitted_at, v.id"
+        " LIMIT :limit",
+        {**params, "limit": limit},
+    )
+    return [r[0] for r in rows]
+
+
+async def queue_choices(db: Reader) -> dict[str, list[dict[str, Any]]]:
+    """The branches, regions and shoppers that have visits waiting (for the filters: at
+    most as many as the queue holds, however large the programme)."""
+    where, params = QueueFilter().where()
+    branches = await db.fetchall(
+        f"SELECT b.id, b.name, b.region, count(*) AS n{_QUEUE_FROM} WHERE {where}"
+        " GROUP BY b.id, b.name, b.region ORDER BY b.name",
+        params,
+    )
+    shoppers = await db.fetchall(
+        f"SELECT u.id, u.name, count(*) AS n{_QUEUE_FROM} JOIN users u ON u.id = v.shopper_id"
+        f" WHERE {where} GROUP BY u.id, u.name ORDER BY u.name",
+        params,
+    )
+    return {
+        "branches": plain_rows(branches),
+        "regions": sorted({r["region"] for r in plain_rows(branches)}),
+        "shoppers": plain_rows(shoppers),
+    }
+
+
+def codes_text(found: list[dict[str, Any]]) -> str:
+    """Warning codes as kept in ``visits.warning_codes``: ",a,b," (``","``: none)."""
+    return "," + "".join(f"{w['code']}," for w in found)
+
+
+async def warning_codes_missing(db: Reader) -> bool:
+    """Whether some waiting visit has no warning codes kept yet (a read, so the queue
+    takes the write lock only when there is something to keep)."""
+    row = await db.fetchone(
+        "SELECT 1 FROM visits WHERE state = 'submitted' AND warning_codes IS NULL LIMIT 1"
+    )
+    return row is not None
+
+
+async def fill_warning_codes(tx: Transaction, limit: int = 1000) -> int:
+    """Work out and keep the warning codes of waiting visits that have none kept yet
+    (new ones since the last look), so the queue filters by them. Answers how many."""
+    rows = await tx.fetchall(
+        "SELECT * FROM visits WHERE state = 'submitted' AND warning_codes IS NULL LIMIT ?",
+        (limit,),
+    )
+    for row in rows:
+        await tx.execute(
+            "UPDATE visits SET warning_codes = ? WHERE id = ?",
+            (codes_text(await warnings(tx, row)), row["id"]),
+        )
+    return len(rows)
 
 
 def _moment(text: str | None) -> datetime | None:
@@ -96,23 +231,36 @@ async def decide(
     actor_id: int,
     note: str | None,
     questions: list[str] | None = None,
+    answer_notes: dict[str, str] | None = None,
+    rating: tuple[int, str] | None = None,
 ) -> None:
     """Approve, return (with a note for the shopper) or reject (with a reason) a submitted
     visit, with its audit row and, for approval, the comparison summary, all at once. A
-    returned visit may point at answers (question keys) for the shopper to change."""
+    returned visit may point at answers (question keys) for the shopper to change, with a
+    note on each (``answer_notes``). ``rating`` is the reviewer's (1–10, reason) for the
+    visit's quality."""
     row = await tx.fetchone(
         "SELECT visit_uuid, revision, state FROM visits WHERE id = ?", (visit_id,)
     )
     if row is None or row["state"] != "submitted":
         raise ValueError("only a submitted visit can be reviewed")
+    if rating is not None:
+        await tx.execute(
+            "UPDATE visits SET quality_rating = ?, quality_reason = ? WHERE id = ?",
+            (rating[0], rating[1], visit_id),
+        )
     if decision == "return":
-        await visits.return_to_shopper(tx, visit_id, note or "", actor_id, questions)
+        await visits.return_to_shopper(
+            tx, visit_id, note or "", actor_id, questions, answer_notes, rating
+        )
         return
     state = {"approve": "approved", "reject": "rejected"}[decision]
     await visits.set_state(tx, visit_id, state, note)
     details: dict[str, Any] = {"revision": row["revision"]}
     if note:
         details["note"] = note
+    if rating is not None:
+        details["rating"], details["rating_reason"] = rating
     await audit.record(tx, actor_id, f"visit.{state}", "visit", row["visit_uuid"], details)
     if state == "approved":
         await summaries.count_approval(tx, visit_id)

@@ -310,7 +310,13 @@ async def complete_if_ready(
 
 
 async def return_to_shopper(
-    tx: Transaction, visit_id: int, note: str, actor_id: int, questions: list[str] | None = None
+    tx: Transaction,
+    visit_id: int,
+    note: str,
+    actor_id: int,
+    questions: list[str] | None = None,
+    answer_notes: dict[str, str] | None = None,
+    rating: tuple[int, str] | None = None,
 ) -> None:
     """A reviewer sends a submitted visit back, with a note and the answers it points at
     (question keys, checked by the caller); the shopper's edit comes as a new revision."""
@@ -322,12 +328,20 @@ async def return_to_shopper(
     await set_state(tx, visit_id, "returned", note)
     if questions:
         await tx.execute(
-            "UPDATE visits SET review_questions = ? WHERE id = ?",
-            (compact_json(questions), visit_id),
+            "UPDATE visits SET review_questions = ?, review_answer_notes = ? WHERE id = ?",
+            (
+                compact_json(questions),
+                compact_json(answer_notes) if answer_notes else None,
+                visit_id,
+            ),
         )
     details: dict[str, Any] = {"revision": row["revision"], "note": note}
     if questions:
         details["questions"] = questions
+    if answer_notes:
+        details["answer_notes"] = answer_notes
+    if rating is not None:
+        details["rating"], details["rating_reason"] = rating
     await audit.record(tx, actor_id, "visit.returned", "visit", row["visit_uuid"], details)
 
 

@@ -34,6 +34,7 @@ async def settings_page(request: Request) -> Response:
             "plans": await programme.plans(db),
             "name": await programme.name(db),
             "currency": await programme.currency(db),
+            "review_hours": await programme.review_hours(db),
             "targets": await programme.targets(db),
             "target_sections": [
                 (key, localized(titles, current_locale())) for key, titles in sections.items()
@@ -64,6 +65,18 @@ async def settings_submit(request: Request) -> Response:
     days_text = form.get("appeal_days")
     marks = {k: str(v) for k, v in form.items() if k.startswith("target_")}
     title = form.get("name")
+    hours_text = form.get("review_hours")
+    hours: int | None = None
+    if hours_text is not None:
+        text = str(hours_text).strip()
+        if not text.isdigit() or not 1 <= int(text) <= programme.REVIEW_HOURS_MAX:
+            raise ApiError(
+                422,
+                "invalid",
+                _("Give the review deadline as a number of hours from 1 to %(max)s.")
+                % {"max": programme.REVIEW_HOURS_MAX},
+            )
+        hours = int(text)
     currency = form.get("currency")
     if currency is not None:
         currency = str(currency).strip().upper()
@@ -87,6 +100,7 @@ async def settings_submit(request: Request) -> Response:
         and not marks
         and title is None
         and currency is None
+        and hours is None
     ):
         raise ApiError(422, "invalid", _("Choose a setting to change."))
     days: int | None = None
@@ -133,6 +147,8 @@ async def settings_submit(request: Request) -> Response:
             await programme.set_name(tx, title, user.id)
         if currency is not None:
             await programme.set_currency(tx, currency, user.id)
+        if hours is not None:
+            await programme.set_review_hours(tx, hours, user.id)
         if review is not None:
             await programme.set_review_required(tx, review == "on", user.id)
         if early is not None:

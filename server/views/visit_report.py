@@ -30,6 +30,7 @@ from ..queries import (
     programme,
     questionnaires,
     review,
+    review_notes,
     visits,
 )
 from ..queries import photos as photo_queries
@@ -37,6 +38,7 @@ from ..questionnaire import iter_questions, localized, scenario_text
 from ..scoring import rebuild, stored
 from ..templating import render
 from ..visit_payload import is_uuid
+from .review import queue_view
 
 
 def _no_such_visit() -> ApiError:
@@ -397,6 +399,9 @@ async def _staff_view(request: Request, report: dict[str, Any]) -> dict[str, Any
         # Answers may be corrected while the visit waits for review or once it is approved.
         "can_correct": corrections.correctable(report["state"], report["appeal"]),
         "can_decide_appeal": report["state"] == "approved" and appeals.is_open(report["appeal"]),
+        "saved_notes": await review_notes.list_active(db),
+        # The queue the reviewer came from (its filters), to go back to or on from.
+        "queue": queue_view(request.query_params, await programme.review_hours(db)).query(),
         "pay": (
             await pay.visit_lines(db, report["visit_id"]) if auth.has(user, "pay.manage") else None
         ),

@@ -166,8 +166,10 @@ def reviewer_decides(
         page.get_by_label("Password").fill("visitscore-demo")
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Review queue").click()
-        newest = page.locator(".queue li a").last  # the shopper's visit was sent last
-        visit_id = (newest.get_attribute("href") or "").rsplit("/", 1)[1]
+        page.get_by_label("Order").select_option("newest")
+        page.get_by_role("button", name="Show").click()
+        newest = page.locator("table.queue tbody th a").first  # the shopper's, sent last
+        visit_id = (newest.get_attribute("href") or "").split("?")[0].rsplit("/", 1)[1]
         newest.click()
         assert_accessible(page, "visit under review")
         if decision == "return":
@@ -175,13 +177,14 @@ def reviewer_decides(
             if point_at:
                 page.locator(".point-at summary").click()
                 for question in point_at:
-                    page.locator(".point-at").get_by_label(question).check()
+                    page.locator(".point-at").get_by_role("checkbox", name=question).check()
             page.get_by_role("button", name="Return to the shopper").click()
         elif decision == "reject":
             page.get_by_label("Reason for rejecting").fill(note)
+            page.once("dialog", lambda dialog: dialog.accept())  # rejecting asks first
             page.get_by_role("button", name="Reject").click()
         else:
-            page.get_by_role("button", name="Approve").click()
+            page.get_by_role("button", name="Approve", exact=True).click()
         expect(page.get_by_role("heading", name="Review queue")).to_be_visible()
         return visit_id
     finally:

@@ -44,7 +44,7 @@ def test_an_owner_appeals_and_reads_the_decision(
     try:
         sign_in(reviewer, app_server, "reviewer@demo.test")
         reviewer.goto(f"{app_server.url}/visits/{visit_id}")
-        reviewer.get_by_role("button", name="Approve").click()
+        reviewer.get_by_role("button", name="Approve", exact=True).click()
 
         sign_in(page, app_server, owner)
         page.goto(f"{app_server.url}/visits/{visit_id}")

@@ -101,6 +101,7 @@ def test_return_needs_a_note_which_the_shoppers_app_receives(
             "branch": returned[0]["branch"],
             "local_date": returned[0]["local_date"],
             "questions": [],  # none pointed at
+            "answer_notes": {},
         }
     ]
     assert returned[0]["branch"]["name"] and returned[0]["local_date"]
