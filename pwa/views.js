@@ -187,6 +187,37 @@ function startControl(a, early, onStart) {
   return place;
 }
 
+/** Where the phone is, only when the shopper already allowed it (this never asks). */
+async function hereIfAllowed() {
+  try {
+    if (!navigator.permissions || !navigator.geolocation) return null;
+    if ((await navigator.permissions.query({ name: "geolocation" })).state !== "granted") return null;
+    return await new Promise((resolve) => navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }), () => resolve(null),
+      { maximumAge: 10 * 60 * 1000, timeout: 3000 }));
+  } catch {
+    return null;
+  }
+}
+
+function kmBetween(a, b) {
+  const rad = (d) => (d * Math.PI) / 180;
+  const s = Math.sin(rad(b.lat - a.lat) / 2) ** 2 +
+    Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lon - a.lon) / 2) ** 2;
+  return Math.round(2 * 6371 * Math.asin(Math.sqrt(s)) * 10) / 10;
+}
+
+/** Visits open to claim, nearest first: from where the phone is when it may say, else
+ *  as the server sorted them (from the shopper's home). */
+async function nearestFirst(offered) {
+  const here = offered.length ? await hereIfAllowed() : null;
+  if (!here) return offered;
+  const measured = offered.map((a) => a.branch.latitude != null && a.branch.longitude != null
+    ? { ...a, distance_km: kmBetween(here, { lat: a.branch.latitude, lon: a.branch.longitude }), from_here: true }
+    : { ...a, distance_km: null });
+  return measured.sort((a, b) => (a.distance_km ?? Infinity) - (b.distance_km ?? Infinity));
+}
+
 export async function renderHome({ user, online, authNeeded, onStart, onReopen, onSync, onLogout, onLanguage, onClaim }) {
   const cached = (await db.kvGet("assignments")) || { assignments: [], returned_visits: [] };
   const drafts = mine(await db.all("drafts"), user).sort((a, b) => b.updated - a.updated);
@@ -195,7 +226,7 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
   const sentAssignments = new Set(outbox.map((item) => item.body.assignment_id));
   const open = cached.assignments.filter((a) => !draftAssignments.has(a.id) && !sentAssignments.has(a.id));
   const assigned = new Set(cached.assignments.map((a) => a.id));
-  const claimable = (cached.claimable || []).filter((a) => !assigned.has(a.id));
+  const claimable = await nearestFirst((cached.claimable || []).filter((a) => !assigned.has(a.id)));
   // Each questionnaire's title, from the definitions this phone keeps.
   const titles = {};
   for (const a of open) {
@@ -255,6 +286,9 @@ export async function renderHome({ user, online, authNeeded, onStart, onReopen, 
         windowLine(a),
         scenarioLine(a),
         payLine(a),
+        a.distance_km != null ? h("p", { class: "muted distance" }, a.from_here
+          ? t("%(km)s km from where you are", { km: a.distance_km.toLocaleString(lang()) })
+          : t("%(km)s km from your home", { km: a.distance_km.toLocaleString(lang()) })) : null,
         h("button", { type: "button", disabled: !online, onclick: (event) => onClaim(a, event.target) },
           t("Claim the visit to %(branch)s", { branch: a.branch.name })))))) : null,
     h("footer", { class: "app-foot" },
@@ -343,6 +377,17 @@ export function localizedTitle(definition) {
 
 /** Every visit the server has from this shopper, newest first, with what became of it:
  * from the last sync, so it reads the same offline. */
+/** The shopper's own visit quality, as the agency sees it. */
+function qualityLine(q) {
+  if (!q || q.quality == null) return null;
+  const n = (x) => x.toLocaleString(lang(), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  return h("p", { class: "quality", id: "my-quality" },
+    h("strong", {}, t("Your visit quality: %(q)s out of 10", { q: n(q.quality) })),
+    q.trend && q.trend.recent != null && q.trend.before != null
+      ? [" ", t("(last 90 days %(recent)s, the 90 before %(before)s)", { recent: n(q.trend.recent), before: n(q.trend.before) })]
+      : null);
+}
+
 export async function renderHistory({ online, onSync, onReopen }) {
   const history = await db.kvGet("history");
   const visits = history?.visits || [];
@@ -352,6 +397,7 @@ export async function renderHistory({ online, onSync, onReopen }) {
   const asOf = history ? new Date(history.fetched_at).toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" }) : null;
   return h("section", {},
     h("h1", {}, t("Your visits")),
+    qualityLine(history?.quality),
     h("p", { class: online ? "muted" : "notice", role: online ? null : "note" },
       asOf ? t("As the server said at %(when)s.", { when: asOf }) : t("Not fetched yet: connect once to see your visits."),
       online ? null : [" ", t("You are offline: this is the last list this phone received.")]),

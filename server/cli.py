@@ -14,14 +14,14 @@ from typing import Any, TypeVar
 
 import click
 
-from . import branch_import, json_input, outbox_import
+from . import branch_import, json_input, outbox_import, user_import
 from . import demo as demo_module
 from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import mail as _mail  # noqa: F401  (registers the mail jobs for `worker`)
 from . import move_data as move_module
 from . import photo_export as _photo_export  # noqa: F401  (its job, for `worker`)
 from . import webhooks as _webhooks  # noqa: F401  (registers the webhook job for `worker`)
-from .auth import hash_password, password_problem
+from .auth import NO_PASSWORD, hash_password, password_problem
 from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db.postgres import DatabaseFault as PostgresFault
 from .engines import _without_password, open_database
@@ -599,6 +599,36 @@ def import_branches(
 
     added = _run(settings, work)
     click.echo(f"Added {added} branch{'es' if added != 1 else ''} to {chain_ref}.")
+
+
+@main.command("import-users")
+@click.argument("file", type=click.File("rb"))
+@data_dir_option
+def import_users(file: Any, data_dir: Path | None) -> None:
+    """Add people from a CSV file: all rows, or none and every bad row listed. Each is
+    invited by e-mail to choose a password.
+
+    Columns: email, name, role (required); locale; branches (owners: branch codes, or
+    chain/code); chains (managers: chain codes); for shoppers phone, languages,
+    home_city, home_region, home_lat, home_lon, state."""
+    settings = _settings(data_dir)
+    data = file.read()
+
+    async def work(db: Database) -> int:
+        rows, problems = user_import.parse(data, await users.import_known(db))
+        if problems:
+            for problem in problems:
+                click.echo(str(problem), err=True)
+            raise click.ClickException(
+                f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {file.name};"
+                " nobody was added"
+            )
+        async with db.transaction() as tx:
+            added = await users.add_imported(tx, rows, None, "Visitscore", NO_PASSWORD)
+        return len(added)
+
+    added = _run(settings, work)
+    click.echo(f"Added {added} {'person' if added == 1 else 'people'}; each was invited by e-mail.")
 
 
 @main.command("move-data")

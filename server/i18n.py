@@ -173,6 +173,18 @@ PAY_STATES = {
 PAY_KINDS = {"fee": N_("Visit fee"), "reimbursement": N_("Purchase reimbursed")}
 
 
+SHOPPER_STATES = {
+    "applicant": N_("applicant"),
+    "active": N_("active"),
+    "paused": N_("paused"),
+    "left": N_("left"),
+}
+
+
+def shopper_state_name(state: str) -> str:
+    return gettext(SHOPPER_STATES.get(state, state))
+
+
 def pay_state_name(state: str) -> str:
     return gettext(PAY_STATES.get(state, state))
 

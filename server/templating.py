@@ -62,6 +62,7 @@ def make_templates(override_dir: Path | None = None) -> Jinja2Templates:
     env.globals["plan_state_name"] = i18n.plan_state_name
     env.globals["pay_state_name"] = i18n.pay_state_name
     env.globals["warning_name"] = i18n.warning_name
+    env.globals["shopper_state_name"] = i18n.shopper_state_name
     env.globals["waited"] = i18n.format_waited
     env.globals["pay_kind_name"] = i18n.pay_kind_name
     env.globals["amount"] = lambda minor, currency: money.format_amount(

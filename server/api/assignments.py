@@ -5,21 +5,38 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import auth
+from .. import auth, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
-from ..queries import assignments, programme, visits
+from ..queries import assignments, programme, roster, visits
 from .common import ok
 
 
 def _earliest_open_day() -> str:
     """Windows are local dates at the branch; a day back from UTC covers every zone."""
     return (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+
+
+def nearest_first(offered: list[dict[str, Any]], home: dict[str, Any]) -> list[dict[str, Any]]:
+    """Visits open to claim, each with its distance from the shopper's home (km, when
+    both are known), nearest first; those whose distance is unknown keep their order
+    (soonest first) after them. The app sorts again by where the phone is, when it may."""
+    if home.get("home_lat") is None or home.get("home_lon") is None:
+        return offered
+    for item in offered:
+        branch = item["branch"]
+        if branch.get("latitude") is not None and branch.get("longitude") is not None:
+            metres = reports.distance_m(
+                home["home_lat"], home["home_lon"], branch["latitude"], branch["longitude"]
+            )
+            item["distance_km"] = round(metres / 1000, 1)
+    return sorted(offered, key=lambda item: item.get("distance_km", float("inf")))
 
 
 async def list_assignments(request: Request) -> Response:
@@ -45,8 +62,11 @@ async def list_assignments(request: Request) -> Response:
         }
         for row in await visits.returned_for_shopper(db, user.id)
     ]
-    claimable = await assignments.claimable(
-        db, user.id, _earliest_open_day(), request.app.state.settings.repeat_days
+    claimable = nearest_first(
+        await assignments.claimable(
+            db, user.id, _earliest_open_day(), request.app.state.settings.repeat_days
+        ),
+        await roster.profile(db, user.id),
     )
     return ok(
         {
@@ -73,6 +93,12 @@ async def claim(request: Request) -> Response:
         raise ApiError(404, "not_found", _("This assignment is no longer open."))
     if outcome == "taken":
         raise ApiError(409, "taken", _("Another shopper claimed this assignment first."))
+    if outcome == "inactive":
+        raise ApiError(
+            409,
+            "not_active",
+            _("Your shopper account is not active for new visits: ask the agency."),
+        )
     if outcome == "unqualified":
         raise ApiError(
             409,

@@ -201,6 +201,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "state": {"type": "string"},
             "branch": {"type": "object"},
+            "distance_km": {
+                "type": "number",
+                "description": "only in `claimable`: from the shopper's home, when both are"
+                " known (the list is nearest first)",
+            },
             "pay": {
                 "type": ["object", "null"],
                 "description": "what the visit pays (null: nothing): `fee_minor` and"
@@ -265,6 +270,12 @@ SCHEMAS: dict[str, Any] = {
     "ShopperVisits": {
         "type": "object",
         "properties": {
+            "quality": {
+                "type": "object",
+                "description": "the shopper's visit quality: `quality` (mean mark out of 10),"
+                " `trend` (`recent`, `before`: the last 90 days and the 90 before), `visits`,"
+                " `returned`, `rejected`, `appeals_upheld`, `average_rating`, `rated`",
+            },
             "visits": {
                 "type": "array",
                 "items": {

@@ -18,7 +18,7 @@ from ..db import Conflict, Database
 from ..errors import ApiError
 from ..i18n import _
 from ..intake import not_found
-from ..queries import chains, visits
+from ..queries import chains, roster, visits
 from ..settings import Settings
 from ..visit_payload import is_uuid, parse
 from .common import json_body, ok
@@ -95,4 +95,11 @@ async def my_visits(request: Request) -> Response:
     user = await auth.require_user(request, "assignment.read_own")
     db: Database = request.app.state.db
     rows = await visits.history_for_shopper(db, user.id)
-    return ok({"visits": [history_entry(row) for row in rows], "limit": visits.HISTORY_LIMIT})
+    return ok(
+        {
+            "visits": [history_entry(row) for row in rows],
+            "limit": visits.HISTORY_LIMIT,
+            # The shopper's own visit quality (server/quality.py), as the agency sees it.
+            "quality": (await roster.quality_of(db, [user.id]))[user.id],
+        }
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
 from ..models import Assignment, Branch
-from . import audit, questionnaires
+from . import audit, questionnaires, roster
 
 
 async def create(
@@ -122,14 +122,55 @@ async def too_soon_for(
     return [Assignment.from_row(r) for r in rows]
 
 
-async def upcoming(db: Reader) -> list[dict[str, Any]]:
-    """Open assignments, soonest first, with branch and shopper names (for the agency)."""
+STATES = ("open", "done", "cancelled")
+PER_PAGE = 50
+_LISTING_FROM = (
+    " FROM assignments a JOIN branches b ON b.id = a.branch_id"
+    " LEFT JOIN users u ON u.id = a.shopper_id"
+    " LEFT JOIN qualifications q ON q.id = a.qualification_id"
+)
+
+
+def _listing_where(
+    state: str, text: str, region: str | None, claim: str | None
+) -> tuple[str, dict[str, Any]]:
+    clauses, params = ["a.state = :state"], {"state": state}
+    if text:
+        clauses.append(
+            "(lower(b.name) LIKE :q OR lower(b.code) LIKE :q OR lower(coalesce(u.name, ''))"
+            " LIKE :q)"
+        )
+        params["q"] = f"%{text.lower()}%"
+    if region:
+        clauses.append("b.region = :region")
+        params["region"] = region
+    if claim == "unclaimed":
+        clauses.append("a.shopper_id IS NULL")
+    elif claim == "given":
+        clauses.append("a.shopper_id IS NOT NULL")
+    return " AND ".join(clauses), params
+
+
+async def upcoming(
+    db: Reader,
+    state: str = "open",
+    text: str = "",
+    region: str | None = None,
+    claim: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of assignments in a state (open: soonest first; done and cancelled: latest
+    first), searched by branch or shopper, narrowed to a region and to those given or
+    still open to claim; with branch and shopper names, and how many match."""
+    where, params = _listing_where(state, text, region, claim)
+    order = "a.window_start, b.name, a.id" if state == "open" else "a.window_start DESC, a.id DESC"
+    total = await db.fetchone(f"SELECT count(*){_LISTING_FROM} WHERE {where}", params)
     rows = await db.fetchall(
         "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name,"
-        " q.name AS qualification FROM assignments a JOIN branches b ON b.id = a.branch_id"
-        " LEFT JOIN users u ON u.id = a.shopper_id"
-        " LEFT JOIN qualifications q ON q.id = a.qualification_id WHERE a.state = 'open'"
-        " ORDER BY a.window_start, b.name LIMIT 500"
+        f" q.name AS qualification{_LISTING_FROM} WHERE {where}"
+        f" ORDER BY {order} LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit or PER_PAGE, "offset": offset},
     )
     return [
         {
@@ -140,7 +181,7 @@ async def upcoming(db: Reader) -> list[dict[str, Any]]:
             "qualification": r["qualification"],
         }
         for r in rows
-    ]
+    ], int(total[0]) if total else 0
 
 
 async def cancel(tx: Transaction, assignment_id: int, actor_id: int) -> bool:
@@ -212,10 +253,11 @@ async def claimable(
 ) -> list[dict[str, Any]]:
     """Assignments left open for any shopper to claim, soonest first, each with its
     branch; not those whose branch this shopper visits too soon before or after, nor
-    those requiring a qualification the shopper does not hold."""
+    those requiring a qualification the shopper does not hold; none for a shopper who is
+    not active (an applicant, paused, or left)."""
     rows = await db.fetchall(
         "SELECT a.* FROM assignments a WHERE a.shopper_id IS NULL AND a.state = 'open'"
-        f" AND a.window_end >= :today AND NOT {_CLASH} AND {QUALIFIED}"
+        f" AND a.window_end >= :today AND NOT {_CLASH} AND {QUALIFIED} AND {roster.ACTIVE}"
         " ORDER BY a.window_start, a.id LIMIT :limit",
         {"shopper": shopper_id, "today": today, "days": repeat_days, "limit": limit},
     )
@@ -267,17 +309,20 @@ async def claim(
     """Give an open, unclaimed assignment to a shopper (who claims it, or an admin who
     gives it: ``actor_id``). Answers "claimed", or why not: "missing" (no such open
     assignment), "taken" (someone claimed it first), "too_soon" (the shopper has this
-    branch within ``repeat_days``) or "unqualified" (the assignment requires a
-    qualification the shopper does not hold)."""
+    branch within ``repeat_days``), "unqualified" (the assignment requires a
+    qualification the shopper does not hold) or "inactive" (the shopper is an applicant,
+    paused, or left)."""
     row = await tx.fetchone(
-        f"SELECT a.shopper_id, a.state, {_CLASH} AS clash, {QUALIFIED} AS qualified"
-        " FROM assignments a WHERE a.id = :id",
+        f"SELECT a.shopper_id, a.state, {_CLASH} AS clash, {QUALIFIED} AS qualified,"
+        f" {roster.ACTIVE} AS active FROM assignments a WHERE a.id = :id",
         {"id": assignment_id, "shopper": shopper_id, "days": repeat_days, "today": utcnow()[:10]},
     )
     if row is None or row["state"] != "open":
         return "missing"
     if row["shopper_id"] is not None:
         return "taken"
+    if not row["active"]:
+        return "inactive"
     if row["clash"]:
         return "too_soon"
     if not row["qualified"]:

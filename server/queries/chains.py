@@ -83,6 +83,44 @@ async def list_branches(
     ]
 
 
+BRANCHES_PER_PAGE = 50
+
+
+async def search_branches(
+    db: Reader,
+    text: str = "",
+    chain_id: int | None = None,
+    region: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Branch], int]:
+    """A page of active branches by region and name (name, code or city containing
+    ``text``, of a chain, in a region), and how many match."""
+    clauses, params = ["active = 1"], {}  # type: ignore[var-annotated]
+    if text:
+        clauses.append("(lower(name) LIKE :q OR lower(code) LIKE :q OR lower(city) LIKE :q)")
+        params["q"] = f"%{text.lower()}%"
+    if chain_id is not None:
+        clauses.append("chain_id = :chain")
+        params["chain"] = chain_id
+    if region:
+        clauses.append("region = :region")
+        params["region"] = region
+    where = " AND ".join(clauses)
+    total = await db.fetchone(f"SELECT count(*) FROM branches WHERE {where}", params)
+    rows = await db.fetchall(
+        f"SELECT * FROM branches WHERE {where} ORDER BY region, name, id"
+        " LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit or BRANCHES_PER_PAGE, "offset": offset},
+    )
+    return [Branch.from_row(r) for r in rows], int(total[0]) if total else 0
+
+
+async def regions(db: Reader) -> list[str]:
+    rows = await db.fetchall("SELECT DISTINCT region FROM branches WHERE active = 1 ORDER BY 1")
+    return [r[0] for r in rows]
+
+
 async def branch_codes(db: Reader, chain_id: int) -> set[str]:
     """Every branch code of a chain, deactivated branches included (codes stay unique)."""
     rows = await db.fetchall("SELECT code FROM branches WHERE chain_id = ?", (chain_id,))

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from ..db import Reader, Row, Transaction, utcnow
 from ..models import Role, User
-from . import audit
+from ..user_import import Known, UserRow
+from . import accounts, audit, notifications, roster
 
 
 async def _memberships(db: Reader, user_id: int) -> tuple[frozenset[int], frozenset[int]]:
@@ -35,6 +36,11 @@ def with_memberships(row: Row) -> User:
 
 async def get(db: Reader, user_id: int) -> User | None:
     row = await db.fetchone(WITH_MEMBERSHIPS + " WHERE u.id = ?", (user_id,))
+    return with_memberships(row) if row is not None else None
+
+
+async def by_email(db: Reader, email: str) -> User | None:
+    row = await db.fetchone(WITH_MEMBERSHIPS + " WHERE u.email = ?", (email.strip(),))
     return with_memberships(row) if row is not None else None
 
 
@@ -86,6 +92,38 @@ async def set_locale(tx: Transaction, user_id: int, locale: str | None) -> None:
 async def count_by_role(db: Reader) -> dict[str, int]:
     rows = await db.fetchall("SELECT role, count(*) FROM users WHERE active = 1 GROUP BY role")
     return {r[0]: r[1] for r in rows}
+
+
+PER_PAGE = 50
+
+
+async def search(
+    db: Reader,
+    text: str = "",
+    role: str | None = None,
+    active: bool | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[User], int]:
+    """A page of people by name (name or address containing ``text``, of a role, active
+    or not), with their memberships, and how many match."""
+    clauses, params = ["1 = 1"], {}  # type: ignore[var-annotated]
+    if text:
+        clauses.append("(lower(u.name) LIKE :q OR lower(u.email) LIKE :q)")
+        params["q"] = f"%{text.lower()}%"
+    if role:
+        clauses.append("u.role = :role")
+        params["role"] = role
+    if active is not None:
+        clauses.append("u.active = :active")
+        params["active"] = 1 if active else 0
+    where = " AND ".join(clauses)
+    total = await db.fetchone(f"SELECT count(*) FROM users u WHERE {where}", params)
+    rows = await db.fetchall(
+        f"{WITH_MEMBERSHIPS} WHERE {where} ORDER BY u.name, u.id LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit or PER_PAGE, "offset": offset},
+    )
+    return [with_memberships(r) for r in rows], int(total[0]) if total else 0
 
 
 async def list_all(db: Reader) -> list[User]:
@@ -154,3 +192,44 @@ async def set_role(
         user_id,
         {"role": role, "branches": branches, "chains": chains},
     )
+
+
+async def import_known(db: Reader) -> Known:
+    """What imported rows are checked against (server/user_import.py)."""
+    emails = {r[0].lower() for r in await db.fetchall("SELECT email FROM users")}
+    branches: dict[str, list[int]] = {}
+    for r in await db.fetchall(
+        "SELECT b.id, b.code, c.code AS chain FROM branches b JOIN chains c ON c.id = b.chain_id"
+    ):
+        branches.setdefault(r["code"], []).append(r["id"])
+        branches[f"{r['chain']}/{r['code']}"] = [r["id"]]
+    chains = {r["code"]: r["id"] for r in await db.fetchall("SELECT id, code FROM chains")}
+    return Known(emails, branches, chains)
+
+
+async def add_imported(
+    tx: Transaction, rows: list[UserRow], actor_id: int | None, who: str, no_password: str
+) -> list[int]:
+    """Everyone in the rows, each invited by e-mail to choose a password (``who`` is
+    named in the invitation; ``no_password`` is the hash no password matches),
+    shoppers with their profile; all in the caller's transaction."""
+    added = []
+    for row in rows:
+        user_id = await create(
+            tx,
+            email=row.email,
+            name=row.name,
+            role=row.role,  # type: ignore[arg-type]
+            password_hash=no_password,
+            locale=row.locale,
+            branch_ids=row.branch_ids,
+            chain_ids=row.chain_ids,
+            actor_id=actor_id,
+        )
+        if row.profile is not None:
+            await roster.save_profile(tx, user_id, row.profile, actor_id)
+        token = await accounts.issue(tx, user_id, "invite")
+        params = {"token": token["id"], "email": row.email, "who": who, "role": row.role}
+        await notifications.queue(tx, "invitation", params, [user_id])
+        added.append(user_id)
+    return added

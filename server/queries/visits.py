@@ -503,27 +503,3 @@ async def compact_rows(tx: Transaction) -> int:
             "UPDATE visits SET scores = ?, answers = ?, stamps = ? WHERE id = ?", updates
         )
         changed += len(updates)
-
-
-async def shopper_quality(db: Reader, shopper_id: int) -> dict[str, Any]:
-    """How a shopper's visits fared: how many they sent, how many a reviewer returned or
-    rejected, how many an owner's appeal against them was upheld (fully or partly), and
-    the share that went through with none of these (their visit quality)."""
-    rows = await db.fetchall(
-        "SELECT v.visit_uuid,"
-        " max(CASE WHEN v.state = 'returned' THEN 1 ELSE 0 END) AS returned,"
-        " max(CASE WHEN v.state = 'rejected' THEN 1 ELSE 0 END) AS rejected,"
-        " max(CASE WHEN a.decision IN ('upheld', 'partly_upheld') THEN 1 ELSE 0 END) AS upheld"
-        " FROM visits v LEFT JOIN appeals a ON a.visit_id = v.id"
-        " WHERE v.shopper_id = ? AND v.state <> 'incomplete' GROUP BY v.visit_uuid",
-        (shopper_id,),
-    )
-    sent = len(rows)
-    flawed = sum(1 for r in rows if r["returned"] or r["rejected"] or r["upheld"])
-    return {
-        "visits": sent,
-        "returned": sum(r["returned"] for r in rows),
-        "rejected": sum(r["rejected"] for r in rows),
-        "appeals_upheld": sum(r["upheld"] for r in rows),
-        "clean_share": (sent - flawed) / sent if sent else None,
-    }

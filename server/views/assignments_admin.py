@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -26,6 +27,7 @@ from ..queries import (
     programme,
     qualifications,
     questionnaires,
+    roster,
     users,
 )
 from ..settings import Settings
@@ -45,14 +47,40 @@ async def page(request: Request) -> Response:
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
     branches = await chains.list_branches(db)
-    people = [u for u in await users.list_all(db) if u.role == "shopper" and u.active]
+    people = await roster.active_shoppers(db)
     listed = await questionnaires.list_all(db)
     choices = await questionnaires.published_choices(db)
+    query = request.query_params
+    state = query.get("state") if query.get("state") in assignments.STATES else "open"
+    text = (query.get("q") or "").strip()[:100]
+    region = (query.get("region") or "").strip()[:200] or None
+    claim = query.get("claim") if query.get("claim") in ("given", "unclaimed") else None
+    page_text = query.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    shown, total = await assignments.upcoming(
+        db, state, text, region, claim, (page - 1) * assignments.PER_PAGE
+    )
+    kept = {
+        k: v
+        for k, v in {
+            "state": state if state != "open" else None,
+            "q": text,
+            "region": region,
+            "claim": claim,
+        }.items()
+        if v
+    }
     return await render(
         request,
         "assignments.html",
         {
-            "upcoming": await assignments.upcoming(db),
+            "upcoming": shown,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // assignments.PER_PAGE)),
+            "kept": kept,
+            "state": state,
+            "query": lambda **changes: urlencode({**kept, **changes}),
             "branches": branches,
             "shoppers": people,
             "regions": sorted({b.region for b in branches}),
@@ -97,7 +125,12 @@ async def create(request: Request) -> Response:
         problems.append(_("At most %(n)d assignments at once.") % {"n": MAX_BULK})
     if start is None or end is None or end < start:
         problems.append(_("Give a window: a start date and an end date on or after it."))
-    if not left_open and (shopper is None or shopper.role != "shopper" or not shopper.active):
+    if not left_open and (
+        shopper is None
+        or shopper.role != "shopper"
+        or not shopper.active
+        or not await roster.is_active(db, shopper.id)
+    ):
         problems.append(_("Choose an active shopper, or leave the visits open to claim."))
     required = await _qualification(db, str(form.get("qualification") or ""), problems)
     if required is not None and shopper is not None and start is not None:
@@ -249,8 +282,14 @@ async def give(request: Request) -> Response:
     await _existing(request)
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
-    ref = form.get("shopper", "")
-    shopper = await users.get(db, int(ref)) if ref.isdigit() else None
+    ref = form.get("shopper", "").strip()  # an id, or an address picked from the list
+    shopper = (
+        await users.get(db, int(ref))
+        if ref.isdigit()
+        else await users.by_email(db, ref)
+        if "@" in ref
+        else None
+    )
     if shopper is None or shopper.role != "shopper" or not shopper.active:
         raise ApiError(422, "invalid", _("Choose an active shopper."))
     async with db.transaction() as tx:
@@ -263,6 +302,13 @@ async def give(request: Request) -> Response:
         )
         if outcome == "claimed":
             await events.assignment_event(tx, int(request.path_params["assignment_id"]), "new")
+    if outcome == "inactive":
+        raise ApiError(
+            409,
+            "not_active",
+            _("%(shopper)s is not an active shopper (applicant, paused or left).")
+            % {"shopper": shopper.name},
+        )
     if outcome == "unqualified":
         raise ApiError(
             409,

@@ -7,6 +7,7 @@ an import stores every row or none, and names each bad row by its line.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -39,6 +40,17 @@ async def page(
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
     all_chains = await chains.list_chains(db)
+    query = request.query_params
+    text = (query.get("q") or "").strip()[:100]
+    ref = query.get("chain") or ""
+    chain_id = int(ref) if ref.isdigit() and len(ref) < 12 else None
+    region = (query.get("region") or "").strip()[:200] or None
+    page_text = query.get("page", "1")
+    page_number = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    shown, total = await chains.search_branches(
+        db, text, chain_id, region, (page_number - 1) * chains.BRANCHES_PER_PAGE
+    )
+    kept = {k: v for k, v in {"q": text, "chain": chain_id, "region": region}.items() if v}
     return await render(
         request,
         "branches.html",
@@ -46,7 +58,13 @@ async def page(
             "chains": all_chains,
             "chain_names": {c.id: c.name for c in all_chains},
             "counts": await chains.branch_counts(db),
-            "branches": await chains.list_branches(db),
+            "branches": shown,
+            "total": total,
+            "page": page_number,
+            "pages": max(1, -(-total // chains.BRANCHES_PER_PAGE)),
+            "kept": kept,
+            "query": lambda **changes: urlencode({**kept, **changes}),
+            "regions": await chains.regions(db),
             "problems": problems or [],
             "values": values or {},
             "added": added if added is not None else _added(request),

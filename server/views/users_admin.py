@@ -5,35 +5,84 @@ from __future__ import annotations
 
 import asyncio
 import re
+from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from .. import auth, i18n
+from .. import auth, i18n, user_import
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _
 from ..models import ROLES
 from ..queries import accounts as account_tokens
-from ..queries import chains, notifications, qualifications, users, visits
+from ..queries import chains, notifications, qualifications, roster, users
 from ..templating import render
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_UPLOAD = 5 * 1024 * 1024
 
 
-async def users_page(request: Request) -> Response:
+async def users_page(request: Request, problems: list[str] | None = None) -> Response:
+    """Everyone, searched by name or address, filtered by role and status, fifty a page;
+    the form to add a person; the import of a CSV file of people."""
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
+    query = request.query_params
+    text = (query.get("q") or "").strip()[:100]
+    role = query.get("role") if query.get("role") in ROLES else None
+    status = query.get("status") if query.get("status") in ("active", "deactivated") else None
+    page_text = query.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    people, total = await users.search(
+        db,
+        text,
+        role,
+        None if status is None else status == "active",
+        (page - 1) * users.PER_PAGE,
+    )
+    kept = {k: v for k, v in {"q": text, "role": role, "status": status}.items() if v}
     return await render(
         request,
         "users.html",
         {
-            "people": await users.list_all(db),
+            "people": people,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // users.PER_PAGE)),
+            "kept": kept,
+            "query": lambda **changes: urlencode({**kept, **changes}),
             "roles": ROLES,
             "branches": await chains.list_branches(db),
             "chains": await chains.list_chains(db),
+            "problems": problems or [],
+            "columns": user_import.COLUMNS,
+            "added": int(query["added"]) if query.get("added", "").isdigit() else None,
         },
+        status_code=422 if problems else 200,
     )
+
+
+async def import_csv(request: Request) -> Response:
+    """``POST /admin/users/import``: people from a CSV file, all or none; each invited."""
+    form = await request.form(max_files=1, max_part_size=MAX_UPLOAD)
+    await auth.checked_form(request)  # forms check their token before anything else
+    actor = auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await users_page(request, [_("Choose a CSV file of people.")])
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return await users_page(request, [_("The file is larger than 5 MB.")])
+    rows, problems = user_import.parse(data, await users.import_known(db))
+    if problems:
+        header = _("Nobody was added. Fix these rows in the file and import it again:")
+        return await users_page(request, [header, *(str(p) for p in problems)])
+    async with db.transaction() as tx:
+        added = await users.add_imported(tx, rows, actor.id, actor.name, auth.NO_PASSWORD)
+    return RedirectResponse(f"/admin/users?added={len(added)}", status_code=303)
 
 
 async def _membership_problems(
@@ -166,9 +215,11 @@ async def user_page(request: Request) -> Response:
             "roles": ROLES,
             "branches": await chains.list_branches(db),
             "chains": await chains.list_chains(db),
-            "quality": await visits.shopper_quality(db, target.id)
+            "quality": (await roster.quality_of(db, [target.id]))[target.id]
             if target.role == "shopper"
             else None,
+            "profile": await roster.profile(db, target.id) if target.role == "shopper" else None,
+            "profile_states": roster.STATES,
             "held": await qualifications.held_by(db, target.id)
             if target.role == "shopper"
             else None,

@@ -1,0 +1,99 @@
+"""Lists that find anything (issue "The agency at scale"): the agency's lists of
+assignments and branches are searched, filtered, paged with their totals, and stop at no
+silent limit; giving a visit picks the shopper by name or address from a list."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.queries import assignments, chains
+from tests.conftest import csrf_token, db_rows, db_write, login
+
+
+def listed_assignments(html: str) -> int:
+    return len(re.findall(r'action="/admin/assignments/\d+/cancel"', html))
+
+
+def test_assignments_are_paged_with_their_total_and_filtered(
+    demo_client: TestClient, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [(open_count,)] = db_rows(demo_dir, "SELECT count(*) FROM assignments WHERE state = 'open'")
+    [(done_count,)] = db_rows(demo_dir, "SELECT count(*) FROM assignments WHERE state = 'done'")
+    login(demo_client, "admin@demo.test")
+    monkeypatch.setattr(assignments, "PER_PAGE", 2)
+    first = demo_client.get("/admin/assignments").text
+    assert f'Open assignments <span class="muted">({open_count})</span>' in first
+    assert listed_assignments(first) == min(2, open_count)
+    pages = -(-open_count // 2)
+    last = demo_client.get(f"/admin/assignments?page={pages}").text
+    assert listed_assignments(last) == open_count - 2 * (pages - 1)
+    done = demo_client.get("/admin/assignments?state=done").text
+    assert f'Assignments done <span class="muted">({done_count})</span>' in done
+    assert listed_assignments(done) == 0  # a done assignment cannot be moved or cancelled
+    [(kemang,)] = db_rows(
+        demo_dir,
+        "SELECT count(*) FROM assignments a JOIN branches b ON b.id = a.branch_id"
+        " WHERE a.state = 'open' AND b.name LIKE '%Kemang%'",
+    )
+    searched = demo_client.get("/admin/assignments?q=kemang").text
+    assert f"({kemang})" in searched
+
+
+def test_a_visit_open_to_claim_is_given_by_the_shoppers_address(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    login(demo_client, "admin@demo.test")
+    made = demo_client.post(
+        "/admin/assignments",
+        data={
+            "csrf_token": csrf_token(demo_client, "/admin/assignments"),
+            "shopper": "open",
+            "questionnaire": "default",
+            "branches": "2",
+            "start": "2027-06-01",
+            "end": "2027-06-30",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    [(assignment,)] = db_rows(demo_dir, "SELECT max(id) FROM assignments")
+    page = demo_client.get("/admin/assignments?claim=unclaimed").text
+    assert '<option value="shopper3@demo.test">' in page
+    token = csrf_token(demo_client, "/admin/assignments")
+    unknown = demo_client.post(
+        f"/admin/assignments/{assignment}/shopper",
+        data={"csrf_token": token, "shopper": "nobody@demo.test"},
+    )
+    assert unknown.status_code == 422
+    given = demo_client.post(
+        f"/admin/assignments/{assignment}/shopper",
+        data={"csrf_token": token, "shopper": "shopper3@demo.test"},
+        follow_redirects=False,
+    )
+    assert given.status_code == 303
+    assert db_rows(
+        demo_dir,
+        "SELECT u.email FROM assignments a JOIN users u ON u.id = a.shopper_id WHERE a.id = ?",
+        (assignment,),
+    ) == [("shopper3@demo.test",)]
+
+
+def test_branches_are_searched_filtered_and_paged(
+    demo_client: TestClient, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [(everything,)] = db_rows(demo_dir, "SELECT count(*) FROM branches WHERE active = 1")
+    login(demo_client, "admin@demo.test")
+    monkeypatch.setattr(chains, "BRANCHES_PER_PAGE", 5)
+    page = demo_client.get("/admin/branches").text
+    assert f"{everything} branches" in page and "Page 1 of" in page
+    assert page.count('<th scope="row"><a href="/admin/branches/') == 5
+    bali = demo_client.get("/admin/branches?region=Bali").text
+    assert "4 branches" in bali and "Toko Contoh Kuta" in bali
+    assert "1 branch" in demo_client.get("/admin/branches?q=kuta").text
+    db_write(demo_dir, [("UPDATE branches SET city = 'Ubud Kaja' WHERE name LIKE '%Ubud%'", ())])
+    assert "1 branch" in demo_client.get("/admin/branches?q=kaja").text
+    assert demo_client.get("/admin/branches?chain=x&page=zero").status_code == 200
