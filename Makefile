@@ -82,7 +82,8 @@ BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
 	"reports.py --visits $(BENCH_LARGE)" "ingest.py" "first_load.py" "photos.py" "durability.py" \
 	"photo_store.py" "at_rest.py --visits $(BENCH_LARGE)" "ingest_servers.py" \
-	"engines.py --visits $(BENCH_LARGE)" "lighthouse.py"
+	"engines.py --visits $(BENCH_LARGE)" "lists.py --visits $(BENCH_LARGE) --keep .bench" \
+	"lighthouse.py"
 bench: $(STAMP) chromium postgresql bench-tools
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
 		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \

@@ -4,7 +4,8 @@
 Each added visit is a copy of one of the demo's approved visits (its answers, stamps
 and scores, moved to another branch and day over the last 24 months),
 with its assignment and the audit rows the server writes for it, so rows are the
-size and shape the server really stores. Rows are written with plain
+size and shape the server really stores. The visits are shared among the demo's
+shoppers and enough added ones for about VISITS_PER_SHOPPER each. Rows are written with plain
 sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
 then rebuilt by the server's own code, as an upgrade would.
 
@@ -32,6 +33,9 @@ from server.queries import summaries  # noqa: E402
 from tests.conftest import DEMO_TODAY, build_demo  # noqa: E402
 
 BATCH = 10_000
+VISITS_PER_SHOPPER = 200
+"""Shoppers added so each does about this many visits (a real roster: many shoppers, a
+few hundred visits each), beside the demo's three."""
 MONTHS = 24
 PASSWORD = "visitscore-demo"
 
@@ -58,6 +62,25 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
         ],
     )
     branch_ids = [b for (b,) in db.execute("SELECT id FROM branches")]
+    password_hash, locale = db.execute(
+        "SELECT password_hash, locale FROM users WHERE role = 'shopper' ORDER BY id LIMIT 1"
+    ).fetchone()
+    extra = max(0, visits // VISITS_PER_SHOPPER - 3)
+    db.executemany(
+        "INSERT INTO users (email, name, role, password_hash, locale, created_at)"
+        " VALUES (?, ?, 'shopper', ?, ?, ?)",
+        [
+            (
+                f"scale-shopper{n:05d}@demo.test",
+                f"Scale Shopper {n:05d}",
+                password_hash,
+                locale,
+                now,
+            )
+            for n in range(extra)
+        ],
+    )
+    shopper_ids = [s for (s,) in db.execute("SELECT id FROM users WHERE role = 'shopper'")]
     templates = db.execute(
         "SELECT shopper_id, questionnaire_id, questionnaire_version, content_hash,"
         " started_at, ended_at, started_utc, received_at, submitted_at, stamps, answers,"
@@ -80,8 +103,9 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
             old = str(t[4])[:10]
             new = day.isoformat()
             branch = rng.choice(branch_ids)
+            shopper = rng.choice(shopper_ids)
             assignment = next_assignment + i
-            assignments.append((assignment, branch, t[0], t[1], t[2], new, new, now, now))
+            assignments.append((assignment, branch, shopper, t[1], t[2], new, new, now, now))
             started = str(t[4]).replace(old, new)
             visit_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             # What the server writes for a visit sent complete and approved by a reviewer:
@@ -90,14 +114,14 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
                 ("visit.submitted", '{"received":{"photos":0},"revision":1}'),
                 ("visit.approved", '{"revision":1}'),
             ):
-                audits.append((now, t[0], action, visit_uuid, details))
+                audits.append((now, shopper, action, visit_uuid, details))
             utc = datetime.fromisoformat(started).astimezone().isoformat()
             rows.append(
                 (
                     visit_uuid,
                     assignment,
                     branch,
-                    t[0],
+                    shopper,
                     t[1],
                     t[2],
                     t[3],

@@ -5,7 +5,7 @@ rating (1–10) when they gave one, else 7; a return (the visit, at any revision
 back) takes off 2; an appeal upheld against it (fully or partly) takes off 3; a rejected
 visit marks 1. Marks never go below 1. The shopper's quality is the mean of their marks;
 the trend compares the mean of the last 90 days with the 90 days before (by when the
-visits started)."""
+visits started). Only the visits started in the last 365 days count."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ RETURN_COST = 2.0
 APPEAL_COST = 3.0
 REJECTED = 1.0
 TREND_DAYS = 90
+WINDOW_DAYS = 365
+"""Quality covers the visits started in the last year."""
 
 
 @dataclass(frozen=True)

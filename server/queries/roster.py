@@ -3,7 +3,7 @@ in server/quality.py), and the roster list, searched, filtered and paged."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import quality, shopper_profile
@@ -69,16 +69,18 @@ async def save_profile(
 
 
 async def outcomes(db: Reader, shopper_ids: list[int]) -> dict[int, list[quality.VisitOutcome]]:
-    """What became of each visit the shoppers sent (all revisions taken together)."""
+    """What became of each visit the shoppers started in the last WINDOW_DAYS (all
+    revisions taken together): one index range per shopper, however long they worked."""
     if not shopper_ids:
         return {}
+    since = (datetime.now(UTC) - timedelta(days=quality.WINDOW_DAYS)).isoformat()
     rows = await db.fetchall(
         "SELECT v.shopper_id, v.visit_uuid, v.revision, v.state, v.quality_rating,"
         " v.started_utc, EXISTS (SELECT 1 FROM appeals a WHERE a.visit_id = v.id"
         "  AND a.decision IN ('upheld', 'partly_upheld')) AS upheld"
         f" FROM visits v WHERE v.shopper_id IN ({placeholders(shopper_ids)})"
-        " AND v.state <> 'incomplete' ORDER BY v.visit_uuid, v.revision",
-        shopper_ids,
+        " AND v.started_utc >= ? AND v.state <> 'incomplete' ORDER BY v.visit_uuid, v.revision",
+        [*shopper_ids, since],
     )
     visits: dict[tuple[int, str], list[Any]] = {}
     for r in rows:

@@ -63,12 +63,29 @@ def maxima(definition: Definition) -> list[dict[str, Any]]:
 
 
 async def list_page(request: Request, problems: list[str] | None = None) -> Response:
+    """Every questionnaire (a programme has tens, not thousands), searched by its
+    identifier or its title in any language."""
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
+    wanted = (request.query_params.get("q") or "").strip().lower()[:100]
+    every = await questionnaires.list_all(db)
+    rows = [
+        r
+        for r in every
+        if not wanted
+        or wanted in r["id"].lower()
+        or any(wanted in str(t).lower() for t in (r["title"] or {}).values())
+    ]
     return await render(
         request,
         "questionnaires.html",
-        {"rows": await questionnaires.list_all(db), "problems": problems or [], "langs": LANGUAGES},
+        {
+            "rows": rows,
+            "total": len(every),
+            "search": wanted,
+            "problems": problems or [],
+            "langs": LANGUAGES,
+        },
         status_code=422 if problems else 200,
     )
 

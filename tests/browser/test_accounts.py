@@ -93,7 +93,7 @@ def test_an_invited_person_chooses_their_password_and_logs_in(
     admin.goto(server.url + "/admin/users")
     admin.get_by_label("Name", exact=True).fill("Putri Pembeli")
     admin.get_by_label("Email").fill("putri@demo.test")
-    admin.get_by_label("Role").select_option("shopper")
+    admin.get_by_label("Role", exact=True).select_option("shopper")
     admin.get_by_label("Their language (for mail)").select_option("id")
     admin.get_by_label("Send an invitation by e-mail").check()
     admin.get_by_role("button", name="Add", exact=True).click()

@@ -97,3 +97,14 @@ def test_branches_are_searched_filtered_and_paged(
     db_write(demo_dir, [("UPDATE branches SET city = 'Ubud Kaja' WHERE name LIKE '%Ubud%'", ())])
     assert "1 branch" in demo_client.get("/admin/branches?q=kaja").text
     assert demo_client.get("/admin/branches?chain=x&page=zero").status_code == 200
+
+
+def test_questionnaires_are_searched_by_title_or_identifier(demo_client: TestClient) -> None:
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/admin/questionnaires").text
+    assert "1 of 1 questionnaires" in page
+    assert "1 of 1 questionnaires" in demo_client.get("/admin/questionnaires?q=DEFAULT").text
+    nothing = demo_client.get("/admin/questionnaires?q=bakery").text
+    assert (
+        "0 of 1 questionnaires" in nothing and 'href="/admin/questionnaires/default"' not in nothing
+    )
