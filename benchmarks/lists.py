@@ -50,6 +50,8 @@ LISTS = [
     ("admin", "/admin/pay"),
     ("reviewer", "/review/notes"),
     ("manager", "/branches/1/visits"),
+    ("admin", "/"),  # the start page lists every branch with its numbers
+    ("manager", "/"),
 ]
 
 

@@ -188,6 +188,7 @@ def routes(settings: Settings) -> list[Route | Mount]:
             methods=["POST"],
         ),
         Route("/admin/branches", branches_admin.page, methods=["GET"]),
+        Route("/admin/branches.json", branches_admin.branches_json, methods=["GET"]),
         Route("/admin/branches", branches_admin.create_branch, methods=["POST"]),
         Route("/admin/branches/import", branches_admin.import_csv, methods=["POST"]),
         Route("/admin/branches/{branch_id:id}", branches_admin.edit_page, methods=["GET"]),

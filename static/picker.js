@@ -48,3 +48,64 @@ for (const select of document.querySelectorAll("select[multiple][data-picker]"))
   select.after(search, list, count);
   counted();
 }
+
+// An <input data-lookup="/admin/branches.json"> (too many branches to list) becomes a
+// search box: what is typed is looked up as you type, and the branches found are ticked
+// into the list of chosen ones (checkboxes named "branches"). Without JavaScript the
+// input takes branch codes.
+for (const input of document.querySelectorAll("input[data-lookup]")) {
+  const chosen = document.getElementById(`${input.id}-chosen`);
+  const found = document.createElement("ul");
+  found.className = "picker-list picker-found";
+  found.id = `${input.id}-found`;
+  found.setAttribute("aria-live", "polite");
+  input.setAttribute("aria-controls", found.id);
+  input.removeAttribute("name"); // a search box now: only the ticked branches are sent
+  input.type = "search";
+  const item = (branch, checked) => {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "branches";
+    box.value = String(branch.id);
+    box.checked = checked;
+    const label = document.createElement("label");
+    label.className = "option";
+    label.append(box, " ", `${branch.name} (${branch.region})`);
+    const li = document.createElement("li");
+    li.append(label);
+    return li;
+  };
+  const picked = () => new Set([...chosen.querySelectorAll("input:checked")].map((b) => b.value));
+  found.addEventListener("change", (event) => {
+    const box = event.target;
+    if (!box.checked || picked().has(box.value)) return;
+    chosen.append(box.closest("li")); // moves it to the chosen ones
+  });
+  let timer = null;
+  let asked = 0;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const text = input.value.trim();
+      const ask = ++asked;
+      if (text.length < 2) {
+        found.replaceChildren();
+        return;
+      }
+      try {
+        const answer = await fetch(`${input.dataset.lookup}?q=${encodeURIComponent(text)}`,
+          { credentials: "same-origin", headers: { accept: "application/json" } });
+        if (!answer.ok || ask !== asked) return;
+        const have = picked();
+        const { branches } = await answer.json();
+        found.replaceChildren(...branches.filter((b) => !have.has(String(b.id))).map((b) => item(b, false)));
+      } catch {
+        // offline or refused: the box still takes codes typed by hand on the next load
+      }
+    }, 200);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") event.preventDefault();
+  });
+  chosen.after(found);
+}

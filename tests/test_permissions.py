@@ -167,6 +167,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, int]]] = [
     ("GET", "/admin/pay/statements/999999", admin_only(404)),
     ("POST", "/admin/pay/visits/7d0f7c3e-2a43-4b4e-9a39-3f6c0d1c2b11", admin_only(404)),
     ("GET", "/api/v1/me/pay", only("shopper", 200, 403)),
+    # The branches list as JSON, for the pickers that search as you type.
+    ("GET", "/admin/branches.json", admin_only(200)),
     # The shopper roster and profiles; people from a CSV file.
     ("POST", "/admin/users/import", admin_only(422)),
     ("GET", "/admin/shoppers", admin_only(200)),

@@ -135,14 +135,15 @@ def _listing_where(
     state: str, text: str, region: str | None, claim: str | None
 ) -> tuple[str, dict[str, Any]]:
     clauses, params = ["a.state = :state"], {"state": state}
-    if text:
+    if text:  # the branches and shoppers found first, then their assignments by index
         clauses.append(
-            "(lower(b.name) LIKE :q OR lower(b.code) LIKE :q OR lower(coalesce(u.name, ''))"
-            " LIKE :q)"
+            "(a.branch_id IN (SELECT id FROM branches WHERE lower(name) LIKE :q"
+            " OR lower(code) LIKE :q) OR a.shopper_id IN (SELECT id FROM users"
+            " WHERE role = 'shopper' AND lower(name) LIKE :q))"
         )
         params["q"] = f"%{text.lower()}%"
     if region:
-        clauses.append("b.region = :region")
+        clauses.append("a.branch_id IN (SELECT id FROM branches WHERE region = :region)")
         params["region"] = region
     if claim == "unclaimed":
         clauses.append("a.shopper_id IS NULL")
@@ -163,13 +164,15 @@ async def upcoming(
     """A page of assignments in a state (open: soonest first; done and cancelled: latest
     first), searched by branch or shopper, narrowed to a region and to those given or
     still open to claim; with branch and shopper names, and how many match."""
+    # Filtered, counted and paged on assignments alone (their state and window index),
+    # then only the page's rows joined to their names.
     where, params = _listing_where(state, text, region, claim)
-    order = "a.window_start, b.name, a.id" if state == "open" else "a.window_start DESC, a.id DESC"
-    total = await db.fetchone(f"SELECT count(*){_LISTING_FROM} WHERE {where}", params)
+    order = "a.window_start, a.id" if state == "open" else "a.window_start DESC, a.id DESC"
+    total = await db.fetchone(f"SELECT count(*) FROM assignments a WHERE {where}", params)
     rows = await db.fetchall(
         "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name,"
-        f" q.name AS qualification{_LISTING_FROM} WHERE {where}"
-        f" ORDER BY {order} LIMIT :limit OFFSET :offset",
+        f" q.name AS qualification{_LISTING_FROM} WHERE a.id IN (SELECT a.id FROM assignments a"
+        f" WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) ORDER BY {order}",
         {**params, "limit": limit or PER_PAGE, "offset": offset},
     )
     return [

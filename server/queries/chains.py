@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..branch_import import BranchRow
 from ..db import Reader, Transaction, utcnow
+from ..db.sql import placeholders
 from ..models import Branch, Chain
 from . import audit
 
@@ -93,6 +94,7 @@ async def search_branches(
     region: str | None = None,
     offset: int = 0,
     limit: int | None = None,
+    chain_ids: frozenset[int] | None = None,
 ) -> tuple[list[Branch], int]:
     """A page of active branches by region and name (name, code or city containing
     ``text``, of a chain, in a region), and how many match."""
@@ -103,6 +105,10 @@ async def search_branches(
     if chain_id is not None:
         clauses.append("chain_id = :chain")
         params["chain"] = chain_id
+    if chain_ids is not None:  # a manager's chains
+        marks = ", ".join(f":c{n}" for n in range(len(chain_ids))) or "NULL"
+        clauses.append(f"chain_id IN ({marks})")
+        params |= {f"c{n}": c for n, c in enumerate(sorted(chain_ids))}
     if region:
         clauses.append("region = :region")
         params["region"] = region
@@ -114,6 +120,39 @@ async def search_branches(
         {**params, "limit": limit or BRANCHES_PER_PAGE, "offset": offset},
     )
     return [Branch.from_row(r) for r in rows], int(total[0]) if total else 0
+
+
+async def count_branches(db: Reader) -> int:
+    row = await db.fetchone("SELECT count(*) FROM branches WHERE active = 1")
+    return int(row[0]) if row else 0
+
+
+async def branches_by_ids(db: Reader, ids: list[int]) -> list[Branch]:
+    if not ids:
+        return []
+    rows = await db.fetchall(
+        f"SELECT * FROM branches WHERE id IN ({placeholders(ids)}) ORDER BY name", ids
+    )
+    return [Branch.from_row(r) for r in rows]
+
+
+async def branches_by_codes(db: Reader, codes: list[str]) -> tuple[list[int], list[str]]:
+    """Active branches named by code, or chain/code where a code is in several chains:
+    (their ids, the codes that name no single branch)."""
+    found: list[int] = []
+    unknown: list[str] = []
+    for code in codes:
+        chain, _, branch = code.rpartition("/")
+        rows = await db.fetchall(
+            "SELECT b.id FROM branches b JOIN chains c ON c.id = b.chain_id"
+            " WHERE b.active = 1 AND b.code = ? AND (? = '' OR c.code = ?)",
+            (branch, chain, chain),
+        )
+        if len(rows) == 1:
+            found.append(rows[0][0])
+        else:
+            unknown.append(code)
+    return found, unknown
 
 
 async def regions(db: Reader) -> list[str]:

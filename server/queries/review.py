@@ -43,12 +43,13 @@ class QueueFilter:
     shopper_id: int | None = None
     warning: str | None = None
     waited_before: str | None = None
+    text: str | None = None
+    """A branch's name or code, or a shopper's name, containing it."""
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses = [
-            "v.state = 'submitted'",
-            "v.revision = (SELECT max(revision) FROM visits w WHERE w.visit_uuid = v.visit_uuid)",
-        ]
+        # A submitted row is always its visit's newest revision: a new revision is
+        # taken only after the newest was returned (intake.py), so no revision check.
+        clauses = ["v.state = 'submitted'"]
         params: dict[str, Any] = {}
         if self.branch_id is not None:
             clauses.append("v.branch_id = :branch")
@@ -66,6 +67,12 @@ class QueueFilter:
         elif self.warning is not None:
             clauses.append("v.warning_codes LIKE :code")
             params["code"] = f"%,{self.warning},%"
+        if self.text:
+            clauses.append(
+                "(lower(b.name) LIKE :text OR lower(b.code) LIKE :text OR v.shopper_id IN"
+                " (SELECT id FROM users WHERE role = 'shopper' AND lower(name) LIKE :text))"
+            )
+            params["text"] = f"%{self.text.lower()}%"
         if self.waited_before is not None:
             clauses.append("v.submitted_at < :before")
             params["before"] = self.waited_before
@@ -112,25 +119,26 @@ async def queue_ids(db: Reader, chosen: QueueFilter, limit: int = MAX_BULK) -> l
     return [r[0] for r in rows]
 
 
-async def queue_choices(db: Reader) -> dict[str, list[dict[str, Any]]]:
-    """The branches, regions and shoppers that have visits waiting (for the filters: at
-    most as many as the queue holds, however large the programme)."""
-    where, params = QueueFilter().where()
-    branches = await db.fetchall(
-        f"SELECT b.id, b.name, b.region, count(*) AS n{_QUEUE_FROM} WHERE {where}"
-        " GROUP BY b.id, b.name, b.region ORDER BY b.name",
-        params,
+async def queue_regions(db: Reader) -> list[str]:
+    """The regions that have visits waiting (for the filter), counted from the waiting
+    visits' index alone, then named."""
+    rows = await db.fetchall(
+        "SELECT DISTINCT b.region FROM (SELECT DISTINCT branch_id FROM visits"
+        " WHERE state = 'submitted') g JOIN branches b ON b.id = g.branch_id ORDER BY 1"
     )
-    shoppers = await db.fetchall(
-        f"SELECT u.id, u.name, count(*) AS n{_QUEUE_FROM} JOIN users u ON u.id = v.shopper_id"
-        f" WHERE {where} GROUP BY u.id, u.name ORDER BY u.name",
-        params,
-    )
-    return {
-        "branches": plain_rows(branches),
-        "regions": sorted({r["region"] for r in plain_rows(branches)}),
-        "shoppers": plain_rows(shoppers),
-    }
+    return [r[0] for r in rows]
+
+
+async def named(db: Reader, branch_id: int | None, shopper_id: int | None) -> dict[str, str]:
+    """The names of the branch and the shopper a queue is narrowed to (for its filters)."""
+    out: dict[str, str] = {}
+    if branch_id is not None:
+        row = await db.fetchone("SELECT name FROM branches WHERE id = ?", (branch_id,))
+        out["branch"] = row[0] if row else ""
+    if shopper_id is not None:
+        row = await db.fetchone("SELECT name FROM users WHERE id = ?", (shopper_id,))
+        out["shopper"] = row[0] if row else ""
+    return out
 
 
 def codes_text(found: list[dict[str, Any]]) -> str:

@@ -32,6 +32,7 @@ from ..queries import (
 )
 from ..settings import Settings
 from ..templating import render
+from . import pickers
 
 MAX_BULK = 500
 
@@ -46,7 +47,7 @@ def _day(value: str) -> date | None:
 async def page(request: Request) -> Response:
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
-    branches = await chains.list_branches(db)
+    picker = await pickers.branch_options(db)
     people = await roster.active_shoppers(db)
     listed = await questionnaires.list_all(db)
     choices = await questionnaires.published_choices(db)
@@ -81,9 +82,9 @@ async def page(request: Request) -> Response:
             "kept": kept,
             "state": state,
             "query": lambda **changes: urlencode({**kept, **changes}),
-            "branches": branches,
+            "branch_picker": picker,
             "shoppers": people,
-            "regions": sorted({b.region for b in branches}),
+            "regions": await chains.regions(db),
             "repeat_days": request.app.state.settings.repeat_days,
             "currency": await programme.currency(db),
             "qualifications": await qualifications.list_all(db),
@@ -102,13 +103,11 @@ async def create(request: Request) -> Response:
     actor = auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
     settings: Settings = request.app.state.settings
-    everything = {b.id: b for b in await chains.list_branches(db)}
     region = str(form.get("region") or "")
-    chosen = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
     targets = (
-        [b for b in everything.values() if b.region == region]
+        (await chains.search_branches(db, region=region, limit=MAX_BULK + 1))[0]
         if region
-        else [everything[i] for i in chosen if i in everything]
+        else await chains.branches_by_ids(db, await pickers.picked_branches(db, form))
     )
     start, end = _day(str(form.get("start", ""))), _day(str(form.get("end", "")))
     shopper_ref = str(form.get("shopper") or "")

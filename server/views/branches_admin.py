@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from .. import auth, branch_import
 from ..db import Database
@@ -20,6 +20,7 @@ from ..i18n import _
 from ..models import Branch
 from ..queries import chains
 from ..templating import render
+from . import pickers
 
 CHAIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -185,3 +186,25 @@ async def update_branch(request: Request) -> Response:
     async with db.transaction() as tx:
         await chains.update_branch(tx, branch.id, row, actor.id)
     return RedirectResponse("/admin/branches", status_code=303)
+
+
+async def branches_json(request: Request) -> Response:
+    """``GET /admin/branches.json?q=&chain=&region=&page=``: the branches list as JSON
+    (what the pickers search as you type), fifty a page, with the total."""
+    auth.require(await auth.current_user(request), "programme.manage")
+    db: Database = request.app.state.db
+    query = request.query_params
+    ref = query.get("chain") or ""
+    page_text = query.get("page", "1")
+    page_number = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    shown, total = await chains.search_branches(
+        db,
+        (query.get("q") or "").strip()[:100],
+        int(ref) if ref.isdigit() and len(ref) < 12 else None,
+        (query.get("region") or "").strip()[:200] or None,
+        (page_number - 1) * chains.BRANCHES_PER_PAGE,
+    )
+    return JSONResponse(
+        {"branches": [pickers.branch_json(b) for b in shown], "total": total, "page": page_number},
+        headers={"cache-control": "private, no-cache"},
+    )

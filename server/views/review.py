@@ -36,7 +36,7 @@ DECISIONS = {"approve", "return", "reject"}
 MAX_NOTE = 2000
 
 
-QUEUE_KEYS = ("branch", "region", "shopper", "warning", "waited", "sort")
+QUEUE_KEYS = ("q", "branch", "region", "shopper", "warning", "waited", "sort")
 """The query parameters that choose what the queue shows (kept from page to page, and
 from the queue to a visit and back)."""
 
@@ -72,6 +72,9 @@ def queue_view(params: Mapping[str, str], deadline_hours: int) -> QueueView:
             fields[key], kept[name] = int(value), value
         elif value:
             ignored(name)
+    text = " ".join(params.get("q", "").split())[:100]
+    if text:
+        fields["text"], kept["q"] = text, text
     region = params.get("region", "").strip()
     if region:
         fields["region"], kept["region"] = region[:200], region[:200]
@@ -149,7 +152,8 @@ async def queue_page(request: Request) -> Response:
             "first": (page - 1) * review.PER_PAGE + 1,
             "last": (page - 1) * review.PER_PAGE + len(items),
             "view": view,
-            "choices": await review.queue_choices(db),
+            "regions": await review.queue_regions(db),
+            "named": await review.named(db, view.chosen.branch_id, view.chosen.shopper_id),
             "warning_codes": review.WARNING_CODES,
             "sorts": review.SORTS,
             "deadline": deadline,

@@ -19,6 +19,7 @@ from ..models import ROLES
 from ..queries import accounts as account_tokens
 from ..queries import chains, notifications, qualifications, roster, users
 from ..templating import render
+from . import pickers
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -54,7 +55,7 @@ async def users_page(request: Request, problems: list[str] | None = None) -> Res
             "kept": kept,
             "query": lambda **changes: urlencode({**kept, **changes}),
             "roles": ROLES,
-            "branches": await chains.list_branches(db),
+            "branch_picker": await pickers.branch_options(db),
             "chains": await chains.list_chains(db),
             "problems": problems or [],
             "columns": user_import.COLUMNS,
@@ -89,7 +90,7 @@ async def _membership_problems(
     db: Database, role: str, branch_ids: list[int], chain_ids: list[int]
 ) -> list[str]:
     problems = []
-    known_branches = {b.id for b in await chains.list_branches(db)}
+    known_branches = {b.id for b in await chains.branches_by_ids(db, branch_ids)}
     known_chains = {c.id for c in await chains.list_chains(db)}
     if role == "owner" and not branch_ids:
         problems.append(_("An owner needs at least one branch."))
@@ -112,7 +113,7 @@ async def create(request: Request) -> Response:
     # Invited by e-mail to choose their own password, unless the admin types one.
     access = str(form.get("access") or ("password" if password else "invite"))
     locale = str(form.get("locale") or "") or None
-    branch_ids = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
+    branch_ids = await pickers.picked_branches(db, form)
     chain_ids = [int(v) for v in form.getlist("chains") if str(v).isdigit()]
     problems = []
     if not EMAIL.fullmatch(email):
@@ -213,7 +214,7 @@ async def user_page(request: Request) -> Response:
         {
             "person": target,
             "roles": ROLES,
-            "branches": await chains.list_branches(db),
+            "branch_picker": await pickers.branch_options(db, target.branch_ids),
             "chains": await chains.list_chains(db),
             "quality": (await roster.quality_of(db, [target.id]))[target.id]
             if target.role == "shopper"
@@ -233,7 +234,7 @@ async def set_role(request: Request) -> Response:
     actor_id, user_id = await _target(request)
     db: Database = request.app.state.db
     role = str(form.get("role", ""))
-    branch_ids = [int(v) for v in form.getlist("branches") if str(v).isdigit()]
+    branch_ids = await pickers.picked_branches(db, form)
     chain_ids = [int(v) for v in form.getlist("chains") if str(v).isdigit()]
     problems = [] if role in ROLES else [_("Choose a role.")]
     problems.extend(await _membership_problems(db, role, branch_ids, chain_ids))

@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.queries import assignments, chains
+from server.views import pickers
 from tests.conftest import csrf_token, db_rows, db_write, login
 
 
@@ -108,3 +109,51 @@ def test_questionnaires_are_searched_by_title_or_identifier(demo_client: TestCli
     assert (
         "0 of 1 questionnaires" in nothing and 'href="/admin/questionnaires/default"' not in nothing
     )
+
+
+def test_beyond_a_few_hundred_branches_forms_take_codes_and_search_the_server(
+    demo_client: TestClient, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pickers, "PICKER_MAX", 5)
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/admin/users").text
+    assert 'name="branch_codes"' in page and 'data-lookup="/admin/branches.json"' in page
+    assert "Toko Contoh Kuta" not in page  # not every branch in the page any more
+    found = demo_client.get("/admin/branches.json?q=kuta").json()
+    assert found["total"] == 1 and found["branches"][0]["name"] == "Toko Contoh Kuta"
+    [(kuta, code)] = db_rows(demo_dir, "SELECT id, code FROM branches WHERE name LIKE '%Kuta'")
+    [(other,)] = db_rows(demo_dir, "SELECT id FROM branches WHERE name LIKE '%Ubud'")
+    token = csrf_token(demo_client, "/admin/users")
+    form = {"csrf_token": token, "name": "Kadek", "email": "kadek@example.test", "role": "owner"}
+    refused = demo_client.post("/admin/users", data={**form, "branch_codes": "NOPE"})
+    assert refused.status_code == 422 and "No branch has the code NOPE" in refused.text
+    made = demo_client.post(
+        "/admin/users",
+        data={**form, "branch_codes": code, "branches": str(other)},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    assert sorted(
+        r[0]
+        for r in db_rows(
+            demo_dir,
+            "SELECT o.branch_id FROM branch_owners o JOIN users u ON u.id = o.user_id"
+            " WHERE u.email = 'kadek@example.test'",
+        )
+    ) == sorted([kuta, other])
+
+
+def test_the_start_page_pages_the_branches_a_role_sees_and_finds_one(
+    demo_client: TestClient, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chains, "BRANCHES_PER_PAGE", 5)
+    [(everything,)] = db_rows(demo_dir, "SELECT count(*) FROM branches WHERE active = 1")
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/").text
+    assert page.count('<th scope="row"><a href="/branches/') == 5
+    assert f"Page 1 of {-(-everything // 5)}" in page
+    assert f"<dd>{everything}</dd>" in page  # the programme's total, not the page's
+    found = demo_client.get("/?q=kuta").text
+    assert found.count('<th scope="row"><a href="/branches/') == 1 and "Toko Contoh Kuta" in found
+    login(demo_client, "manager@demo.test")
+    assert demo_client.get("/").text.count('<th scope="row"><a href="/branches/') == 5
