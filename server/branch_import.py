@@ -9,11 +9,10 @@ Asia/Jakarta (default UTC).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .csv_import import RowProblem, records
 from .i18n import _
 
 COLUMNS = ("name", "code", "region", "city", "address", "latitude", "longitude", "timezone")
@@ -32,15 +31,6 @@ class BranchRow:
     latitude: float | None
     longitude: float | None
     timezone: str
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return _("line %(line)d: %(message)s") % {"line": self.line, "message": self.message}
 
 
 def _coordinate(text: str, low: float, high: float) -> float | None:
@@ -96,38 +86,10 @@ def check(
 
 def parse(data: bytes, existing_codes: set[str]) -> tuple[list[BranchRow], list[RowProblem]]:
     """All rows, or every problem (line numbers count the header as line 1)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [RowProblem(1, _("the file is not UTF-8 text"))]
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    problems = [
-        RowProblem(1, _("missing column %(name)r") % {"name": name})
-        for name in REQUIRED
-        if name not in header
-    ]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        problems.append(
-            RowProblem(1, _("unknown column(s): %(names)s") % {"names": ", ".join(unknown)})
-        )
-    if problems:
-        return [], problems
+    found, problems = records(data, COLUMNS, REQUIRED, MAX_ROWS)
     rows: list[BranchRow] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        if line > MAX_ROWS + 1:
-            problems.append(RowProblem(line, _("more than %(n)d rows") % {"n": MAX_ROWS}))
-            break
-        record = {
-            (k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None
-        }
-        if None in raw:
-            problems.append(RowProblem(line, _("more values than columns")))
-            continue
-        if not any(record.values()):
-            continue  # a blank line
+    for line, record in found:
         row, row_problems = check(record, existing_codes, line)
         problems.extend(RowProblem(line, message) for message in row_problems)
         if row.code and row.code in seen and row.code not in existing_codes:

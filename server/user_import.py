@@ -11,14 +11,12 @@ e-mail to choose a password.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import shopper_profile
-from .branch_import import RowProblem
+from .csv_import import RowProblem, records
 from .i18n import SUPPORTED, _
 from .models import ROLES
 
@@ -136,36 +134,10 @@ def check(record: dict[str, str], known: Known, line: int) -> tuple[UserRow, lis
 
 def parse(data: bytes, known: Known) -> tuple[list[UserRow], list[RowProblem]]:
     """All rows, or every problem (line numbers count the header as line 1)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [], [RowProblem(1, _("the file is not UTF-8 text"))]
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in reader.fieldnames or []]
-    problems = [
-        RowProblem(1, _("missing column %(name)r") % {"name": name})
-        for name in REQUIRED
-        if name not in header
-    ]
-    unknown = [h for h in header if h not in COLUMNS]
-    if unknown:
-        problems.append(
-            RowProblem(1, _("unknown column(s): %(names)s") % {"names": ", ".join(unknown)})
-        )
-    if problems:
-        return [], problems
+    found, problems = records(data, COLUMNS, REQUIRED, MAX_ROWS)
     rows: list[UserRow] = []
     seen: dict[str, int] = {}
-    for line, raw in enumerate(reader, start=2):
-        if line > MAX_ROWS + 1:
-            problems.append(RowProblem(line, _("more than %(n)d rows") % {"n": MAX_ROWS}))
-            break
-        if None in raw:
-            problems.append(RowProblem(line, _("more values than columns")))
-            continue
-        record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-        if not any(record.values()):
-            continue  # a blank line
+    for line, record in found:
         row, row_problems = check(record, known, line)
         problems.extend(RowProblem(line, message) for message in row_problems)
         address = row.email.lower()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -32,7 +31,7 @@ from ..queries import (
 )
 from ..settings import Settings
 from ..templating import render
-from . import pickers
+from . import filters, pickers
 
 MAX_BULK = 500
 
@@ -56,8 +55,7 @@ async def page(request: Request) -> Response:
     text = (query.get("q") or "").strip()[:100]
     region = (query.get("region") or "").strip()[:200] or None
     claim = query.get("claim") if query.get("claim") in ("given", "unclaimed") else None
-    page_text = query.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page = filters.page_number(query)
     shown, total = await assignments.upcoming(
         db, state, text, region, claim, (page - 1) * assignments.PER_PAGE
     )
@@ -81,7 +79,7 @@ async def page(request: Request) -> Response:
             "pages": max(1, -(-total // assignments.PER_PAGE)),
             "kept": kept,
             "state": state,
-            "query": lambda **changes: urlencode({**kept, **changes}),
+            "query": filters.kept_query(kept),
             "branch_picker": picker,
             "shoppers": people,
             "regions": await chains.regions(db),

@@ -7,7 +7,6 @@ an import stores every row or none, and names each bad row by its line.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -20,7 +19,7 @@ from ..i18n import _
 from ..models import Branch
 from ..queries import chains
 from ..templating import render
-from . import pickers
+from . import filters, pickers
 
 CHAIN_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -46,8 +45,7 @@ async def page(
     ref = query.get("chain") or ""
     chain_id = int(ref) if ref.isdigit() and len(ref) < 12 else None
     region = (query.get("region") or "").strip()[:200] or None
-    page_text = query.get("page", "1")
-    page_number = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page_number = filters.page_number(query)
     shown, total = await chains.search_branches(
         db, text, chain_id, region, (page_number - 1) * chains.BRANCHES_PER_PAGE
     )
@@ -64,7 +62,7 @@ async def page(
             "page": page_number,
             "pages": max(1, -(-total // chains.BRANCHES_PER_PAGE)),
             "kept": kept,
-            "query": lambda **changes: urlencode({**kept, **changes}),
+            "query": filters.kept_query(kept),
             "regions": await chains.regions(db),
             "problems": problems or [],
             "values": values or {},
@@ -195,8 +193,7 @@ async def branches_json(request: Request) -> Response:
     db: Database = request.app.state.db
     query = request.query_params
     ref = query.get("chain") or ""
-    page_text = query.get("page", "1")
-    page_number = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page_number = filters.page_number(query)
     shown, total = await chains.search_branches(
         db,
         (query.get("q") or "").strip()[:100],

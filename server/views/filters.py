@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
@@ -66,3 +69,16 @@ def export_period(params: QueryParams) -> tuple[str, str | None]:
     if first and last and first > last:
         first, last = last, first
     return (f"{first}-01" if first else ""), (f"{months_back(last, -1)}-01" if last else None)
+
+
+def page_number(params: Mapping[str, str]) -> int:
+    """``?page=`` of a list fifty a page: 1 when missing or unreadable."""
+    text = params.get("page", "1") or "1"
+    return int(text) if text.isdigit() and 0 < int(text) < 10**6 else 1
+
+
+def kept_query(kept: Mapping[str, Any]) -> Callable[..., str]:
+    """The query string of a list's filters (those set), with changes such as page=2."""
+    return lambda **changes: urlencode(
+        {k: v for k, v in {**kept, **changes}.items() if v not in (None, "")}
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -13,6 +13,7 @@ from ..db import Database
 from ..models import User
 from ..queries import assignments, chains, users, visits
 from ..templating import render
+from . import filters
 
 
 async def _branch_rows(
@@ -45,8 +46,7 @@ async def home(request: Request) -> Response:
     db: Database = request.app.state.db
     context: dict[str, Any] = {"role": user.role}
     text = (request.query_params.get("q") or "").strip()[:100]
-    page_text = request.query_params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page = filters.page_number(request.query_params)
     found = (text, page)
     context["branch_search"] = text
     context["branch_page"] = page
@@ -66,7 +66,5 @@ async def home(request: Request) -> Response:
     rows = context.get("branch_rows") or []
     context["chain_id"] = rows[0]["branch"].chain_id if rows else 1
     context["branch_pages"] = max(1, -(-context.get("branch_total", 0) // chains.BRANCHES_PER_PAGE))
-    context["branch_query"] = lambda **changes: urlencode(
-        {k: v for k, v in {"q": text, **changes}.items() if v}
-    )
+    context["branch_query"] = filters.kept_query({"q": text})
     return await render(request, "home.html", context)

@@ -31,6 +31,7 @@ from ..questionnaire import localized
 from ..scoring import parse_stamp
 from ..templating import render
 from ..visit_payload import is_uuid
+from . import filters
 
 DECISIONS = {"approve", "return", "reject"}
 MAX_NOTE = 2000
@@ -97,8 +98,7 @@ def queue_view(params: Mapping[str, str], deadline_hours: int) -> QueueView:
         sort = "oldest"
     elif sort != "oldest":
         kept["sort"] = sort
-    page_text = params.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page = filters.page_number(params)
     return QueueView(review.QueueFilter(**fields), sort, page, kept, notes)
 
 

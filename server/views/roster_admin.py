@@ -4,8 +4,6 @@ from their page (``POST /admin/users/{id}/profile``)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -15,6 +13,7 @@ from ..errors import ApiError
 from ..i18n import _
 from ..queries import qualifications, roster, users
 from ..templating import render
+from . import filters
 
 MAX_TEXT = 120
 
@@ -30,8 +29,7 @@ async def roster_page(request: Request) -> Response:
     region = (query.get("region") or "").strip()[:MAX_TEXT] or None
     ref = query.get("qualification") or ""
     qualification = int(ref) if ref.isdigit() and len(ref) < 12 else None
-    page_text = query.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page = filters.page_number(query)
     rows, total = await roster.roster(
         db, search, state, region, qualification, (page - 1) * roster.PER_PAGE
     )
@@ -55,7 +53,7 @@ async def roster_page(request: Request) -> Response:
             "page": page,
             "pages": pages,
             "kept": kept,
-            "query": lambda **changes: urlencode({**kept, **changes}),
+            "query": filters.kept_query(kept),
             "states": roster.STATES,
             "regions": await roster.regions(db),
             "qualifications": await qualifications.list_all(db),

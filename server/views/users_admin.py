@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -19,7 +18,7 @@ from ..models import ROLES
 from ..queries import accounts as account_tokens
 from ..queries import chains, notifications, qualifications, roster, users
 from ..templating import render
-from . import pickers
+from . import filters, pickers
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -34,8 +33,7 @@ async def users_page(request: Request, problems: list[str] | None = None) -> Res
     text = (query.get("q") or "").strip()[:100]
     role = query.get("role") if query.get("role") in ROLES else None
     status = query.get("status") if query.get("status") in ("active", "deactivated") else None
-    page_text = query.get("page", "1")
-    page = int(page_text) if page_text.isdigit() and 0 < int(page_text) < 10**6 else 1
+    page = filters.page_number(query)
     people, total = await users.search(
         db,
         text,
@@ -53,7 +51,7 @@ async def users_page(request: Request, problems: list[str] | None = None) -> Res
             "page": page,
             "pages": max(1, -(-total // users.PER_PAGE)),
             "kept": kept,
-            "query": lambda **changes: urlencode({**kept, **changes}),
+            "query": filters.kept_query(kept),
             "roles": ROLES,
             "branch_picker": await pickers.branch_options(db),
             "chains": await chains.list_chains(db),
