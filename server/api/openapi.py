@@ -455,7 +455,11 @@ PATHS: dict[str, Any] = {
                 "401": _error("not logged in"),
                 "403": _error("not a shopper"),
                 "404": _error("no such open assignment"),
-                "409": _error("taken: claimed by someone else first; too_soon: same branch"),
+                "409": _error(
+                    "taken: claimed by someone else first; too_soon: same branch;"
+                    " not_qualified: a qualification it requires is missing or runs out;"
+                    " not_active: the shopper is an applicant, paused or left"
+                ),
             },
         },
     },
