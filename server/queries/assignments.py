@@ -133,14 +133,19 @@ _LISTING_FROM = (
 
 def _listing_where(
     state: str, text: str, region: str | None, claim: str | None
-) -> tuple[str, dict[str, Any]]:
-    clauses, params = ["a.state = :state"], {"state": state}
-    if text:  # the branches and shoppers found first, then their assignments by index
-        clauses.append(
-            "(a.branch_id IN (SELECT id FROM branches WHERE lower(name) LIKE :q"
-            " OR lower(code) LIKE :q) OR a.shopper_id IN (SELECT id FROM users"
-            " WHERE role = 'shopper' AND lower(name) LIKE :q))"
+) -> tuple[str, str, dict[str, Any]]:
+    """(FROM, WHERE, parameters) of the assignments a list shows."""
+    source, clauses, params = "assignments a", ["a.state = :state"], {"state": state}
+    if text:
+        # The branches and shoppers found first, then their assignments by index, and only
+        # those read (in this order whatever the planner knows: CROSS JOIN keeps it).
+        source = (
+            "(SELECT id FROM assignments WHERE branch_id IN (SELECT id FROM branches"
+            " WHERE lower(name) LIKE :q OR lower(code) LIKE :q) UNION SELECT id FROM"
+            " assignments WHERE shopper_id IN (SELECT id FROM users WHERE role = 'shopper'"
+            " AND lower(name) LIKE :q)) m CROSS JOIN assignments a"
         )
+        clauses.append("a.id = m.id")
         params["q"] = f"%{text.lower()}%"
     if region:
         clauses.append("a.branch_id IN (SELECT id FROM branches WHERE region = :region)")
@@ -149,7 +154,7 @@ def _listing_where(
         clauses.append("a.shopper_id IS NULL")
     elif claim == "given":
         clauses.append("a.shopper_id IS NOT NULL")
-    return " AND ".join(clauses), params
+    return source, " AND ".join(clauses), params
 
 
 async def upcoming(
@@ -166,12 +171,12 @@ async def upcoming(
     still open to claim; with branch and shopper names, and how many match."""
     # Filtered, counted and paged on assignments alone (their state and window index),
     # then only the page's rows joined to their names.
-    where, params = _listing_where(state, text, region, claim)
+    source, where, params = _listing_where(state, text, region, claim)
     order = "a.window_start, a.id" if state == "open" else "a.window_start DESC, a.id DESC"
-    total = await db.fetchone(f"SELECT count(*) FROM assignments a WHERE {where}", params)
+    total = await db.fetchone(f"SELECT count(*) FROM {source} WHERE {where}", params)
     rows = await db.fetchall(
         "SELECT a.*, b.name AS branch_name, b.timezone, u.name AS shopper_name,"
-        f" q.name AS qualification{_LISTING_FROM} WHERE a.id IN (SELECT a.id FROM assignments a"
+        f" q.name AS qualification{_LISTING_FROM} WHERE a.id IN (SELECT a.id FROM {source}"
         f" WHERE {where} ORDER BY {order} LIMIT :limit OFFSET :offset) ORDER BY {order}",
         {**params, "limit": limit or PER_PAGE, "offset": offset},
     )

@@ -166,12 +166,13 @@ async def roster(
     return [{**r, "quality": found[r["id"]]} for r in rows], int(total[0]) if total else 0
 
 
-async def active_shoppers(db: Reader) -> list[dict[str, Any]]:
+async def active_shoppers(db: Reader, limit: int = 100_000) -> list[dict[str, Any]]:
     """Shoppers who may be given visits (active account and state), by name."""
     return plain_rows(
         await db.fetchall(
             f"SELECT u.id, u.name, u.email{_ROSTER_FROM} WHERE u.role = 'shopper' AND u.active = 1"
-            " AND coalesce(p.state, 'active') = 'active' ORDER BY u.name, u.id"
+            " AND coalesce(p.state, 'active') = 'active' ORDER BY u.name, u.id LIMIT ?",
+            (limit,),
         )
     )
 

@@ -47,7 +47,10 @@ async def page(request: Request) -> Response:
     auth.require(await auth.current_user(request), "programme.manage")
     db: Database = request.app.state.db
     picker = await pickers.branch_options(db)
-    people = await roster.active_shoppers(db)
+    # Every active shopper to pick from when there are few; beyond, an address is typed.
+    people = await roster.active_shoppers(db, limit=pickers.PICKER_MAX + 1)
+    if len(people) > pickers.PICKER_MAX:
+        people = None
     listed = await questionnaires.list_all(db)
     choices = await questionnaires.published_choices(db)
     query = request.query_params
@@ -108,9 +111,15 @@ async def create(request: Request) -> Response:
         else await chains.branches_by_ids(db, await pickers.picked_branches(db, form))
     )
     start, end = _day(str(form.get("start", ""))), _day(str(form.get("end", "")))
-    shopper_ref = str(form.get("shopper") or "")
+    shopper_ref = str(form.get("shopper") or "") or str(form.get("shopper_email") or "").strip()
     left_open = shopper_ref == "open"
-    shopper = await users.get(db, int(shopper_ref)) if shopper_ref.isdigit() else None
+    shopper = (
+        await users.get(db, int(shopper_ref))
+        if shopper_ref.isdigit()
+        else await users.by_email(db, shopper_ref)
+        if "@" in shopper_ref
+        else None
+    )
     chosen_questionnaire = str(form.get("questionnaire") or "default")
     definition = await questionnaires.latest_published(db, chosen_questionnaire)
     problems = []

@@ -157,3 +157,30 @@ def test_the_start_page_pages_the_branches_a_role_sees_and_finds_one(
     assert found.count('<th scope="row"><a href="/branches/') == 1 and "Toko Contoh Kuta" in found
     login(demo_client, "manager@demo.test")
     assert demo_client.get("/").text.count('<th scope="row"><a href="/branches/') == 5
+
+
+def test_beyond_a_few_hundred_shoppers_the_agency_types_the_address(
+    demo_client: TestClient, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pickers, "PICKER_MAX", 1)
+    login(demo_client, "admin@demo.test")
+    page = demo_client.get("/admin/assignments").text
+    assert 'name="shopper_email"' in page and ">Sam Shopper</option>" not in page
+    made = demo_client.post(
+        "/admin/assignments",
+        data={
+            "csrf_token": csrf_token(demo_client, "/admin/assignments"),
+            "shopper_email": "shopper3@demo.test",
+            "questionnaire": "default",
+            "branches": "2",
+            "start": "2027-06-01",
+            "end": "2027-06-30",
+        },
+        follow_redirects=False,
+    )
+    assert made.status_code == 303, made.text
+    assert db_rows(
+        demo_dir,
+        "SELECT u.email FROM assignments a JOIN users u ON u.id = a.shopper_id"
+        " WHERE a.id = (SELECT max(id) FROM assignments)",
+    ) == [("shopper3@demo.test",)]
