@@ -14,7 +14,7 @@ from starlette.responses import Response
 from .. import auth, money, notices
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _, pay_kind_name, pay_state_name
+from ..i18n import _, pay_state_name
 from ..models import User
 from ..queries import pay, visits
 from ..templating import render
@@ -199,7 +199,6 @@ async def statement_page(request: Request) -> Response:
         {
             "s": found,
             "lines": await pay.lines(db, found["id"]),
-            "pay_kind_name": pay_kind_name,
         },
     )
 

@@ -125,3 +125,8 @@ def test_the_people_list_is_searched_filtered_and_paged(
     assert "3 people" in shoppers and "Sari Shopper" in shoppers
     assert "1 person" in demo_client.get("/admin/users?q=sari").text
     assert demo_client.get("/admin/users?role=chef&page=-1").status_code == 200
+
+
+def test_the_people_page_has_a_plain_title(demo_client: TestClient) -> None:
+    login(demo_client, "admin@demo.test")
+    assert "<title>People · Visitscore</title>" in demo_client.get("/admin/users").text
