@@ -126,21 +126,6 @@ async def search(
     return [with_memberships(r) for r in rows], int(total[0]) if total else 0
 
 
-async def list_all(db: Reader) -> list[User]:
-    """Everyone, with their memberships (three queries, whatever the number of users)."""
-    owned: dict[int, set[int]] = {}
-    for r in await db.fetchall("SELECT user_id, branch_id FROM branch_owners"):
-        owned.setdefault(r[0], set()).add(r[1])
-    managed: dict[int, set[int]] = {}
-    for r in await db.fetchall("SELECT user_id, chain_id FROM chain_managers"):
-        managed.setdefault(r[0], set()).add(r[1])
-    rows = await db.fetchall("SELECT * FROM users ORDER BY role, name")
-    return [
-        User.from_row(r, frozenset(owned.get(r["id"], ())), frozenset(managed.get(r["id"], ())))
-        for r in rows
-    ]
-
-
 async def active_admins(db: Reader) -> int:
     row = await db.fetchone("SELECT count(*) FROM users WHERE role = 'admin' AND active = 1")
     return int(row[0]) if row else 0
