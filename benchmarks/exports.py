@@ -11,9 +11,11 @@ and /healthz is asked until the file is ready. Prints rows per second and /healt
 p99 during each against its p99 with the server idle, measured just before.
 
 Targets (issue "Fast as it grows"): rows per second of the streamed export at the large
-size at least 0.8 × the small size's (linear time); /healthz's p99 during an export job
-under 3 × its idle p99 (printed for the streamed export too, without a target: the
-server makes that one itself, on its own two cores' share).
+size at least 0.8 × the small size's (linear time); /healthz's p99 during the streamed
+export and during an export job under 3 × its idle p99. (Both are made by a child
+process in the idle scheduling class: the benchmark's own /healthz client keeps the
+machine busy, so their rows per second here are what an export gets from a loaded
+server, not its best.)
 """
 
 from __future__ import annotations
@@ -161,11 +163,10 @@ def main() -> int:
     )
     print(
         f"rows/s at {args.large:,} visits / at {args.small:,}: {linear:.2f} (target ≥ 0.8);"
-        f" /healthz p99 during an export job / idle: {job:.2f} (target < 3);"
-        f" during a streamed export (/chains/1/visits.csv, made by the server itself):"
-        f" {streamed:.2f}"
+        f" /healthz p99 during a streamed export / idle: {streamed:.2f} (target < 3);"
+        f" during an export job / idle: {job:.2f} (target < 3)"
     )
-    ok = linear >= 0.8 and job < 3
+    ok = linear >= 0.8 and streamed < 3 and job < 3
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 

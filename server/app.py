@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import (
+    export_process,
     exports,  # noqa: F401  (registers the export job)
     mail,  # noqa: F401  (registers the mail jobs)
     photo_export,  # noqa: F401  (registers the photo export job)
@@ -336,6 +337,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 store.scratch = app.state.scratch  # same file system: renamed into place
             await store.check()
             app.state.photo_pool = pool
+            app.state.export_children = asyncio.Semaphore(export_process.CHILDREN)
             app.state.jobs = None
             if settings.run_jobs:
                 child = settings.worker_command() if settings.jobs_in_child else None

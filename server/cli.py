@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
+import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -14,9 +16,14 @@ from typing import Any, TypeVar
 
 import click
 
-from . import branch_import, json_input, outbox_import, user_import
+from . import (
+    branch_import,
+    exports,  # (its import also registers the export job for `worker`)
+    json_input,
+    outbox_import,
+    user_import,
+)
 from . import demo as demo_module
-from . import exports as _exports  # noqa: F401  (registers the export job for `worker`)
 from . import mail as _mail  # noqa: F401  (registers the mail jobs for `worker`)
 from . import move_data as move_module
 from . import photo_export as _photo_export  # noqa: F401  (its job, for `worker`)
@@ -25,7 +32,7 @@ from .auth import NO_PASSWORD, hash_password, password_problem
 from .db import Conflict, Database, DatabaseFault, DatabaseUnavailable, backup_database
 from .db.postgres import DatabaseFault as PostgresFault
 from .engines import _without_password, open_database
-from .i18n import SUPPORTED
+from .i18n import SUPPORTED, activate, deactivate
 from .jobs import Runner, run_until_idle
 from .migrate import migrate_all
 from .models import ROLES
@@ -35,6 +42,7 @@ from .queries import jobs as queue
 from .questionnaire import export_document, parse_document
 from .scratch import Scratch
 from .settings import Settings, from_env
+from .views.filters import export_period
 
 T = TypeVar("T")
 
@@ -419,6 +427,65 @@ def revoke_token(name: str, data_dir: Path | None) -> None:
 
     revoked = _run(settings, work)
     click.echo(f"Revoked {name}." if revoked else f"{name} was revoked already.")
+
+
+@main.command("export-visits")
+@click.option("--chain", "chain_ref", required=True, help="The chain's id or code.")
+@click.option("--from", "first", metavar="YYYY-MM", default=None, help="The first month.")
+@click.option("--to", "last", metavar="YYYY-MM", default=None, help="The last month.")
+@click.option("--region", default="", help="Only the branches of this region.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option(
+    "--locale",
+    type=click.Choice(SUPPORTED),
+    default="en",
+    help="The columns and answers in this language (fr and id: CSV cells split by ';').",
+)
+@click.option("--branches", "branch_ids", default=None, hidden=True)  # the server's reader's
+@data_dir_option
+def export_visits(
+    chain_ref: str,
+    first: str | None,
+    last: str | None,
+    region: str,
+    fmt: str,
+    locale: str,
+    branch_ids: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Write a chain's approved visits to standard output, as /chains/{id}/visits.csv
+    (or .json) does; months are the branches' own."""
+    settings = _settings(data_dir)
+    try:
+        first_day, end_day = export_period({"from": first or "", "to": last or ""})
+    except ValueError as exc:
+        raise click.BadParameter("write months as YYYY-MM", param_hint=f"--{exc}") from exc
+    wanted = None
+    if branch_ids is not None:
+        if not re.fullmatch(r"\d+(,\d+)*", branch_ids):
+            raise click.BadParameter("branch ids separated by commas", param_hint="--branches")
+        wanted = {int(part) for part in branch_ids.split(",")}
+    out = sys.stdout.buffer
+
+    async def work(db: Database) -> None:
+        chain = await chains.find_chain(db, chain_ref)
+        if chain is None:
+            raise click.ClickException(f"no chain with id or code {chain_ref!r}")
+        branches = await chains.list_branches(db, chain_ids=frozenset({chain.id}))
+        if wanted is not None:
+            branches = [b for b in branches if b.id in wanted]
+        if region and region not in {b.region for b in branches}:
+            raise click.ClickException(f"{chain.code} has no region {region!r}")
+        token = activate(locale)
+        try:
+            export = await exports.prepare(db, chain, branches, first_day, end_day, region)
+            async for chunk, _rows in exports.text_chunks(export, db, fmt, locale):
+                out.write(chunk.encode())
+                out.flush()  # a page at a time: whoever reads the pipe gets it as it is made
+        finally:
+            deactivate(token)
+
+    _run(settings, work, migrate=False)
 
 
 @main.command()

@@ -102,6 +102,11 @@ class VisitsExport:
             db, [b.id for b in self.branches], self.first_day, self.end_day
         )
 
+    async def at_least(self, db: Any, rows: int) -> bool:
+        return await visits.approved_at_least(
+            db, [b.id for b in self.branches], self.first_day, self.end_day, rows
+        )
+
     def csv_header(self, locale: str) -> list[str]:
         """The columns (CSV and XLSX): the first ones as they always were (scripts read
         them), then the visit's time and questionnaire, every answer, the comments."""
@@ -399,6 +404,34 @@ async def run(context: jobs.JobContext) -> dict[str, Any]:
     return {"file": name, "rows": rows, "bytes": size}
 
 
+async def text_chunks(
+    export: VisitsExport, db: Any, fmt: str, locale: str
+) -> AsyncIterator[tuple[str, int]]:
+    """The export as CSV or JSON text, a page at a time (each page's rows made on a
+    thread, off the event loop), with the rows each piece holds: what the streamed
+    download, the job's file and ``visitscore export-visits`` all write."""
+    separator, decimal = csv_style(locale)
+    writer = csv_export.Writer(delimiter=separator)
+    if fmt == "csv":
+        writer.row(export.csv_header(locale))
+        yield writer.take(), 0
+    else:
+        yield export.json_head(), 0
+    first = True
+    async for page in export.pages(db):
+
+        def text(page: Callable[[], list[dict[str, Any]]], first: bool) -> tuple[str, int]:
+            made = page()
+            if fmt == "csv":
+                return csv_text(writer, made, decimal), len(made)
+            return ("" if first else ",") + json_text(made), len(made)
+
+        yield await asyncio.to_thread(text, page, first)
+        first = False
+    if fmt == "json":
+        yield "]}", 0
+
+
 async def _write(
     context: jobs.JobContext, export: VisitsExport, fmt: str, total: int, locale: str
 ) -> tuple[Path, int]:
@@ -409,32 +442,13 @@ async def _write(
     handle = tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", newline="", dir=context.scratch, prefix="export-", delete=False
     )
-    separator, decimal = csv_style(locale)
-    writer = csv_export.Writer(delimiter=separator)
-
-    def text(page: Callable[[], list[dict[str, Any]]], first: bool) -> tuple[str, int]:
-        made = page()
-        if fmt == "csv":
-            return csv_text(writer, made, decimal), len(made)
-        return ("" if first else ",") + json_text(made), len(made)
-
-    def write(chunk: str) -> None:
-        handle.write(chunk)
-
     rows = 0
     try:
-        if fmt == "csv":
-            writer.row(export.csv_header(locale))
-            write(writer.take())
-        else:
-            write(export.json_head())
-        async for page in export.pages(context.db):
-            chunk, count = await asyncio.to_thread(text, page, rows == 0)  # off the event loop
-            await asyncio.to_thread(write, chunk)
-            rows += count
-            await context.progress(rows, max(total, rows))
-        if fmt == "json":
-            write("]}")
+        async for chunk, count in text_chunks(export, context.db, fmt, locale):
+            await asyncio.to_thread(handle.write, chunk)
+            if count:
+                rows += count
+                await context.progress(rows, max(total, rows))
         await asyncio.to_thread(handle.close)
     except BaseException:
         handle.close()

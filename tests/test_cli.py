@@ -5,9 +5,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from starlette.testclient import TestClient
 
+from server.app import create_app
 from server.cli import main
-from tests.conftest import copy_data
+from server.settings import Settings
+from tests.conftest import copy_data, login
 
 
 @pytest.fixture
@@ -221,3 +224,35 @@ def test_backup_of_a_copy_serves(demo_template: Path, tmp_path: Path, runner: Cl
     runner.invoke(main, ["backup", str(tmp_path / "dst"), "--data-dir", str(source)])
     result = runner.invoke(main, ["migrate", "--data-dir", str(tmp_path / "dst")])
     assert result.exit_code == 0 and "applied" not in result.output
+
+
+def test_export_visits_writes_what_the_streamed_export_gives(
+    runner: CliRunner, demo_dir: Path
+) -> None:
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "admin@demo.test")
+        french = client.get(
+            "/chains/1/visits.csv?from=2026-07&to=2026-10&region=Jakarta",
+            headers={"accept-language": "fr"},
+        ).content
+        whole = client.get("/chains/1/visits.json").content
+    args = ["export-visits", "--data-dir", str(demo_dir), "--chain"]
+    period = ["--from", "2026-07", "--to", "2026-10", "--region", "Jakarta", "--locale", "fr"]
+    made = runner.invoke(main, [*args, "TOKO", *period])
+    assert made.exit_code == 0, made.output
+    assert made.stdout_bytes == french and french.count(b"\n") > 1
+    assert french.decode("utf-8-sig").startswith("Visite;")  # the reader's language and cells
+    as_json = runner.invoke(main, [*args, "1", "--format", "json"])
+    assert as_json.exit_code == 0 and as_json.stdout_bytes == whole
+
+
+def test_export_visits_refuses_bad_input_in_one_line(runner: CliRunner, demo_dir: Path) -> None:
+    args = ["export-visits", "--data-dir", str(demo_dir), "--chain"]
+    bad_month = runner.invoke(main, [*args, "TOKO", "--to", "2026-13"])
+    assert bad_month.exit_code == 2 and "--to: write months as YYYY-MM" in bad_month.output
+    no_chain = runner.invoke(main, [*args, "NOPE"])
+    assert no_chain.exit_code == 1 and "no chain with id or code 'NOPE'" in no_chain.output
+    no_region = runner.invoke(main, [*args, "TOKO", "--region", "Mars"])
+    assert no_region.exit_code == 1 and "TOKO has no region 'Mars'" in no_region.output
+    bad_ids = runner.invoke(main, [*args, "TOKO", "--branches", "1;DROP"])
+    assert bad_ids.exit_code == 2 and "branch ids" in bad_ids.output

@@ -466,6 +466,22 @@ async def count_approved(
     return int(row[0]) if row else 0
 
 
+async def approved_at_least(
+    db: Reader, branch_ids: list[int], first_day: str, before_day: str | None, rows: int
+) -> bool:
+    """Whether :func:`approved_page` gives at least ``rows`` rows for these branches and
+    days; reads no more than that many index entries (a big export's first question)."""
+    if not branch_ids:
+        return False
+    row = await db.fetchone(
+        "SELECT count(*) FROM (SELECT 1 FROM visits WHERE state = 'approved'"
+        f" AND +branch_id IN ({placeholders(branch_ids)}) AND local_date >= ?"
+        " AND local_date < ? LIMIT ?) AS found",
+        (*branch_ids, first_day, before_day or "9999-12-31", rows),
+    )
+    return bool(row) and int(row[0]) >= rows
+
+
 COMPACT_PAGE = 2000
 
 

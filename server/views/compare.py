@@ -7,14 +7,13 @@ visits themselves. Bad filter values are ignored with a visible note.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .. import auth, charts, csv_export, exports, i18n, reports
+from .. import auth, charts, export_process, exports, i18n, reports
 from ..db import Database
 from ..errors import ApiError
 from ..i18n import _, current_locale, format_score
@@ -417,19 +416,8 @@ async def visits_csv(request: Request) -> Response:
     """The approved visits, one row per visit, one column per section and question score,
     streamed as they are read."""
     export = await _export(request)
-    header = export.csv_header(current_locale())
-    separator, decimal = exports.csv_style(current_locale())
-    writer = csv_export.Writer(delimiter=separator)
-
-    async def lines() -> AsyncIterator[str]:
-        writer.row(header)
-        yield writer.take()
-        async for page in export.pages(request.app.state.db):
-            # CPU work: off the event loop
-            yield await asyncio.to_thread(lambda p=page: exports.csv_text(writer, p(), decimal))
-
     return StreamingResponse(
-        lines(),
+        await _stream(request, export, "csv"),
         media_type="text/csv; charset=utf-8",
         headers={
             "content-disposition": f'attachment; filename="visits-{export.chain.code}.csv"',
@@ -441,16 +429,22 @@ async def visits_csv(request: Request) -> Response:
 async def visits_json(request: Request) -> Response:
     """The same visits as JSON: ``{"chain", "visits": [...]}``, streamed."""
     export = await _export(request)
-
-    async def chunks() -> AsyncIterator[str]:
-        yield export.json_head()
-        first = True
-        async for page in export.pages(request.app.state.db):
-            text = await asyncio.to_thread(lambda p=page: exports.json_text(p()))
-            yield ("" if first else ",") + text
-            first = False
-        yield "]}"
-
     return StreamingResponse(
-        chunks(), media_type="application/json", headers={"cache-control": "private, no-cache"}
+        await _stream(request, export, "json"),
+        media_type="application/json",
+        headers={"cache-control": "private, no-cache"},
     )
+
+
+async def _stream(
+    request: Request, export: exports.VisitsExport, fmt: str
+) -> AsyncIterator[str] | AsyncIterator[bytes]:
+    """The export's text as it is made: by a child process when it is big and the server
+    runs its heavy work in children (server/export_process.py), else here."""
+    db = request.app.state.db
+    settings = request.app.state.settings
+    locale = current_locale()
+    if settings.jobs_in_child and await export.at_least(db, export_process.CHILD_ROWS):
+        argv, env = export_process.command(settings, export, fmt, locale)
+        return export_process.stream(request.app.state.export_children, argv, env)
+    return (chunk async for chunk, _rows in exports.text_chunks(export, db, fmt, locale))
