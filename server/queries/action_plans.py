@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from .. import zones
@@ -309,27 +310,50 @@ async def _progress(
     db: Reader, branch_id: int, section: str, since: str
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """The section's mean over the 5 approved visits before the plan, and over all since."""
-    sql = (
-        "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
-        " WHERE branch_id = ? AND state = 'approved' AND started_utc {op} ?"
-        " ORDER BY started_utc {order}{limit}"
-    )
     # The 5 latest visits that have the section (another questionnaire may not).
     before = await db.fetchall(
-        sql.format(op="<", order="DESC", limit=" LIMIT 25"), (branch_id, since)
+        "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
+        " WHERE branch_id = ? AND state = 'approved' AND started_utc < ?"
+        " ORDER BY started_utc DESC LIMIT 25",
+        (branch_id, since),
     )
-    after = await db.fetchall(sql.format(op=">=", order="ASC", limit=""), (branch_id, since))
+    last = [s for s in (await _section_scores(db, before, section))[:5] if s is not None]
+    before_mean = {"mean": sum(last) / len(last), "visits": len(last)} if last else None
+    return before_mean, await _since(db, branch_id, section, since)
 
-    async def mean(rows: list[Any], most: int | None = None) -> dict[str, Any] | None:
-        having: list[float | None] = []
-        for row in rows:
-            kept = await summaries.stored_section_scores(db, row)
-            if kept is not None and section in kept:
-                having.append(kept[section])
-        scores = [s for s in having[:most] if s is not None]
-        return {"mean": sum(scores) / len(scores), "visits": len(scores)} if scores else None
 
-    return await mean(before, 5), await mean(after)
+async def _section_scores(db: Reader, rows: list[Any], section: str) -> list[float | None]:
+    """The section's score in each visit that has the section (None: not applicable)."""
+    having: list[float | None] = []
+    for row in rows:
+        kept = await summaries.stored_section_scores(db, row)
+        if kept is not None and section in kept:
+            having.append(kept[section])
+    return having
+
+
+async def _since(db: Reader, branch_id: int, section: str, since: str) -> dict[str, Any] | None:
+    """The section's mean over every approved visit started since the plan was made: the
+    visits of its first month or two read one by one, the months after from the branch's
+    monthly rollup (kept at approval), so a plan a year old costs what a new one does.
+
+    Rollup months are the branch's own (``local_date``) and ``since`` is UTC: a visit
+    whose day at the branch is on or after ``cutoff`` (the first of the month after the
+    one two days on) started after the plan at any offset; earlier ones are read and
+    compared by their UTC start, from the day before the plan's."""
+    made = date.fromisoformat(since[:10])
+    later = made + timedelta(days=2)
+    cutoff = date(later.year + later.month // 12, later.month % 12 + 1, 1)
+    rows = await db.fetchall(
+        "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
+        " WHERE branch_id = ? AND state = 'approved' AND local_date >= ? AND local_date < ?"
+        " AND started_utc >= ?",
+        (branch_id, (made - timedelta(days=1)).isoformat(), cutoff.isoformat(), since),
+    )
+    first = [s for s in await _section_scores(db, rows, section) if s is not None]
+    scored, total = await summaries.section_totals(db, branch_id, section, cutoff.isoformat()[:7])
+    visits = len(first) + scored
+    return {"mean": (sum(first) + total) / visits, "visits": visits} if visits else None
 
 
 PROPOSAL_VISITS = 10

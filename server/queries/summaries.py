@@ -381,6 +381,19 @@ async def by_branch(
     return out
 
 
+async def section_totals(
+    db: Reader, branch_id: int, section_key: str, from_month: str
+) -> tuple[int, float]:
+    """A branch's scored visits of one section from ``from_month`` on, and the sum of
+    their scores (read from the monthly rollup: a few rows whatever the visits)."""
+    row = await db.fetchone(
+        "SELECT coalesce(sum(scored), 0), coalesce(sum(score_sum), 0) FROM branch_month_scores"
+        " WHERE branch_id = ? AND month >= ? AND section_key = ?",
+        (branch_id, from_month, section_key),
+    )
+    return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+
 async def on_target(
     db: Reader, branch_id: int, month_from: str, month_to: str, target: float
 ) -> dict[str, int]:

@@ -566,3 +566,50 @@ def test_the_plans_setting_is_checked(demo_client: TestClient, demo_dir: Path) -
     assert db_rows(demo_dir, "SELECT count(*) FROM programme_settings WHERE key = 'plans'") == [
         (0,)
     ]
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        "2026-06-01T00:00:00Z",  # before every visit of the branch
+        "2026-07-31T18:30:00Z",  # 01:30 on 1 August at the branch (UTC+7)
+        "2026-08-31T23:59:59Z",
+        "2026-10-16T09:00:00Z",
+        "2026-12-01T00:00:00Z",  # after every visit
+    ],
+)
+def test_the_mean_since_a_plan_counts_every_visit_since_it(
+    demo_client: TestClient, demo_dir: Path, made: str
+) -> None:
+    """Whole months come from the monthly rollup and the first ones visit by visit: the
+    mean and its n are those of every approved visit started since the plan was made."""
+    branch = branch_of(demo_dir, "JKT-PLT")
+    login(demo_client, "owner@demo.test")
+    csrf = token(demo_client, f"/branches/{branch}")
+    demo_client.post(
+        f"/branches/{branch}/action-plans",
+        data={"csrf_token": csrf, "text": "Greet everyone", "section": "greeting"},
+    )
+    db_write(
+        demo_dir,
+        [("UPDATE action_plans SET created_at = ? WHERE text = ?", (made, "Greet everyone"))],
+    )
+    (plan,) = [
+        p
+        for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        if p["text"] == "Greet everyone"
+    ]
+    scores = [
+        v["sections"]["greeting"]
+        for v in visit_scores(
+            demo_dir,
+            "WHERE branch_id = ? AND state = 'approved' AND started_utc >= ?",
+            (branch, made),
+        )
+        if v["sections"].get("greeting") is not None
+    ]
+    if not scores:
+        assert plan["since"] is None
+    else:
+        assert plan["since"]["visits"] == len(scores)
+        assert plan["since"]["mean"] == pytest.approx(sum(scores) / len(scores))
