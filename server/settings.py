@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 from .photo_store import PhotoStore, open_store
@@ -114,8 +115,7 @@ class Settings:
         during an export went from 0.5 ms to 1.5-4 ms, with the idle class 0.5-0.9 ms
         (benchmarks/exports.py). The price: on a machine kept fully busy by requests,
         exports and mail wait until it is not."""
-        low = ["chrt", "--idle", "0"] if shutil.which("chrt") else ["nice", "-n", "10"]
-        argv = [*low, sys.executable, "-m", "server", *args]
+        argv = [*_lowest_priority(), sys.executable, "-m", "server", *args]
         return argv, {**os.environ, **self.to_env()}
 
     @property
@@ -177,6 +177,18 @@ class Settings:
             "VISITSCORE_PWA_DIR": str(self.pwa_dir),
             "VISITSCORE_SERVICE_WORKER": str(self.service_worker),
         }
+
+
+@cache
+def _lowest_priority() -> list[str]:
+    """The command prefix that runs a child in the idle scheduling class, tried once: where
+    ``chrt`` is missing or refused (some containers forbid it), ``nice -n 10``."""
+    idle = ["chrt", "--idle", "0"]
+    try:
+        tried = subprocess.run([*idle, "true"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ["nice", "-n", "10"]
+    return idle if tried.returncode == 0 else ["nice", "-n", "10"]
 
 
 def from_env() -> Settings:
