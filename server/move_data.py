@@ -41,12 +41,15 @@ async def _copy_table(source: Any, tx: Any, table: str) -> int:
     """One table, page by page; the next page is read from SQLite while this one is
     written."""
     names = await transfer.columns(source, table)
+    key = await transfer.order_key(source, table)
+    width = len(names)
     copied = 0
-    pending = asyncio.ensure_future(transfer.rows(source, table, names, 0, PAGE))
+    pending = asyncio.ensure_future(transfer.rows(source, table, names, key, None, PAGE))
     try:
         while page := await pending:
-            pending = asyncio.ensure_future(transfer.rows(source, table, names, page[-1][-1], PAGE))
-            await transfer.insert(tx, table, names, [tuple(r)[:-1] for r in page])
+            after = tuple(page[-1])[width:]
+            pending = asyncio.ensure_future(transfer.rows(source, table, names, key, after, PAGE))
+            await transfer.insert(tx, table, names, [tuple(r)[:width] for r in page])
             copied += len(page)
     finally:
         pending.cancel()

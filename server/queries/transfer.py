@@ -41,12 +41,32 @@ async def columns(db: Reader, table: str) -> list[str]:
     return [r[1] for r in await db.fetchall(f'PRAGMA table_info("{table}")')]
 
 
-async def rows(db: Reader, table: str, names: list[str], after: int, limit: int) -> list[Any]:
-    """A page of the table in rowid order; each row ends with its rowid."""
+async def order_key(db: Reader, table: str) -> list[str]:
+    """The columns a table is paged by: its rowid, or for a WITHOUT ROWID table (the
+    monthly rollups) its primary key."""
+    row = await db.fetchone("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+    if row is None or "WITHOUT ROWID" not in " ".join(str(row[0]).upper().split()):
+        return ["rowid"]
+    info = await db.fetchall(f'PRAGMA table_info("{table}")')
+    return [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+
+
+async def rows(
+    db: Reader,
+    table: str,
+    names: list[str],
+    key: list[str],
+    after: tuple[Any, ...] | None,
+    limit: int,
+) -> list[Any]:
+    """A page of the table in ``key`` order after the key ``after`` (None: from the
+    start); each row ends with its key's values."""
     listed = ", ".join(f'"{n}"' for n in names)
+    keys = ", ".join(k if k == "rowid" else f'"{k}"' for k in key)
+    where = f"WHERE ({keys}) > ({', '.join('?' for _ in key)})" if after is not None else ""
     return await db.fetchall(
-        f'SELECT {listed}, rowid FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?',
-        (after, limit),
+        f'SELECT {listed}, {keys} FROM "{table}" {where} ORDER BY {keys} LIMIT ?',
+        (*(after or ()), limit),
     )
 
 
