@@ -103,9 +103,11 @@ class VisitsExport:
         )
 
     async def at_least(self, db: Any, rows: int) -> bool:
-        return await visits.approved_at_least(
-            db, [b.id for b in self.branches], self.first_day, self.end_day, rows
+        """Whether it holds ``rows`` visits or more (reads no more than that many)."""
+        found = await visits.count_approved(
+            db, [b.id for b in self.branches], self.first_day, self.end_day, at_most=rows
         )
+        return found >= rows
 
     def csv_header(self, locale: str) -> list[str]:
         """The columns (CSV and XLSX): the first ones as they always were (scripts read
@@ -412,6 +414,13 @@ async def text_chunks(
     download, the job's file and ``visitscore export-visits`` all write."""
     separator, decimal = csv_style(locale)
     writer = csv_export.Writer(delimiter=separator)
+
+    def text(page: Callable[[], list[dict[str, Any]]], first: bool) -> tuple[str, int]:
+        made = page()
+        if fmt == "csv":
+            return csv_text(writer, made, decimal), len(made)
+        return ("" if first else ",") + json_text(made), len(made)
+
     if fmt == "csv":
         writer.row(export.csv_header(locale))
         yield writer.take(), 0
@@ -419,13 +428,6 @@ async def text_chunks(
         yield export.json_head(), 0
     first = True
     async for page in export.pages(db):
-
-        def text(page: Callable[[], list[dict[str, Any]]], first: bool) -> tuple[str, int]:
-            made = page()
-            if fmt == "csv":
-                return csv_text(writer, made, decimal), len(made)
-            return ("" if first else ",") + json_text(made), len(made)
-
         yield await asyncio.to_thread(text, page, first)
         first = False
     if fmt == "json":

@@ -452,34 +452,26 @@ APPROVED_PAGE = (
 
 
 async def count_approved(
-    db: Reader, branch_ids: list[int], first_day: str, before_day: str | None
+    db: Reader,
+    branch_ids: list[int],
+    first_day: str,
+    before_day: str | None,
+    at_most: int | None = None,
 ) -> int:
     """How many rows :func:`approved_page` will give for these branches and days (an
-    export's progress), read from the same index."""
+    export's progress), read from the same index; counting stops at ``at_most`` when
+    given (whether an export is big reads no more than that many)."""
     if not branch_ids:
         return 0
-    row = await db.fetchone(
-        "SELECT count(*) FROM visits WHERE state = 'approved'"
-        f" AND +branch_id IN ({placeholders(branch_ids)}) AND local_date >= ? AND local_date < ?",
-        (*branch_ids, first_day, before_day or "9999-12-31"),
+    found = (
+        "SELECT 1 FROM visits WHERE state = 'approved'"
+        f" AND +branch_id IN ({placeholders(branch_ids)}) AND local_date >= ? AND local_date < ?"
     )
+    params: tuple[Any, ...] = (*branch_ids, first_day, before_day or "9999-12-31")
+    if at_most is not None:
+        found, params = found + " LIMIT ?", (*params, at_most)
+    row = await db.fetchone(f"SELECT count(*) FROM ({found}) AS found", params)
     return int(row[0]) if row else 0
-
-
-async def approved_at_least(
-    db: Reader, branch_ids: list[int], first_day: str, before_day: str | None, rows: int
-) -> bool:
-    """Whether :func:`approved_page` gives at least ``rows`` rows for these branches and
-    days; reads no more than that many index entries (a big export's first question)."""
-    if not branch_ids:
-        return False
-    row = await db.fetchone(
-        "SELECT count(*) FROM (SELECT 1 FROM visits WHERE state = 'approved'"
-        f" AND +branch_id IN ({placeholders(branch_ids)}) AND local_date >= ?"
-        " AND local_date < ? LIMIT ?) AS found",
-        (*branch_ids, first_day, before_day or "9999-12-31", rows),
-    )
-    return bool(row) and int(row[0]) >= rows
 
 
 COMPACT_PAGE = 2000
