@@ -1,6 +1,7 @@
 """Every page of the role matrix at two sizes: does any grow with the number of visits?
 
     .venv/bin/python benchmarks/pages.py [--small 10000] [--large 100000] [--rounds 7]
+        [--keep DIR] [--only /chains/1/compare]
 
 Builds (or reuses, with ``--keep DIR``) two data folders with ``scale_data.grow`` that
 differ only in their number of visits, starts the app in process on each, and times
@@ -86,6 +87,7 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--keep", type=Path, help="build into this folder and reuse it")
+    parser.add_argument("--only", default="", help="only the pages whose path holds this")
     args = parser.parse_args()
     with ExitStack() as stack:
         folder = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -95,6 +97,7 @@ def main() -> int:
         with sqlite3.connect(small / "visitscore.db") as db:
             (visit,) = db.execute("SELECT visit_uuid FROM visits WHERE id = 1").fetchone()
         todo = [*pages(), ("manager", f"/visits/{visit}"), ("manager", f"/visits/{visit}.json")]
+        todo = [(role, path) for role, path in todo if args.only in path]
         worst = 0.0
         print(f"{'page':58} {'role':9} {'small ms':>9} {'large ms':>9} {'ratio':>6}")
         for role, path in todo:

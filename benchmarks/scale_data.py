@@ -4,7 +4,10 @@
 Each added visit is a copy of one of the demo's approved visits (its answers, stamps
 and scores, moved to another branch and day over the last 24 months),
 with its assignment and the audit rows the server writes for it, so rows are the
-size and shape the server really stores. The visits are shared among the demo's
+size and shape the server really stores. The demo's own branches are busy ones (each
+gets DEMO_BRANCH_SHARE of the visits, the scale branches share the rest), so the pages
+their users read, a branch's visit list for one, are full at every size and grow only
+with the data. The visits are shared among the demo's
 shoppers and enough added ones for about VISITS_PER_SHOPPER each. Rows are written with plain
 sqlite3 in transactions of ``BATCH`` visits, so the WAL stays small; the summaries are
 then rebuilt by the server's own code, as an upgrade would.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import sqlite3
@@ -37,6 +41,8 @@ VISITS_PER_SHOPPER = 200
 """Shoppers added so each does about this many visits (a real roster: many shoppers, a
 few hundred visits each), beside the demo's three."""
 MONTHS = 24
+DEMO_BRANCH_SHARE = 0.01
+"""About 100 visits to each demo branch at 10k visits (two pages of its visit list)."""
 PASSWORD = "visitscore-demo"
 
 
@@ -61,7 +67,11 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
             for n in range(have + 1, branches + 1)
         ],
     )
-    branch_ids = [b for (b,) in db.execute("SELECT id FROM branches")]
+    branch_ids = [b for (b,) in db.execute("SELECT id FROM branches ORDER BY id")]
+    busy = min(have, len(branch_ids))
+    rest = (1 - busy * DEMO_BRANCH_SHARE) / max(1, len(branch_ids) - busy)
+    weights = [DEMO_BRANCH_SHARE] * busy + [rest] * (len(branch_ids) - busy)
+    cumulative = list(itertools.accumulate(weights))
     password_hash, locale = db.execute(
         "SELECT password_hash, locale FROM users WHERE role = 'shopper' ORDER BY id LIMIT 1"
     ).fetchone()
@@ -102,7 +112,7 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
             day = first_day + timedelta(days=rng.randrange(days))
             old = str(t[4])[:10]
             new = day.isoformat()
-            branch = rng.choice(branch_ids)
+            (branch,) = rng.choices(branch_ids, cum_weights=cumulative)
             shopper = rng.choice(shopper_ids)
             assignment = next_assignment + i
             assignments.append((assignment, branch, shopper, t[1], t[2], new, new, now, now))
