@@ -196,6 +196,7 @@ async def store_visit(
             actor_id=user.id,
             received={"photos": len(payload.photos)},
             started_at=payload.started_at,
+            started_utc=payload.started_utc,
         )
     await tx.batch([*statements, *extra])
     if complete and not review:  # approved at once: a low section may open a plan

@@ -30,4 +30,9 @@ async def migrate_all(db: Database) -> list[str]:
         async with db.transaction() as tx:
             await summaries.rebuild(tx)
             done.append("answer counts")
+    elif any(name.startswith("0032_") for name in done):
+        # Plans keep their mean since they were made from 0032 on: count it once.
+        async with db.transaction() as tx:
+            await summaries.recount_plan_progress(tx)
+            done.append("plan progress")
     return done

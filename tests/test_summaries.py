@@ -3,6 +3,7 @@ version and state) always agree with the visits they sum."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from decimal import Decimal
@@ -14,10 +15,11 @@ from starlette.testclient import TestClient
 
 from server import visit_record
 from server.app import create_app
+from server.queries import summaries
 from server.scoring import score_visit
 from server.settings import Settings
 from tests.api.conftest import new_id, open_assignments, visit_body
-from tests.conftest import ENGINE, csrf_token, db_rows, db_write, login, visit_scores
+from tests.conftest import ENGINE, csrf_token, db_rows, db_write, login, open_db, visit_scores
 
 FROM_VISITS = """
 SELECT branch_id, substr(local_date, 1, 7) AS month, count(*), count(score_total),
@@ -113,7 +115,67 @@ def slots_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
     return [(*k, int(v[0]), int(v[1]), v[2]) for k, v in sorted(sums.items())]
 
 
+def plan_progress_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
+    """Each plan with a section: (id, scored visits, sum of scores) over the approved
+    visits started since it was made, counted here from the visits."""
+    visits = visit_scores(data_dir, "WHERE state = 'approved'")
+    out = []
+    for plan_id, branch, key, made in db_rows(
+        data_dir,
+        "SELECT id, branch_id, section_key, created_at FROM action_plans"
+        " WHERE section_key IS NOT NULL ORDER BY id",
+    ):
+        scores = [
+            v["sections"][key]
+            for v in visits
+            if v["branch_id"] == branch
+            and v["started_utc"] >= made
+            and v["sections"].get(key) is not None
+        ]
+        out.append((plan_id, len(scores), sum(scores)))
+    return out
+
+
+PLAN_PROGRESS_KEPT = """
+SELECT id, since_scored, round(CAST(since_score_sum AS NUMERIC), 6) FROM action_plans
+WHERE section_key IS NOT NULL ORDER BY id"""
+
+
+def recount_plans(data_dir: Path) -> None:
+    """Every plan's "since" counted again from the visits, by the server's upgrade code."""
+
+    async def recount() -> None:
+        async with open_db(data_dir) as db, db.transaction() as tx:
+            await summaries.recount_plan_progress(tx)
+
+    asyncio.run(recount())
+
+
+def early_plans(data_dir: Path, branch: int) -> None:
+    """A plan on every section at ``branch`` made before any visit, counted from the
+    visits as an upgrade counts them (tests of later approvals and corrections then
+    watch the plans' "since" move)."""
+    keys = sorted(
+        {k for v in visit_scores(data_dir, "WHERE state = 'approved'") for k in v["sections"]}
+    )
+    (admin,) = db_rows(data_dir, "SELECT id FROM users WHERE role = 'admin' ORDER BY id LIMIT 1")[0]
+    made = "2020-01-01T00:00:00+00:00"
+    db_write(
+        data_dir,
+        [
+            (
+                "INSERT INTO action_plans (branch_id, section_key, text, created_by, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(branch, key, f"Early plan for {key}", admin, made, made) for key in keys],
+            )
+        ],
+    )
+    recount_plans(data_dir)
+    assert sum(n for _id, n, _sum in db_rows(data_dir, PLAN_PROGRESS_KEPT)) > 0
+
+
 def assert_consistent(data_dir: Path) -> None:
+    assert same_rows(db_rows(data_dir, PLAN_PROGRESS_KEPT), plan_progress_from_visits(data_dir))
     assert db_rows(data_dir, BANDS_KEPT) == db_rows(data_dir, BANDS_FROM_VISITS)
     assert same_rows(db_rows(data_dir, SLOTS_KEPT), slots_from_visits(data_dir))
     assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
@@ -275,6 +337,11 @@ def test_review_decisions_keep_every_rollup_true(demo_dir: Path) -> None:
         demo_dir, "SELECT visit_uuid FROM visits WHERE state = 'submitted' ORDER BY id LIMIT 2"
     )
     assert len(waiting) == 2
+    ((branch,),) = db_rows(
+        demo_dir, "SELECT branch_id FROM visits WHERE visit_uuid = ?", (waiting[0][0],)
+    )
+    early_plans(demo_dir, branch)  # the approval adds to their "since"
+    kept = dict((r[0], r[1]) for r in db_rows(demo_dir, PLAN_PROGRESS_KEPT))
     before = dict(db_rows(demo_dir, "SELECT state, sum(visits) FROM visit_counts GROUP BY 1"))
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "reviewer@demo.test")
@@ -291,6 +358,8 @@ def test_review_decisions_keep_every_rollup_true(demo_dir: Path) -> None:
     assert after["approved"] == before["approved"] + 1
     assert after["returned"] == before.get("returned", 0) + 1
     assert_consistent(demo_dir)
+    moved = [r for r in db_rows(demo_dir, PLAN_PROGRESS_KEPT) if r[1] != kept.get(r[0])]
+    assert moved and all(r[1] == kept[r[0]] + 1 for r in moved)
 
 
 @pytest.mark.skipif(
@@ -314,4 +383,25 @@ def test_migration_0010_backfills_the_new_rollups(demo_dir: Path) -> None:
         db.close()
     assert db_rows(demo_dir, COUNTS_KEPT)
     assert db_rows(demo_dir, QUESTIONS_FROM_SUMMARY)
+    assert_consistent(demo_dir)
+
+
+def test_an_upgrade_counts_every_plans_mean_since_it_was_made(demo_dir: Path) -> None:
+    """A database from before migration 0032 (plans kept no "since" sums): the server's
+    start-up adds them, counted from the visits."""
+    (branch,) = db_rows(demo_dir, "SELECT branch_id FROM visits WHERE state = 'approved'")[0]
+    early_plans(demo_dir, branch)
+    expected = db_rows(demo_dir, PLAN_PROGRESS_KEPT)
+    db_write(
+        demo_dir,
+        [
+            ("ALTER TABLE action_plans DROP COLUMN since_scored", ()),
+            ("ALTER TABLE action_plans DROP COLUMN since_score_sum", ()),
+            ("DELETE FROM schema_migrations WHERE version = 32", ()),
+        ],
+    )
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "owner@demo.test")
+    assert db_rows(demo_dir, PLAN_PROGRESS_KEPT) == expected
+    assert any(n > 0 for _id, n, _sum in expected)
     assert_consistent(demo_dir)

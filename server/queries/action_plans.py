@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Any
 
 from .. import zones
@@ -28,6 +27,7 @@ async def create(
         " due_date, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (branch_id, visit_id, section_key, text, responsible, due_date, author_id, now, now),
     )
+    await summaries.start_plan_progress(tx, plan_id, branch_id, section_key, now)
     await audit.record(
         tx,
         author_id,
@@ -88,6 +88,7 @@ async def open_for_approval(
             " updated_at, opened_score, opened_target) VALUES (?, ?, ?, '', ?, ?, ?, ?)",
             (visit["branch_id"], visit["id"], key, now, now, score, target),
         )
+        await summaries.start_plan_progress(tx, plan_id, visit["branch_id"], key, now)
         await audit.record(
             tx,
             None,
@@ -233,9 +234,10 @@ async def for_branches(
             "next_visit": None,
         }
         if r["section_key"] and progress:
-            plan["before"], plan["since"] = await _progress(
-                db, r["branch_id"], r["section_key"], r["created_at"]
-            )
+            plan["before"] = await _before(db, r["branch_id"], r["section_key"], r["created_at"])
+            scored = int(r["since_scored"])
+            if scored:
+                plan["since"] = {"mean": float(r["since_score_sum"]) / scored, "visits": scored}
         if r["section_key"]:
             target = (targets or {}).get(r["section_key"])
             if r["done_at"] and target is not None:
@@ -306,10 +308,9 @@ def fix_rate(plans: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _progress(
-    db: Reader, branch_id: int, section: str, since: str
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The section's mean over the 5 approved visits before the plan, and over all since."""
+async def _before(db: Reader, branch_id: int, section: str, since: str) -> dict[str, Any] | None:
+    """The section's mean over the 5 approved visits before the plan (its mean since is
+    kept on the plan's row as visits are approved, see ``summaries.approval_statements``)."""
     # The 5 latest visits that have the section (another questionnaire may not).
     before = await db.fetchall(
         "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
@@ -318,8 +319,7 @@ async def _progress(
         (branch_id, since),
     )
     last = [s for s in (await _section_scores(db, before, section))[:5] if s is not None]
-    before_mean = {"mean": sum(last) / len(last), "visits": len(last)} if last else None
-    return before_mean, await _since(db, branch_id, section, since)
+    return {"mean": sum(last) / len(last), "visits": len(last)} if last else None
 
 
 async def _section_scores(db: Reader, rows: list[Any], section: str) -> list[float | None]:
@@ -330,30 +330,6 @@ async def _section_scores(db: Reader, rows: list[Any], section: str) -> list[flo
         if kept is not None and section in kept:
             having.append(kept[section])
     return having
-
-
-async def _since(db: Reader, branch_id: int, section: str, since: str) -> dict[str, Any] | None:
-    """The section's mean over every approved visit started since the plan was made: the
-    visits of its first month or two read one by one, the months after from the branch's
-    monthly rollup (kept at approval), so a plan a year old costs what a new one does.
-
-    Rollup months are the branch's own (``local_date``) and ``since`` is UTC: a visit
-    whose day at the branch is on or after ``cutoff`` (the first of the month after the
-    one two days on) started after the plan at any offset; earlier ones are read and
-    compared by their UTC start, from the day before the plan's."""
-    made = date.fromisoformat(since[:10])
-    later = made + timedelta(days=2)
-    cutoff = date(later.year + later.month // 12, later.month % 12 + 1, 1)
-    rows = await db.fetchall(
-        "SELECT scores, questionnaire_id, questionnaire_version FROM visits"
-        " WHERE branch_id = ? AND state = 'approved' AND local_date >= ? AND local_date < ?"
-        " AND started_utc >= ?",
-        (branch_id, (made - timedelta(days=1)).isoformat(), cutoff.isoformat(), since),
-    )
-    first = [s for s in await _section_scores(db, rows, section) if s is not None]
-    scored, total = await summaries.section_totals(db, branch_id, section, cutoff.isoformat()[:7])
-    visits = len(first) + scored
-    return {"mean": (sum(first) + total) / visits, "visits": visits} if visits else None
 
 
 PROPOSAL_VISITS = 10

@@ -87,6 +87,7 @@ async def correct(
             score.total,
             stored(definition, record),
             row["started_at"],
+            row["started_utc"],
         ) + summaries.answer_statements(
             row["branch_id"],
             row["local_date"],

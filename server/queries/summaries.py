@@ -78,6 +78,33 @@ _WITHDRAW_SLOT = (
 )
 
 
+def _plan_progress(
+    branch_id: int, started_utc: str | None, sections: dict[str, float | None], sign: int
+) -> list[Statement]:
+    """Adding (``sign`` 1) or taking out (-1) one approved visit's section scores in the
+    "since" sums of its branch's plans made before it started: one statement for all its
+    sections. A plan's mean since it was made is then read from its own row."""
+    scored = {key: score for key, score in sorted(sections.items()) if score is not None}
+    if not started_utc or not scored:
+        return []
+    cases = " ".join("WHEN ? THEN ?" for _ in scored)
+    return [
+        (
+            "UPDATE action_plans SET since_scored = since_scored + ?,"
+            f" since_score_sum = since_score_sum + CASE section_key {cases} ELSE 0 END"
+            " WHERE branch_id = ? AND created_at <= ?"
+            f" AND section_key IN ({placeholders(list(scored))})",
+            (
+                sign,
+                *(v for key, score in scored.items() for v in (key, sign * score)),
+                branch_id,
+                started_utc,
+                *scored,
+            ),
+        )
+    ]
+
+
 def _when(
     branch_id: int, local_date: str, started_at: str | None, total: float | None, add: bool
 ) -> list[Statement]:
@@ -105,10 +132,12 @@ def approval_statements(
     total: float | None,
     scores: StoredScore | None,
     started_at: str | None = None,
+    started_utc: str | None = None,
 ) -> list[Statement]:
     """What adding one approved visit to its branch's month writes: its total, its
     sections and its scored questions, its score band and, given when it started, its
-    weekday and part of the day (none when it has no local day)."""
+    weekday and part of the day (none when it has no local day), and its sections in the
+    progress of the branch's plans made before it started (``started_utc``)."""
     if not local_date:
         return []
     month = local_date[:7]  # the month at the branch
@@ -116,6 +145,7 @@ def approval_statements(
     out += _when(branch_id, local_date, started_at, total, add=True)
     if scores is None:
         return out
+    out += _plan_progress(branch_id, started_utc, scores.sections, 1)
     for key, score in scores.sections.items():
         out.append((_UPSERT, (branch_id, month, key, int(score is not None), score or 0)))
     out += [
@@ -153,6 +183,7 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     out += _when(branch, row["local_date"], row["started_at"], total, add=False)
     scores = await stored_scores(db, row)
     if scores is not None:
+        out += _plan_progress(branch, row["started_utc"], scores.sections, -1)
         for key, score in scores.sections.items():
             out.append((_WITHDRAW, (int(score is not None), score or 0, branch, month, key)))
         out += [
@@ -200,7 +231,7 @@ async def stored_section_scores(db: Reader, row: Any) -> dict[str, float | None]
 async def count_approval(tx: Transaction, visit_id: int) -> None:
     """Add one approved visit (a row of ``visits``) to its branch's month."""
     row = await tx.fetchone(
-        "SELECT branch_id, local_date, started_at, score_total, scores, answers,"
+        "SELECT branch_id, local_date, started_at, started_utc, score_total, scores, answers,"
         " questionnaire_id, questionnaire_version, (SELECT scenario_key FROM assignments a"
         "  WHERE a.id = visits.assignment_id) AS scenario_key FROM visits WHERE id = ?",
         (visit_id,),
@@ -214,6 +245,7 @@ async def count_approval(tx: Transaction, visit_id: int) -> None:
             row["score_total"],
             await stored_scores(tx, row),
             row["started_at"],
+            row["started_utc"],
         )
         + answer_statements(row["branch_id"], row["local_date"], await _counted(tx, row))
     )
@@ -310,6 +342,67 @@ async def rebuild(tx: Transaction) -> None:
         " VALUES (?, ?, ?, ?, ?)",
         [(*key, n) for key, n in answers.items()],
     )
+    await recount_plan_progress(tx)
+
+
+async def plan_progress(
+    db: Reader, branch_id: int, plans: list[tuple[int, str, str]]
+) -> dict[int, tuple[int, float]]:
+    """For plans of one branch (id, section key, made at): the approved visits started
+    since each was made that scored its section, and the sum of those scores, read visit
+    by visit in one pass (a recount, or a plan being made)."""
+    if not plans:
+        return {}
+    sums = {plan_id: [0, 0.0] for plan_id, _key, _made in plans}
+    rows = await db.fetchall(
+        "SELECT started_utc, scores, questionnaire_id, questionnaire_version FROM visits"
+        " WHERE branch_id = ? AND state = 'approved' AND started_utc >= ?",
+        (branch_id, min(made for _id, _key, made in plans)),
+    )
+    for row in rows:
+        kept = await stored_section_scores(db, row)
+        for plan_id, key, made in plans:
+            score = kept.get(key) if kept else None
+            if score is not None and row["started_utc"] >= made:
+                sums[plan_id][0] += 1
+                sums[plan_id][1] += score
+    return {plan_id: (int(n), float(total)) for plan_id, (n, total) in sums.items()}
+
+
+async def recount_plan_progress(tx: Transaction) -> None:
+    """Every plan's "since" sums counted again from the visits (an upgrade, a rebuild)."""
+    by_branch: dict[int, list[tuple[int, str, str]]] = {}
+    for r in await tx.fetchall(
+        "SELECT id, branch_id, section_key, created_at FROM action_plans"
+        " WHERE section_key IS NOT NULL ORDER BY id"
+    ):
+        by_branch.setdefault(r["branch_id"], []).append(
+            (r["id"], r["section_key"], r["created_at"])
+        )
+    await tx.execute("UPDATE action_plans SET since_scored = 0, since_score_sum = 0")
+    for branch_id, plans in by_branch.items():
+        counted = await plan_progress(tx, branch_id, plans)
+        changed = [(n, total, plan_id) for plan_id, (n, total) in counted.items() if n]
+        if changed:
+            await tx.executemany(
+                "UPDATE action_plans SET since_scored = ?, since_score_sum = ? WHERE id = ?",
+                changed,
+            )
+
+
+async def start_plan_progress(
+    tx: Transaction, plan_id: int, branch_id: int, section_key: str | None, made: str
+) -> None:
+    """A new plan's "since" sums: the visits already approved that started after it was
+    made (none, unless a phone's clock ran ahead); approvals add the rest."""
+    if not section_key:
+        return
+    ((n, total),) = (await plan_progress(tx, branch_id, [(plan_id, section_key, made)])).values()
+    if n:
+        await tx.execute(
+            "UPDATE action_plans SET since_scored = ?, since_score_sum = ? WHERE id = ?",
+            (n, total, plan_id),
+        )
 
 
 async def answer_counts(

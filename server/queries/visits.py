@@ -230,6 +230,7 @@ def completion_statements(
     received: dict[str, Any] | None = None,
     scenario: str | None = None,
     started_at: str | None = None,
+    started_utc: str | None = None,
 ) -> list[tuple[str, tuple[Any, ...]]]:
     """What completing a revision writes (all its photos are in): its scores and its new
     state (submitted, or approved when review is off, counted in the summaries then),
@@ -257,7 +258,7 @@ def completion_statements(
             )
         )
         statements += summaries.approval_statements(
-            branch_id, local_date, score.total, stored(definition, record), started_at
+            branch_id, local_date, score.total, stored(definition, record), started_at, started_utc
         ) + summaries.answer_statements(
             branch_id, local_date, reports.counted_answers(definition, answers, scenario)
         )
@@ -300,6 +301,7 @@ async def complete_if_ready(
             actor_id=actor_id,
             scenario=row["scenario_key"],
             started_at=row["started_at"],
+            started_utc=row["started_utc"],
         )
     )
     if not review:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from tests import photo_corpus
 from tests.api.conftest import jpeg_bytes, manifest, new_id, open_assignments, visit_body
 from tests.conftest import csrf_token as token
 from tests.conftest import db_rows, db_write, login, open_db, visit_scores
+from tests.test_summaries import recount_plans
 
 
 def branch_of(data: Path, code: str) -> int:
@@ -581,8 +584,8 @@ def test_the_plans_setting_is_checked(demo_client: TestClient, demo_dir: Path) -
 def test_the_mean_since_a_plan_counts_every_visit_since_it(
     demo_client: TestClient, demo_dir: Path, made: str
 ) -> None:
-    """Whole months come from the monthly rollup and the first ones visit by visit: the
-    mean and its n are those of every approved visit started since the plan was made."""
+    """A plan made on some day (as an upgrade counts it): the mean and its n are those of
+    every approved visit started since the plan was made."""
     branch = branch_of(demo_dir, "JKT-PLT")
     login(demo_client, "owner@demo.test")
     csrf = token(demo_client, f"/branches/{branch}")
@@ -594,6 +597,7 @@ def test_the_mean_since_a_plan_counts_every_visit_since_it(
         demo_dir,
         [("UPDATE action_plans SET created_at = ? WHERE text = ?", (made, "Greet everyone"))],
     )
+    recount_plans(demo_dir)
     (plan,) = [
         p
         for p in demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
@@ -613,3 +617,46 @@ def test_the_mean_since_a_plan_counts_every_visit_since_it(
     else:
         assert plan["since"]["visits"] == len(scores)
         assert plan["since"]["mean"] == pytest.approx(sum(scores) / len(scores))
+
+
+def test_a_visit_started_after_a_plan_moves_its_mean_since_when_approved(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """The plan is made through the owner's page; a shopper's visit to the branch started
+    after it counts once a reviewer approves it, and only then."""
+    login(demo_client, "shopper@demo.test")
+    assignment = open_assignments(demo_client)[0]
+    (branch,) = db_rows(
+        demo_dir, "SELECT branch_id FROM assignments WHERE id = ?", (assignment["id"],)
+    )[0]
+    owner = owner_of(demo_dir, branch)
+    login(demo_client, owner)
+    csrf = token(demo_client, f"/branches/{branch}")
+    made = demo_client.post(
+        f"/branches/{branch}/action-plans",
+        data={"csrf_token": csrf, "text": "Greet at the door", "section": "greeting"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+
+    def since() -> Any:
+        login(demo_client, owner)
+        plans = demo_client.get(f"/branches/{branch}.json").json()["action_plans"]
+        (plan,) = [p for p in plans if p["text"] == "Greet at the door"]
+        return plan["since"]
+
+    assert since() is None
+    login(demo_client, "shopper@demo.test")
+    visit_id = new_id()
+    # Tomorrow at the same hours (every stamp moved with it): started after the plan.
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    body = json.loads(json.dumps(visit_body(assignment)).replace("2026-11-24", tomorrow))
+    answer = demo_client.put(f"/api/v1/visits/{visit_id}", json=body)
+    assert answer.status_code == 201, answer.text
+    assert since() is None  # submitted, not yet approved
+    approve(demo_client, visit_id)
+    (score,) = [
+        v["sections"]["greeting"]
+        for v in visit_scores(demo_dir, "WHERE visit_uuid = ?", (visit_id,))
+    ]
+    assert since() == {"mean": pytest.approx(score), "visits": 1}

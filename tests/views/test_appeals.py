@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import csrf_token, db_rows, db_write, login
-from tests.test_summaries import assert_consistent
+from tests.test_summaries import assert_consistent, early_plans
 
 
 def approved_now(client: TestClient, data: Path) -> tuple[str, str]:
@@ -22,6 +22,8 @@ def approved_now(client: TestClient, data: Path) -> tuple[str, str]:
         " o.branch_id = v.branch_id JOIN users u ON u.id = o.user_id"
         " WHERE v.state = 'submitted' ORDER BY v.id LIMIT 1",
     )[0]
+    ((branch,),) = db_rows(data, "SELECT branch_id FROM visits WHERE visit_uuid = ?", (visit_id,))
+    early_plans(data, branch)  # their "since" must follow the approval and what comes after
     login(client, "reviewer@demo.test")
     approved = client.post(
         f"/review/{visit_id}/approve",
