@@ -356,7 +356,8 @@ async def plan_progress(
     sums = {plan_id: [0, 0.0] for plan_id, _key, _made in plans}
     rows = await db.fetchall(
         "SELECT started_utc, scores, questionnaire_id, questionnaire_version FROM visits"
-        " WHERE branch_id = ? AND state = 'approved' AND started_utc >= ?",
+        " WHERE branch_id = ? AND state = 'approved' AND started_utc >= ?"
+        " AND local_date IS NOT NULL",  # as approvals count them
         (branch_id, min(made for _id, _key, made in plans)),
     )
     for row in rows:
