@@ -128,10 +128,13 @@ async def open_queue(db: Reader, limit: int = 200) -> list[dict[str, Any]]:
 
 
 async def branch_rates(db: Reader, branch_id: int) -> dict[str, int]:
-    """A branch's approved (or voided by appeal) visits, how many were appealed and how
-    many appeals were upheld (fully or partly): the appeal and upheld rates' n."""
+    """A branch's approved visits, how many were appealed and how many appeals were
+    upheld (fully or partly): the appeal and upheld rates' n. The approved visits are
+    counted from the monthly rollup (kept at approval; every visit has its day at the
+    branch), a few rows whatever the visits."""
     row = await db.fetchone(
-        "SELECT (SELECT count(*) FROM visits v WHERE v.branch_id = ? AND v.state = 'approved'),"
+        "SELECT (SELECT coalesce(sum(visits), 0) FROM branch_month_scores"
+        "  WHERE branch_id = ? AND section_key = ''),"
         " count(DISTINCT a.visit_id),"
         " count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld')"
         "  THEN a.visit_id END)"
@@ -139,7 +142,7 @@ async def branch_rates(db: Reader, branch_id: int) -> dict[str, int]:
         (branch_id, branch_id),
     )
     assert row is not None
-    return {"visits": row[0], "appealed": row[1], "upheld": row[2]}
+    return {"visits": int(row[0]), "appealed": int(row[1]), "upheld": int(row[2])}
 
 
 async def period_rates(
