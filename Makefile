@@ -76,7 +76,7 @@ messages: $(STAMP)
 
 # Benchmarks print ratios against baselines measured in the same run. `make bench` uses a
 # small size (10k against 100k visits, kept in .bench/); `make bench-large` the 1M one
-# (about 10 GB more, built in about 3 minutes).
+# (about 2 GB more, built in about 8 minutes on 2 cores).
 BENCH_LARGE ?= 100000
 BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
@@ -30,6 +32,16 @@ CONTENT_SECURITY_POLICY = "; ".join(
 """No inline script or style anywhere, nothing from another origin: an injected
 ``<script>`` or handler in a name, a comment or a questionnaire text cannot run."""
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def policy_allowing_style(css: str) -> str:
+    """The policy, also allowing one inline ``<style>`` of exactly ``css`` (by its
+    SHA-256): the app's page carries its stylesheet inline to save a round trip on a slow
+    phone, and any other inline style is still refused."""
+    digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
+    return CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", f"style-src 'self' 'sha256-{digest}'", 1
+    )
 
 
 class RequestMiddleware:

@@ -92,3 +92,31 @@ def test_the_installed_app_is_named_in_the_shoppers_language(demo_client: TestCl
         assert manifest["lang"] == lang
     missing = demo_client.get("/app/manifest/xx.webmanifest")
     assert missing.status_code == 404 and "That language is not available." in missing.text
+
+
+def test_the_page_carries_its_stylesheet_which_the_policy_allows_alone(
+    demo_client: TestClient,
+) -> None:
+    """One request fewer before the first paint: the style is inside the page, and the
+    Content-Security-Policy names exactly its hash (any other inline style stays refused)."""
+    import base64
+    import hashlib
+
+    answer = demo_client.get("/app/")
+    assert '<link rel="stylesheet"' not in answer.text
+    (css,) = re.findall(r"<style>(.*?)</style>", answer.text, re.S)
+    assert css == (PWA / "app.css").read_text()
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    policy = answer.headers["content-security-policy"]
+    assert f"style-src 'self' 'sha256-{digest}';" in policy
+    assert "unsafe-inline" not in policy
+    assert "/app/app.css" not in shell_files(PWA)  # not precached twice
+
+
+def test_the_page_needs_at_most_two_rounds_of_six_requests(demo_client: TestClient) -> None:
+    """Over HTTP/1.1 a phone opens six connections to a host: a thirteenth file fetched
+    before the app can run waits for a third round trip (3.2 instead of 2.5 round trips on
+    a slow phone, benchmarks/first_load.py). Adding a module past twelve needs merging two."""
+    page = demo_client.get("/app/").text
+    files = set(re.findall(r'(?:href|src)="(/app/[^"]+\.(?:js|css))"', page))
+    assert "/app/app.js" in files and len(files) <= 12, sorted(files)

@@ -22,6 +22,7 @@ from starlette.types import Scope
 from .. import i18n
 from ..errors import ApiError
 from ..i18n import N_, _
+from ..middleware import policy_allowing_style
 from ..settings import Settings
 
 SHELL_SUFFIXES = {".html", ".js", ".css", ".webmanifest", ".png", ".svg"}
@@ -42,6 +43,10 @@ class ShellFiles(StaticFiles):
         return response
 
 
+INLINED = "app.css"
+"""The app's stylesheet comes inside its page (see :func:`index`), not as a file of its own."""
+
+
 def shell_files(pwa_dir: Path) -> list[str]:
     """Every file the app needs offline, as URLs."""
     urls = ["/app/"]
@@ -51,7 +56,7 @@ def shell_files(pwa_dir: Path) -> list[str]:
             path.is_file()
             and path.suffix in SHELL_SUFFIXES
             and path.suffix != ".webmanifest"
-            and path.name != "index.html"
+            and path.name not in ("index.html", INLINED)
         ):
             urls.append("/app/" + path.relative_to(pwa_dir).as_posix())
     urls += [f"/app/strings/{lang}.json" for lang in i18n.SUPPORTED]
@@ -149,6 +154,9 @@ async def manifest(request: Request) -> Response:
     )
 
 
+STYLESHEET = '<link rel="stylesheet" href="/app/app.css">'
+
+
 async def index(request: Request) -> Response:
     """The app's page, with the strings of the browser's language inside it: the login
     form can be drawn as soon as the modules have run, without another round trip for
@@ -160,6 +168,12 @@ async def index(request: Request) -> Response:
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     page = (settings.pwa_dir / "index.html").read_text("utf-8")
+    # The stylesheet inside the page: one request fewer before the first paint (over
+    # HTTP/1.1 a phone opens six connections; the page's thirteenth file waited for a
+    # third round trip). The policy allows exactly this style.
+    css = (settings.pwa_dir / INLINED).read_text("utf-8")
+    page = page.replace(STYLESHEET, f"<style>{css}</style>", 1)
+    headers["content-security-policy"] = policy_allowing_style(css)
     table = json.dumps(string_table(settings, lang), ensure_ascii=False).replace("</", "<\\/")
     block = f'<script type="application/json" id="strings" data-lang="{lang}">{table}</script>\n'
     page = page.replace('<html lang="en">', f'<html lang="{lang}">', 1)
