@@ -87,9 +87,21 @@ FROM visits WHERE state = 'approved' AND score_total IS NOT NULL AND local_date 
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 BANDS_KEPT = """
 SELECT branch_id, month, band, visits FROM branch_month_bands ORDER BY 1, 2, 3"""
-SLOTS_KEPT = """
-SELECT branch_id, month, weekday, daypart, visits, scored, round(CAST(score_sum AS NUMERIC), 6)
-FROM branch_month_slots ORDER BY 1, 2, 3, 4"""
+
+
+def slots_kept(data_dir: Path) -> list[tuple[Any, ...]]:
+    """The weekday × time-of-day rollup as rows (branch, month, weekday, daypart, visits,
+    scored, sum): each kept row holds a branch-month's 21 slots as columns; a row's
+    ``visits`` is the sum of its slots'."""
+    out = []
+    for row in db_rows(data_dir, "SELECT * FROM branch_month_slots ORDER BY 1, 2"):
+        branch, month, total, *grid = row
+        assert total == sum(grid[0::3]) > 0
+        for slot in range(21):
+            visits, scored, score_sum = grid[3 * slot : 3 * slot + 3]
+            if visits:
+                out.append((branch, month, *divmod(slot, 3), visits, scored, float(score_sum)))
+    return out
 
 
 def slots_from_visits(data_dir: Path) -> list[tuple[Any, ...]]:
@@ -177,7 +189,7 @@ def early_plans(data_dir: Path, branch: int) -> None:
 def assert_consistent(data_dir: Path) -> None:
     assert same_rows(db_rows(data_dir, PLAN_PROGRESS_KEPT), plan_progress_from_visits(data_dir))
     assert db_rows(data_dir, BANDS_KEPT) == db_rows(data_dir, BANDS_FROM_VISITS)
-    assert same_rows(db_rows(data_dir, SLOTS_KEPT), slots_from_visits(data_dir))
+    assert same_rows(slots_kept(data_dir), slots_from_visits(data_dir))
     assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
     assert same_rows(db_rows(data_dir, SECTIONS_FROM_SUMMARY), sections_from_visits(data_dir))
     assert same_rows(db_rows(data_dir, QUESTIONS_FROM_SUMMARY), questions_from_visits(data_dir))
@@ -404,4 +416,34 @@ def test_an_upgrade_counts_every_plans_mean_since_it_was_made(demo_dir: Path) ->
         login(client, "owner@demo.test")
     assert db_rows(demo_dir, PLAN_PROGRESS_KEPT) == expected
     assert any(n > 0 for _id, n, _sum in expected)
+    assert_consistent(demo_dir)
+
+
+def test_the_slot_grid_migration_keeps_every_slot(demo_dir: Path) -> None:
+    """A database from before migration 0034 (one row per branch, month, weekday and part
+    of the day): the upgrade turns it into one row per branch and month, same numbers."""
+    expected = slots_kept(demo_dir)
+    assert len(expected) > 50
+    db_write(
+        demo_dir,
+        [
+            ("DROP TABLE branch_month_slots", ()),
+            (
+                "CREATE TABLE branch_month_slots (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
+                " weekday INTEGER NOT NULL, daypart INTEGER NOT NULL, visits INTEGER NOT NULL,"
+                " scored INTEGER NOT NULL, score_sum DOUBLE PRECISION NOT NULL,"
+                " PRIMARY KEY (branch_id, month, weekday, daypart))",
+                (),
+            ),
+            (
+                "INSERT INTO branch_month_slots VALUES (?, ?, ?, ?, ?, ?, ?)",
+                expected,
+            ),
+            ("DELETE FROM schema_migrations WHERE version = 34", ()),
+        ],
+    )
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        assert client.get("/chains/1/compare").status_code == 200
+    assert same_rows(slots_kept(demo_dir), expected)
     assert_consistent(demo_dir)

@@ -59,22 +59,42 @@ _UPSERT_BAND = (
     "INSERT INTO branch_month_bands (branch_id, month, band, visits) VALUES (?, ?, ?, 1)"
     " ON CONFLICT (branch_id, month, band) DO UPDATE SET visits = branch_month_bands.visits + 1"
 )
-_UPSERT_SLOT = (
-    "INSERT INTO branch_month_slots (branch_id, month, weekday, daypart, visits, scored,"
-    " score_sum) VALUES (?, ?, ?, ?, 1, ?, ?)"
-    " ON CONFLICT (branch_id, month, weekday, daypart) DO UPDATE SET"
-    " visits = branch_month_slots.visits + 1,"
-    " scored = branch_month_slots.scored + excluded.scored,"
-    " score_sum = branch_month_slots.score_sum + excluded.score_sum"
+SLOTS = 21
+"""Weekday (0 Monday) × part of the day (0 before noon, 1 before 17:00, 2 after): slot
+``weekday * 3 + daypart``, a column group of ``branch_month_slots`` (one row per branch
+and month, so a comparison sums columns instead of sorting slot rows)."""
+
+
+_SLOT_COLUMNS = ", ".join(
+    f"visits_{slot}, scored_{slot}, score_sum_{slot}" for slot in range(SLOTS)
 )
+
+
+def _slot_upsert(slot: int) -> str:
+    assert 0 <= slot < SLOTS
+    return (
+        f"INSERT INTO branch_month_slots (branch_id, month, visits, visits_{slot},"
+        f" scored_{slot}, score_sum_{slot}) VALUES (?, ?, 1, 1, ?, ?)"
+        " ON CONFLICT (branch_id, month) DO UPDATE SET"
+        " visits = branch_month_slots.visits + 1,"
+        f" visits_{slot} = branch_month_slots.visits_{slot} + 1,"
+        f" scored_{slot} = branch_month_slots.scored_{slot} + excluded.scored_{slot},"
+        f" score_sum_{slot} = branch_month_slots.score_sum_{slot} + excluded.score_sum_{slot}"
+    )
+
+
+def _slot_withdraw(slot: int) -> str:
+    assert 0 <= slot < SLOTS
+    return (
+        f"UPDATE branch_month_slots SET visits = visits - 1, visits_{slot} = visits_{slot} - 1,"
+        f" scored_{slot} = scored_{slot} - ?, score_sum_{slot} = score_sum_{slot} - ?"
+        " WHERE branch_id = ? AND month = ?"
+    )
+
+
 _WITHDRAW_BAND = (
     "UPDATE branch_month_bands SET visits = visits - 1"
     " WHERE branch_id = ? AND month = ? AND band = ?"
-)
-_WITHDRAW_SLOT = (
-    "UPDATE branch_month_slots SET visits = visits - 1, scored = scored - ?,"
-    " score_sum = score_sum - ? WHERE branch_id = ? AND month = ? AND weekday = ?"
-    " AND daypart = ?"
 )
 
 
@@ -116,12 +136,12 @@ def _when(
         out.append((_UPSERT_BAND if add else _WITHDRAW_BAND, (branch_id, month, band)))
     part = reports.daypart(started_at)
     if part is not None:
-        day = reports.weekday(local_date)
+        slot = reports.weekday(local_date) * 3 + part
         scored, score_sum = int(total is not None), total or 0
         out.append(
-            (_UPSERT_SLOT, (branch_id, month, day, part, scored, score_sum))
+            (_slot_upsert(slot), (branch_id, month, scored, score_sum))
             if add
-            else (_WITHDRAW_SLOT, (scored, score_sum, branch_id, month, day, part))
+            else (_slot_withdraw(slot), (scored, score_sum, branch_id, month))
         )
     return out
 
@@ -269,7 +289,7 @@ async def rebuild(tx: Transaction) -> None:
     questions: dict[tuple[int, str, str], list[float]] = {}
     answers: dict[tuple[int, str, str, str], int] = {}
     bands: dict[tuple[int, str, int], int] = {}
-    slots: dict[tuple[int, str, int, int], list[float]] = {}
+    slots: dict[tuple[int, str], list[float]] = {}  # visits, then each slot's 3 sums
     after = 0
     while True:
         # Every row in id order (the primary key), the approved ones kept here: a state
@@ -297,8 +317,13 @@ async def rebuild(tx: Transaction) -> None:
                 bands[key_b] = bands.get(key_b, 0) + 1
             part = reports.daypart(row["started_at"])
             if part is not None:
-                key_s = (row["branch_id"], month, reports.weekday(row["local_date"]), part)
-                _add(slots, key_s, total)
+                slot = reports.weekday(row["local_date"]) * 3 + part
+                grid = slots.setdefault((row["branch_id"], month), [0] * (1 + 3 * SLOTS))
+                grid[0] += 1
+                grid[1 + 3 * slot] += 1
+                if total is not None:
+                    grid[2 + 3 * slot] += 1
+                    grid[3 + 3 * slot] += total
             for key, answer in await _counted(tx, row):
                 counted = (row["branch_id"], month, key, answer)
                 answers[counted] = answers.get(counted, 0) + 1
@@ -332,9 +357,9 @@ async def rebuild(tx: Transaction) -> None:
     )
     await tx.execute("DELETE FROM branch_month_slots")
     await tx.executemany(
-        "INSERT INTO branch_month_slots (branch_id, month, weekday, daypart, visits, scored,"
-        " score_sum) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [(*key, int(v[0]), int(v[1]), v[2]) for key, v in slots.items()],
+        f"INSERT INTO branch_month_slots (branch_id, month, visits, {_SLOT_COLUMNS})"
+        f" VALUES (?, ?, ?, {placeholders(range(3 * SLOTS))})",
+        [(*key, *grid) for key, grid in slots.items()],
     )
     await tx.execute("DELETE FROM branch_month_answers")
     await tx.executemany(
@@ -527,21 +552,23 @@ async def slots(
     of months: when service is best and worst."""
     if not branch_ids:
         return {}
-    rows = await db.fetchall(
-        "SELECT weekday, daypart, sum(visits), sum(scored), sum(score_sum)"
-        " FROM branch_month_slots"
-        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
-        " GROUP BY weekday, daypart",
+    sums = ", ".join(f"coalesce(sum({c}), 0)" for c in _SLOT_COLUMNS.split(", "))
+    row = await db.fetchone(
+        f"SELECT {sums} FROM branch_month_slots"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})",
         (month_from, month_to, *branch_ids),
     )
-    return {
-        (int(day), int(part)): {
-            "visits": int(visits),
-            "scored": int(scored),
-            "mean": float(total) / int(scored) if scored else None,
-        }
-        for day, part, visits, scored, total in rows
-    }
+    assert row is not None
+    out = {}
+    for slot in range(SLOTS):
+        visits, scored, total = row[3 * slot], row[3 * slot + 1], row[3 * slot + 2]
+        if visits:
+            out[divmod(slot, 3)] = {
+                "visits": int(visits),
+                "scored": int(scored),
+                "mean": float(total) / int(scored) if scored else None,
+            }
+    return out
 
 
 async def monthly(
