@@ -186,7 +186,17 @@ def early_plans(data_dir: Path, branch: int) -> None:
     assert sum(n for _id, n, _sum in db_rows(data_dir, PLAN_PROGRESS_KEPT)) > 0
 
 
+APPEALS_FROM_APPEALS = """
+SELECT v.branch_id, substr(v.local_date, 1, 7), count(DISTINCT a.visit_id),
+  count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld') THEN a.visit_id END),
+  count(DISTINCT CASE WHEN a.voided = 1 THEN a.visit_id END)
+FROM appeals a JOIN visits v ON v.id = a.visit_id GROUP BY 1, 2 ORDER BY 1, 2"""
+APPEALS_KEPT = """
+SELECT branch_id, month, appealed, upheld, voided FROM branch_month_appeals ORDER BY 1, 2"""
+
+
 def assert_consistent(data_dir: Path) -> None:
+    assert db_rows(data_dir, APPEALS_KEPT) == db_rows(data_dir, APPEALS_FROM_APPEALS)
     assert same_rows(db_rows(data_dir, PLAN_PROGRESS_KEPT), plan_progress_from_visits(data_dir))
     assert db_rows(data_dir, BANDS_KEPT) == db_rows(data_dir, BANDS_FROM_VISITS)
     assert same_rows(slots_kept(data_dir), slots_from_visits(data_dir))

@@ -69,6 +69,7 @@ async def open_appeal(
         visit["visit_uuid"],
         {"revision": visit["revision"], "category": category, "note": text},
     )
+    await summaries.recount_appeals(tx, visit["branch_id"], visit["local_date"])
     return appeal_id
 
 
@@ -112,6 +113,7 @@ async def decide(
             )
         )
     await tx.batch(statements)
+    await summaries.recount_appeals(tx, visit["branch_id"], visit["local_date"])
 
 
 async def open_queue(db: Reader, limit: int = 200) -> list[dict[str, Any]]:
@@ -130,16 +132,14 @@ async def open_queue(db: Reader, limit: int = 200) -> list[dict[str, Any]]:
 async def branch_rates(db: Reader, branch_id: int) -> dict[str, int]:
     """A branch's approved visits, how many were appealed and how many appeals were
     upheld (fully or partly): the appeal and upheld rates' n. The approved visits are
-    counted from the monthly rollup (kept at approval; every visit has its day at the
-    branch), a few rows whatever the visits."""
+    counted from the monthly rollups (kept at approval and by appeals; every visit has
+    its day at the branch), a few rows whatever the visits."""
     row = await db.fetchone(
         "SELECT (SELECT coalesce(sum(visits), 0) FROM branch_month_scores"
         "  WHERE branch_id = ? AND section_key = ''),"
-        " count(DISTINCT a.visit_id),"
-        " count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld')"
-        "  THEN a.visit_id END)"
-        " FROM appeals a JOIN visits v ON v.id = a.visit_id WHERE v.branch_id = ?",
-        (branch_id, branch_id),
+        " (SELECT coalesce(sum(appealed), 0) FROM branch_month_appeals WHERE branch_id = ?),"
+        " (SELECT coalesce(sum(upheld), 0) FROM branch_month_appeals WHERE branch_id = ?)",
+        (branch_id, branch_id, branch_id),
     )
     assert row is not None
     return {"visits": int(row[0]), "appealed": int(row[1]), "upheld": int(row[2])}
@@ -151,20 +151,19 @@ async def period_rates(
     """Per branch, of its visits in the months (at the branch) that were appealed: how
     many, how many upheld fully or partly and how many voided (voided visits left the
     summaries, so a rate's n is the approved visits plus these). Branches without an
-    appeal are left out. Reads the appeals only (a few per hundred visits)."""
+    appeal are left out. Reads the monthly appeal counts (``summaries.recount_appeals``
+    keeps them): a few rows whatever the visits."""
     if not branch_ids:
         return {}
     rows = await db.fetchall(
-        "SELECT v.branch_id, count(DISTINCT a.visit_id),"
-        " count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld')"
-        "  THEN a.visit_id END),"
-        " count(DISTINCT CASE WHEN a.voided = 1 THEN a.visit_id END)"
-        " FROM appeals a JOIN visits v ON v.id = a.visit_id"
-        f" WHERE v.branch_id IN ({placeholders(branch_ids)})"
-        " AND v.local_date >= ? AND v.local_date <= ? GROUP BY v.branch_id",
-        (*branch_ids, f"{month_from}-01", f"{month_to}-31"),
+        "SELECT branch_id, sum(appealed), sum(upheld), sum(voided) FROM branch_month_appeals"
+        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
+        " GROUP BY branch_id",
+        (month_from, month_to, *branch_ids),
     )
-    return {int(r[0]): {"appealed": r[1], "upheld": r[2], "voided": r[3]} for r in rows}
+    return {
+        int(r[0]): {"appealed": int(r[1]), "upheld": int(r[2]), "voided": int(r[3])} for r in rows
+    }
 
 
 def is_open(appeal: dict[str, Any] | None) -> bool:

@@ -227,6 +227,40 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     return out
 
 
+_APPEALS_COUNTED = (
+    "SELECT count(DISTINCT a.visit_id),"
+    " count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld') THEN a.visit_id END),"
+    " count(DISTINCT CASE WHEN a.voided = 1 THEN a.visit_id END)"
+    " FROM appeals a JOIN visits v ON v.id = a.visit_id"
+)
+
+
+async def recount_appeals(tx: Transaction, branch_id: int, local_date: str | None) -> None:
+    """The appeals of one branch's visits of one month (the month of ``local_date``, the
+    visit's day at the branch) counted again, in the transaction that opened or decided
+    one: visits appealed, upheld (fully or partly) and voided, each visit once."""
+    if not local_date:
+        return
+    month = local_date[:7]
+    row = await tx.fetchone(
+        _APPEALS_COUNTED + " WHERE v.branch_id = ? AND v.local_date >= ? AND v.local_date <= ?",
+        (branch_id, f"{month}-01", f"{month}-31"),
+    )
+    appealed, upheld, voided = (int(n) for n in row) if row else (0, 0, 0)
+    if not appealed:
+        await tx.execute(
+            "DELETE FROM branch_month_appeals WHERE branch_id = ? AND month = ?",
+            (branch_id, month),
+        )
+        return
+    await tx.execute(
+        "INSERT INTO branch_month_appeals (branch_id, month, appealed, upheld, voided)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (branch_id, month) DO UPDATE SET"
+        " appealed = excluded.appealed, upheld = excluded.upheld, voided = excluded.voided",
+        (branch_id, month, appealed, upheld, voided),
+    )
+
+
 async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
     """A visit row's stored scores (``scores``, ``questionnaire_id``,
     ``questionnaire_version``), read against its questionnaire version."""
@@ -366,6 +400,13 @@ async def rebuild(tx: Transaction) -> None:
         "INSERT INTO branch_month_answers (branch_id, month, question_key, answer, visits)"
         " VALUES (?, ?, ?, ?, ?)",
         [(*key, n) for key, n in answers.items()],
+    )
+    await tx.execute("DELETE FROM branch_month_appeals")
+    await tx.execute(
+        "INSERT INTO branch_month_appeals (branch_id, month, appealed, upheld, voided)"
+        " SELECT v.branch_id, substr(v.local_date, 1, 7),"
+        + _APPEALS_COUNTED.removeprefix("SELECT")
+        + " WHERE v.local_date IS NOT NULL GROUP BY v.branch_id, substr(v.local_date, 1, 7)"
     )
     await recount_plan_progress(tx)
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from tests.conftest import csrf_token, db_rows, db_write, login
 from tests.test_summaries import assert_consistent, early_plans
 
@@ -74,6 +76,7 @@ def test_an_owner_appeals_and_the_reviewer_corrects_and_upholds(
         "voided": False,
     }
     assert appeal(demo_client, owner, visit_id).status_code == 409  # one open appeal
+    assert_consistent(demo_dir)  # the comparison counts it as appealed at once
 
     login(demo_client, "reviewer@demo.test")
     queue = demo_client.get("/review").text
@@ -152,6 +155,9 @@ def test_other_decisions_keep_the_visit(
     assert db_rows(demo_dir, "SELECT state FROM visits WHERE visit_uuid = ?", (visit_id,)) == [
         ("approved",)
     ]
+    assert_consistent(demo_dir)
+    (upheld,) = db_rows(demo_dir, "SELECT sum(upheld) FROM branch_month_appeals")[0]
+    assert upheld == (1 if decision == "partly_upheld" else 0)
     login(demo_client, owner)
     assert demo_client.get(f"/visits/{visit_id}.json").json()["appeal"]["decision"] == decision
 
@@ -270,3 +276,25 @@ def test_the_comparison_shows_appeal_and_upheld_rates_per_branch(
     header, *rows = [line.split(",") for line in table.lstrip("\ufeff").splitlines()]
     assert header[-2:] == ["Appealed", "Upheld"]
     assert sorted(r[-2:] for r in rows if r[-2] != "0") == [["1", "1"]]
+
+
+def test_an_upgrade_counts_the_appeals_made_before_it(
+    demo_client: TestClient, demo_dir: Path
+) -> None:
+    """Migration 0035 counts, by branch and month, the appeals a database already has."""
+    visit_id, owner = approved_now(demo_client, demo_dir)
+    appeal(demo_client, owner, visit_id, category="scenario_not_followed", text="Wrong shop.")
+    decide(demo_client, visit_id, decision="upheld", reason="Wrong shop.", void="on")
+    kept = db_rows(demo_dir, "SELECT * FROM branch_month_appeals ORDER BY 1, 2")
+    assert kept and kept[0][2:] == (1, 1, 1)
+    db_write(
+        demo_dir,
+        [
+            ("DROP TABLE branch_month_appeals", ()),
+            ("DELETE FROM schema_migrations WHERE version = 35", ()),
+        ],
+    )
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        assert client.get("/healthz").status_code == 200
+    assert db_rows(demo_dir, "SELECT * FROM branch_month_appeals ORDER BY 1, 2") == kept
+    assert_consistent(demo_dir)
