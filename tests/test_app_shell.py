@@ -111,6 +111,10 @@ def test_the_page_carries_its_stylesheet_which_the_policy_allows_alone(
     assert f"style-src 'self' 'sha256-{digest}';" in policy
     assert "unsafe-inline" not in policy
     assert "/app/app.css" not in shell_files(PWA)  # not precached twice
+    # A revalidation's 304 carries the same policy (the browser keeps a 304's headers).
+    again = demo_client.get("/app/", headers={"if-none-match": answer.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["content-security-policy"] == policy
 
 
 def test_the_page_needs_at_most_two_rounds_of_six_requests(demo_client: TestClient) -> None:
