@@ -1,7 +1,10 @@
-"""The per-branch-per-month score summary that comparisons read.
+"""The rollups that reports read instead of visits: per branch and month, scores,
+questions, answers, score bands, weekday × time-of-day slots and appeals; per action
+plan, its sums since it was made.
 
-:func:`count_approval` runs inside the transaction that approves a visit, so the summary
-never disagrees with the visits it sums.
+:func:`count_approval` (and the withdrawal and correction statements, and
+:func:`recount_appeals`) run inside the transaction that changes the visit or appeal, so
+a rollup never disagrees with what it sums; :func:`rebuild` counts them all again.
 """
 
 from __future__ import annotations
