@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.db import Database  # noqa: E402
-from server.queries import summaries  # noqa: E402
+from server.queries import rollups  # noqa: E402
 from tests.conftest import DEMO_TODAY, build_demo  # noqa: E402
 
 BATCH = 10_000
@@ -177,7 +177,7 @@ def grow(data: Path, visits: int, branches: int = 500, seed: int = 7) -> None:
     async def rebuild() -> None:
         async with Database(data / "visitscore.db") as database:
             async with database.transaction() as tx:
-                await summaries.rebuild(tx)
+                await rollups.rebuild(tx)
 
     asyncio.run(rebuild())
 

@@ -31,6 +31,7 @@ from .queries import (
     chains,
     programme,
     questionnaires,
+    rollups,
     summaries,
     users,
     visits,
@@ -508,7 +509,7 @@ async def create_demo(
                     await audit.record(
                         tx, reviewer_id, "visit.approved", "visit", visit_uuid, {"revision": 1}
                     )
-                    await summaries.count_approval(tx, visit_id)
+                    await rollups.count_approval(tx, visit_id)
                 counts["visits"] += 1
 
         # Open assignments for the coming weeks: at least three per shopper.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .db import Database
-from .queries import questionnaires, summaries, visits
+from .queries import questionnaires, rollups, visits
 
 
 async def migrate_all(db: Database) -> list[str]:
@@ -16,7 +16,7 @@ async def migrate_all(db: Database) -> list[str]:
         # Visits stored before 0008 get their branch-local day, and the monthly summaries
         # are recounted by it (they used the phone's offset).
         if await visits.backfill_local_dates(tx):
-            await summaries.rebuild(tx)
+            await rollups.rebuild(tx)
             done.append("visit local dates")
     if any(name.startswith("0014_") for name in done):
         # Rows stored before 0014 take the compact forms (scores, answers, stamps).
@@ -28,11 +28,11 @@ async def migrate_all(db: Database) -> list[str]:
         # The answer counts (0016), score bands and weekday slots (0021) start from every
         # visit approved before them.
         async with db.transaction() as tx:
-            await summaries.rebuild(tx)
+            await rollups.rebuild(tx)
             done.append("answer counts")
     elif any(name.startswith("0032_") for name in done):
         # Plans keep their mean since they were made from 0032 on: count it once.
         async with db.transaction() as tx:
-            await summaries.recount_plan_progress(tx)
+            await rollups.recount_plan_progress(tx)
             done.append("plan progress")
     return done

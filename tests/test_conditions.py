@@ -335,7 +335,7 @@ def test_nps_choices_and_questions_not_asked_are_counted_at_approval(
 
     from server.app import create_app
     from server.engines import open_database
-    from server.queries import summaries
+    from server.queries import rollups
     from server.question_types import TYPES
     from server.questionnaire import load_default
     from server.settings import Settings
@@ -411,7 +411,7 @@ def test_nps_choices_and_questions_not_asked_are_counted_at_approval(
             query = "SELECT * FROM branch_month_answers ORDER BY 1, 2, 3, 4"
             before = [tuple(r) for r in await db.fetchall(query)]
             async with db.transaction() as tx:
-                await summaries.rebuild(tx)
+                await rollups.rebuild(tx)
             return before, [tuple(r) for r in await db.fetchall(query)]
 
     before, after = asyncio.run(recount())

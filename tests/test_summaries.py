@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from server import visit_record
 from server.app import create_app
-from server.queries import summaries
+from server.queries import rollups
 from server.scoring import score_visit
 from server.settings import Settings
 from tests.api.conftest import new_id, open_assignments, visit_body
@@ -158,7 +158,7 @@ def recount_plans(data_dir: Path) -> None:
 
     async def recount() -> None:
         async with open_db(data_dir) as db, db.transaction() as tx:
-            await summaries.recount_plan_progress(tx)
+            await rollups.recount_plan_progress(tx)
 
     asyncio.run(recount())
 

@@ -7,7 +7,7 @@ from typing import Any
 from .. import zones
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
-from . import audit, events, programme, questionnaires, summaries
+from . import audit, events, programme, questionnaires, rollups, summaries
 
 
 async def create(
@@ -27,7 +27,7 @@ async def create(
         " due_date, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (branch_id, visit_id, section_key, text, responsible, due_date, author_id, now, now),
     )
-    await summaries.start_plan_progress(tx, plan_id, branch_id, section_key, now)
+    await rollups.start_plan_progress(tx, plan_id, branch_id, section_key, now)
     await audit.record(
         tx,
         author_id,
@@ -88,7 +88,7 @@ async def open_for_approval(
             " updated_at, opened_score, opened_target) VALUES (?, ?, ?, '', ?, ?, ?, ?)",
             (visit["branch_id"], visit["id"], key, now, now, score, target),
         )
-        await summaries.start_plan_progress(tx, plan_id, visit["branch_id"], key, now)
+        await rollups.start_plan_progress(tx, plan_id, visit["branch_id"], key, now)
         await audit.record(
             tx,
             None,
@@ -310,7 +310,7 @@ def fix_rate(plans: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def _before(db: Reader, branch_id: int, section: str, since: str) -> dict[str, Any] | None:
     """The section's mean over the 5 approved visits before the plan (its mean since is
-    kept on the plan's row as visits are approved, see ``summaries.approval_statements``)."""
+    kept on the plan's row as visits are approved, see ``rollups.approval_statements``)."""
     # The 5 latest visits that have the section (another questionnaire may not).
     before = await db.fetchall(
         "SELECT scores, questionnaire_id, questionnaire_version FROM visits"

@@ -15,7 +15,7 @@ from typing import Any
 from ..db import Reader, Transaction, utcnow
 from ..db.sql import placeholders
 from ..scoring import parse_stamp
-from . import audit, summaries, visits
+from . import audit, rollups, visits
 
 CATEGORIES = ("fact_wrong", "scenario_not_followed", "staff_not_on_duty", "other")
 DECISIONS = ("upheld", "partly_upheld", "rejected")
@@ -69,7 +69,7 @@ async def open_appeal(
         visit["visit_uuid"],
         {"revision": visit["revision"], "category": category, "note": text},
     )
-    await summaries.recount_appeals(tx, visit["branch_id"], visit["local_date"])
+    await rollups.recount_appeals(tx, visit["branch_id"], visit["local_date"])
     return appeal_id
 
 
@@ -104,7 +104,7 @@ async def decide(
     if voided:
         row = await visits.with_scenario(tx, visit["id"])
         assert row is not None
-        statements += await summaries.withdrawal_statements(tx, row)
+        statements += await rollups.withdrawal_statements(tx, row)
         statements.append(
             (
                 "UPDATE visits SET state = 'rejected', review_note = ?, updated_at = ?"
@@ -113,7 +113,7 @@ async def decide(
             )
         )
     await tx.batch(statements)
-    await summaries.recount_appeals(tx, visit["branch_id"], visit["local_date"])
+    await rollups.recount_appeals(tx, visit["branch_id"], visit["local_date"])
 
 
 async def open_queue(db: Reader, limit: int = 200) -> list[dict[str, Any]]:
@@ -151,7 +151,7 @@ async def period_rates(
     """Per branch, of its visits in the months (at the branch) that were appealed: how
     many, how many upheld fully or partly and how many voided (voided visits left the
     summaries, so a rate's n is the approved visits plus these). Branches without an
-    appeal are left out. Reads the monthly appeal counts (``summaries.recount_appeals``
+    appeal are left out. Reads the monthly appeal counts (``rollups.recount_appeals``
     keeps them): a few rows whatever the visits."""
     if not branch_ids:
         return {}

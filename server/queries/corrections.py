@@ -17,7 +17,7 @@ from .. import reports
 from ..db import Reader, Transaction, utcnow
 from ..scoring import score_visit, stored, to_record
 from ..visit_record import compact_json, pack_answers, unpack_answers, unpack_stamps
-from . import appeals, audit, summaries, visits
+from . import appeals, audit, rollups, visits
 
 
 def correctable(state: str, appeal: dict[str, Any] | None) -> bool:
@@ -44,7 +44,7 @@ async def correct(
     if before == after:
         return False
     if row["state"] == "approved":
-        await tx.batch(await summaries.withdrawal_statements(tx, row))
+        await tx.batch(await rollups.withdrawal_statements(tx, row))
     if after is None:
         answers.pop(key, None)
     else:
@@ -81,14 +81,14 @@ async def correct(
         ),
     ]
     if row["state"] == "approved":
-        statements += summaries.approval_statements(
+        statements += rollups.approval_statements(
             row["branch_id"],
             row["local_date"],
             score.total,
             stored(definition, record),
             row["started_at"],
             row["started_utc"],
-        ) + summaries.answer_statements(
+        ) + rollups.answer_statements(
             row["branch_id"],
             row["local_date"],
             reports.counted_answers(definition, answers, row["scenario_key"]),

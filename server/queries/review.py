@@ -9,7 +9,7 @@ from typing import Any
 from ..db import Reader, Row, Transaction, plain_rows
 from ..reports import location_check
 from ..scoring import parse_stamp
-from . import action_plans, audit, pay, summaries, visits
+from . import action_plans, audit, pay, rollups, visits
 
 SHORT_VISIT = timedelta(minutes=3)
 CLOCK_SKEW = timedelta(minutes=10)
@@ -271,6 +271,6 @@ async def decide(
         details["rating"], details["rating_reason"] = rating
     await audit.record(tx, actor_id, f"visit.{state}", "visit", row["visit_uuid"], details)
     if state == "approved":
-        await summaries.count_approval(tx, visit_id)
+        await rollups.count_approval(tx, visit_id)
         await action_plans.open_for_approval(tx, row["visit_uuid"])
         await pay.earn(tx, row["visit_uuid"])

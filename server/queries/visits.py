@@ -10,7 +10,16 @@ from ..db import Reader, Row, Transaction, plain, plain_rows, utcnow
 from ..db.sql import placeholders
 from ..scoring import VisitScore, record_from_breakdown, score_visit, stored, to_record
 from ..visit_record import compact_json
-from . import action_plans, audit, events, pay, photos, programme, questionnaires, summaries
+from . import (
+    action_plans,
+    audit,
+    events,
+    pay,
+    photos,
+    programme,
+    questionnaires,
+    rollups,
+)
 
 
 async def insert(tx: Transaction, **fields: Any) -> int:
@@ -257,9 +266,9 @@ def completion_statements(
                 None, "visit.approved", "visit", visit_uuid, {"revision": revision, "review": "off"}
             )
         )
-        statements += summaries.approval_statements(
+        statements += rollups.approval_statements(
             branch_id, local_date, score.total, stored(definition, record), started_at, started_utc
-        ) + summaries.answer_statements(
+        ) + rollups.answer_statements(
             branch_id, local_date, reports.counted_answers(definition, answers, scenario)
         )
     return statements
