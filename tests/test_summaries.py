@@ -86,7 +86,15 @@ SELECT branch_id, substr(local_date, 1, 7), CASE WHEN score_total >= 85 THEN 3
 FROM visits WHERE state = 'approved' AND score_total IS NOT NULL AND local_date IS NOT NULL
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
 BANDS_KEPT = """
-SELECT branch_id, month, band, visits FROM branch_month_bands ORDER BY 1, 2, 3"""
+SELECT branch_id, month, band, visits FROM (
+  SELECT branch_id, month, 0 AS band, band_0 AS visits FROM branch_month_bands
+  UNION ALL SELECT branch_id, month, 1, band_1 FROM branch_month_bands
+  UNION ALL SELECT branch_id, month, 2, band_2 FROM branch_month_bands
+  UNION ALL SELECT branch_id, month, 3, band_3 FROM branch_month_bands
+) AS counted WHERE visits <> 0 ORDER BY 1, 2, 3"""
+BANDS_TOTALS = """
+SELECT count(*) FROM branch_month_bands WHERE visits <> band_0 + band_1 + band_2 + band_3
+  OR visits = 0"""
 
 
 def slots_kept(data_dir: Path) -> list[tuple[Any, ...]]:
@@ -199,6 +207,8 @@ def assert_consistent(data_dir: Path) -> None:
     assert db_rows(data_dir, APPEALS_KEPT) == db_rows(data_dir, APPEALS_FROM_APPEALS)
     assert same_rows(db_rows(data_dir, PLAN_PROGRESS_KEPT), plan_progress_from_visits(data_dir))
     assert db_rows(data_dir, BANDS_KEPT) == db_rows(data_dir, BANDS_FROM_VISITS)
+    # each kept row's visits are its bands' sum, and no emptied row is left
+    assert db_rows(data_dir, BANDS_TOTALS)[0][0] == 0
     assert same_rows(slots_kept(data_dir), slots_from_visits(data_dir))
     assert db_rows(data_dir, FROM_SUMMARY) == db_rows(data_dir, FROM_VISITS)
     assert same_rows(db_rows(data_dir, SECTIONS_FROM_SUMMARY), sections_from_visits(data_dir))
@@ -456,4 +466,66 @@ def test_the_slot_grid_migration_keeps_every_slot(demo_dir: Path) -> None:
         login(client, "manager@demo.test")
         assert client.get("/chains/1/compare").status_code == 200
     assert same_rows(slots_kept(demo_dir), expected)
+    assert_consistent(demo_dir)
+
+
+def test_the_band_columns_migration_keeps_every_band(demo_dir: Path) -> None:
+    """A database from before migration 0038 (one row per branch, month and band): the
+    upgrade turns it into one row per branch and month, same numbers."""
+    expected = db_rows(demo_dir, BANDS_KEPT)
+    assert len(expected) > 50
+    db_write(
+        demo_dir,
+        [
+            ("DROP TABLE branch_month_bands", ()),
+            (
+                "CREATE TABLE branch_month_bands (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
+                " band INTEGER NOT NULL, visits INTEGER NOT NULL DEFAULT 0,"
+                " PRIMARY KEY (branch_id, month, band))",
+                (),
+            ),
+            ("INSERT INTO branch_month_bands VALUES (?, ?, ?, ?)", expected),
+            ("DELETE FROM schema_migrations WHERE version = 38", ()),
+        ],
+    )
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        bands = client.get("/chains/1/compare.json?from=2000-01&to=2099-12").json()["bands"]
+    assert db_rows(demo_dir, BANDS_KEPT) == expected
+    assert bands == [sum(n for _b, _m, band, n in expected if band == k) for k in range(4)]
+    assert sum(bands) > 50
+    assert_consistent(demo_dir)
+
+
+def test_the_scores_rollup_rekeyed_by_section_keeps_every_row(demo_dir: Path) -> None:
+    """A database from before migration 0037 (the score rollup keyed by branch, month,
+    section): the upgrade keys it by branch, section, month with the same rows."""
+    everything = "SELECT * FROM branch_month_scores ORDER BY branch_id, month, section_key"
+    expected = db_rows(demo_dir, everything)
+    assert len(expected) > 100
+    db_write(
+        demo_dir,
+        [
+            ("DROP TABLE branch_month_scores", ()),
+            (
+                "CREATE TABLE branch_month_scores (branch_id INTEGER NOT NULL REFERENCES"
+                " branches(id), month TEXT NOT NULL, section_key TEXT NOT NULL,"
+                " visits INTEGER NOT NULL DEFAULT 0, scored INTEGER NOT NULL DEFAULT 0,"
+                " score_sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
+                " PRIMARY KEY (branch_id, month, section_key))",
+                (),
+            ),
+            (
+                "CREATE INDEX branch_month_scores_by_month ON branch_month_scores"
+                " (month, branch_id)",
+                (),
+            ),
+            ("INSERT INTO branch_month_scores VALUES (?, ?, ?, ?, ?, ?)", expected),
+            ("DELETE FROM schema_migrations WHERE version = 37", ()),
+        ],
+    )
+    with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
+        login(client, "manager@demo.test")
+        assert client.get("/chains/1/compare").status_code == 200
+    assert same_rows(db_rows(demo_dir, everything), expected)
     assert_consistent(demo_dir)

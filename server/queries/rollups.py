@@ -17,7 +17,14 @@ from ..db import Reader, Transaction
 from ..db.sql import placeholders
 from ..scoring import StoredScore
 from . import questionnaires
-from .summaries import SLOT_COLUMNS, SLOTS, stored_scores, stored_section_scores
+from .summaries import (
+    BAND_COLUMNS,
+    BANDS,
+    SLOT_COLUMNS,
+    SLOTS,
+    stored_scores,
+    stored_section_scores,
+)
 
 _UPSERT = (
     "INSERT INTO branch_month_scores (branch_id, month, section_key, visits, scored, score_sum)"
@@ -59,10 +66,22 @@ def answer_statements(
     return [(_UPSERT_ANSWER, (branch_id, local_date[:7], key, answer)) for key, answer in counted]
 
 
-_UPSERT_BAND = (
-    "INSERT INTO branch_month_bands (branch_id, month, band, visits) VALUES (?, ?, ?, 1)"
-    " ON CONFLICT (branch_id, month, band) DO UPDATE SET visits = branch_month_bands.visits + 1"
-)
+def _band_upsert(band: int) -> str:
+    assert 0 <= band < BANDS
+    return (
+        f"INSERT INTO branch_month_bands (branch_id, month, visits, band_{band})"
+        " VALUES (?, ?, 1, 1) ON CONFLICT (branch_id, month) DO UPDATE SET"
+        " visits = branch_month_bands.visits + 1,"
+        f" band_{band} = branch_month_bands.band_{band} + 1"
+    )
+
+
+def _band_withdraw(band: int) -> str:
+    assert 0 <= band < BANDS
+    return (
+        f"UPDATE branch_month_bands SET visits = visits - 1, band_{band} = band_{band} - 1"
+        " WHERE branch_id = ? AND month = ?"
+    )
 
 
 def _slot_upsert(slot: int) -> str:
@@ -85,12 +104,6 @@ def _slot_withdraw(slot: int) -> str:
         f" scored_{slot} = scored_{slot} - ?, score_sum_{slot} = score_sum_{slot} - ?"
         " WHERE branch_id = ? AND month = ?"
     )
-
-
-_WITHDRAW_BAND = (
-    "UPDATE branch_month_bands SET visits = visits - 1"
-    " WHERE branch_id = ? AND month = ? AND band = ?"
-)
 
 
 def _plan_progress(
@@ -128,7 +141,7 @@ def _when(
     out: list[Statement] = []
     band = reports.score_band(total)
     if band is not None:
-        out.append((_UPSERT_BAND if add else _WITHDRAW_BAND, (branch_id, month, band)))
+        out.append(((_band_upsert if add else _band_withdraw)(band), (branch_id, month)))
     part = reports.daypart(started_at)
     if part is not None:
         slot = reports.weekday(local_date) * 3 + part
@@ -296,7 +309,7 @@ async def rebuild(tx: Transaction) -> None:
     sections: dict[tuple[int, str, str], list[float]] = {}
     questions: dict[tuple[int, str, str], list[float]] = {}
     answers: dict[tuple[int, str, str, str], int] = {}
-    bands: dict[tuple[int, str, int], int] = {}
+    bands: dict[tuple[int, str], list[int]] = {}  # visits, then each band's
     slots: dict[tuple[int, str], list[float]] = {}  # visits, then each slot's 3 sums
     after = 0
     while True:
@@ -321,8 +334,9 @@ async def rebuild(tx: Transaction) -> None:
             _add(sections, (row["branch_id"], month, ""), total)
             band = reports.score_band(total)
             if band is not None:
-                key_b = (row["branch_id"], month, band)
-                bands[key_b] = bands.get(key_b, 0) + 1
+                counts = bands.setdefault((row["branch_id"], month), [0] * (1 + BANDS))
+                counts[0] += 1
+                counts[1 + band] += 1
             part = reports.daypart(row["started_at"])
             if part is not None:
                 slot = reports.weekday(row["local_date"]) * 3 + part
@@ -360,8 +374,9 @@ async def rebuild(tx: Transaction) -> None:
     )
     await tx.execute("DELETE FROM branch_month_bands")
     await tx.executemany(
-        "INSERT INTO branch_month_bands (branch_id, month, band, visits) VALUES (?, ?, ?, ?)",
-        [(*key, n) for key, n in bands.items()],
+        f"INSERT INTO branch_month_bands (branch_id, month, visits, {BAND_COLUMNS})"
+        f" VALUES (?, ?, ?, {placeholders(range(BANDS))})",
+        [(*key, *counts) for key, counts in bands.items()],
     )
     await tx.execute("DELETE FROM branch_month_slots")
     await tx.executemany(

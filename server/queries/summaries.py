@@ -22,6 +22,12 @@ and month, so a comparison sums columns instead of sorting slot rows)."""
 
 SLOT_COLUMNS = ", ".join(f"visits_{slot}, scored_{slot}, score_sum_{slot}" for slot in range(SLOTS))
 
+BANDS = len(reports.BAND_LIMITS) + 1
+"""Score bands (``reports.score_band``): columns ``band_0`` to ``band_3`` of
+``branch_month_bands`` (one row per branch and month, ``visits`` its total)."""
+
+BAND_COLUMNS = ", ".join(f"band_{band}" for band in range(BANDS))
+
 
 async def stored_scores(db: Reader, row: Any) -> StoredScore | None:
     """A visit row's stored scores (``scores``, ``questionnaire_id``,
@@ -80,18 +86,24 @@ async def months(db: Reader) -> list[str]:
 
 
 async def by_branch(
-    db: Reader, month_from: str, month_to: str, branch_ids: list[int]
+    db: Reader,
+    month_from: str,
+    month_to: str,
+    branch_ids: list[int],
+    section: str | None = None,
 ) -> dict[int, dict[str, dict[str, Any]]]:
-    """{branch: {section ('' = total): {visits, scored, mean}}} over a range of months."""
+    """{branch: {section ('' = total): {visits, scored, mean}}} over a range of months;
+    given ``section``, that section alone (``''``: the totals)."""
     if not branch_ids:
         return {}
     marks = placeholders(branch_ids)
+    one = "" if section is None else " AND section_key = ?"
     rows = await db.fetchall(
         "SELECT branch_id, section_key, sum(visits) AS visits, sum(scored) AS scored,"
         " sum(score_sum) AS score_sum FROM branch_month_scores"
-        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({marks})"
+        f" WHERE branch_id IN ({marks}){one} AND month BETWEEN ? AND ?"
         " GROUP BY branch_id, section_key",
-        (month_from, month_to, *branch_ids),
+        (*branch_ids, *([] if section is None else [section]), month_from, month_to),
     )
     out: dict[int, dict[str, dict[str, Any]]] = {}
     for r in rows:
@@ -122,18 +134,16 @@ async def on_target(
 async def bands(db: Reader, month_from: str, month_to: str, branch_ids: list[int]) -> list[int]:
     """How many scored visits of some branches fell in each score band over a range of
     months (reports.score_band: below 50, 50-69, 70-84, 85 and above)."""
-    counts = [0] * (len(reports.BAND_LIMITS) + 1)
     if not branch_ids:
-        return counts
-    rows = await db.fetchall(
-        "SELECT band, sum(visits) FROM branch_month_bands"
-        f" WHERE month BETWEEN ? AND ? AND branch_id IN ({placeholders(branch_ids)})"
-        " GROUP BY band",
-        (month_from, month_to, *branch_ids),
+        return [0] * BANDS
+    sums = ", ".join(f"coalesce(sum(band_{band}), 0)" for band in range(BANDS))
+    row = await db.fetchone(
+        f"SELECT {sums} FROM branch_month_bands"
+        f" WHERE branch_id IN ({placeholders(branch_ids)}) AND month BETWEEN ? AND ?",
+        (*branch_ids, month_from, month_to),
     )
-    for band, visits in rows:
-        counts[int(band)] = int(visits)
-    return counts
+    assert row is not None
+    return [int(n) for n in row]
 
 
 async def slots(
@@ -185,6 +195,27 @@ async def monthly(
         }
         for r in rows
     ]
+
+
+async def monthly_by_region(
+    db: Reader, branch_ids: list[int], month_from: str, month_to: str
+) -> dict[str, dict[str, float]]:
+    """{region: {month: mean}} of some branches' visit totals, each branch-month weighing
+    as many as its scored visits; months with none scored are left out (for the trend
+    lines of a comparison: summed here rather than in Python over every branch-month)."""
+    if not branch_ids:
+        return {}
+    rows = await db.fetchall(
+        "SELECT b.region, s.month, sum(s.scored), sum(s.score_sum)"
+        " FROM branch_month_scores s JOIN branches b ON b.id = s.branch_id"
+        f" WHERE s.branch_id IN ({placeholders(branch_ids)}) AND s.section_key = ''"
+        " AND s.month BETWEEN ? AND ? AND s.scored > 0 GROUP BY b.region, s.month",
+        (*branch_ids, month_from, month_to),
+    )
+    out: dict[str, dict[str, float]] = {}
+    for region, month, scored, score_sum in rows:
+        out.setdefault(region, {})[month] = float(score_sum) / int(scored)
+    return out
 
 
 async def self_assessment(db: Reader, branch_id: int) -> dict[str, Any] | None:
