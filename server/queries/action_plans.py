@@ -246,13 +246,64 @@ async def for_branches(
     return plans
 
 
+async def open_for_branches(db: Reader, branch_ids: list[int]) -> list[dict[str, Any]]:
+    """The open plans of some branches, soonest due first (as :func:`for_branches` orders
+    them): what a comparison lists, read without the rest of each plan."""
+    if not branch_ids:
+        return []
+    rows = await db.fetchall(
+        "SELECT p.id, p.branch_id, p.section_key, p.text, p.due_date, b.timezone"
+        " FROM action_plans p JOIN branches b ON b.id = p.branch_id"
+        f" WHERE p.branch_id IN ({placeholders(branch_ids)})"
+        " AND p.state IN ('open', 'in_progress') ORDER BY coalesce(p.due_date, '9999'), p.id",
+        branch_ids,
+    )
+    today: dict[str, str] = {}  # due dates are the branch's days: today in each zone once
+    plans = []
+    for plan_id, branch_id, section_key, text, due_date, timezone in rows:
+        if timezone not in today:
+            today[timezone] = zones.today_in(timezone).isoformat()
+        plans.append(
+            {
+                "id": plan_id,
+                "branch_id": branch_id,
+                "section_key": section_key,
+                "text": text,
+                "due_date": due_date,
+                "overdue": bool(due_date) and due_date < today[timezone],
+            }
+        )
+    return plans
+
+
+async def fixed_by_branch(
+    db: Reader, branch_ids: list[int], targets: dict[str, float]
+) -> dict[int, tuple[int, int]]:
+    """{branch: (fixed, judged)}: of its done plans the next visit judged against their
+    section's target (as :func:`for_branches` judges each), how many it found fixed.
+    Branches with none judged are left out."""
+    if not branch_ids:
+        return {}
+    out: dict[int, tuple[int, int]] = {}
+    for plan in (await _first_visits_after_done(db, branch_ids)).values():
+        target = targets.get(plan["section_key"])
+        if target is None:
+            continue
+        found = await _judge(db, plan, plan, target)
+        if found is not None:
+            fixed, judged = out.get(plan["branch_id"], (0, 0))
+            out[plan["branch_id"]] = (fixed + int(found["fixed"]), judged + 1)
+    return out
+
+
 async def _first_visits_after_done(db: Reader, branch_ids: list[int]) -> dict[int, Any]:
     """For every done plan of these branches, the first approved visit to its branch
     started after it was done (by plan id), in one read: a comparison judges hundreds of
     plans and must not ask once per plan."""
     rows = await db.fetchall(
-        "SELECT p.id AS plan_id, v.visit_uuid, v.scores, v.questionnaire_id,"
-        " v.questionnaire_version FROM action_plans p JOIN visits v ON v.id ="
+        "SELECT p.id AS plan_id, p.branch_id, p.section_key, p.done_at, v.visit_uuid,"
+        " v.scores, v.questionnaire_id, v.questionnaire_version"
+        " FROM action_plans p JOIN visits v ON v.id ="
         " (SELECT w.id FROM visits w WHERE w.branch_id = p.branch_id AND w.state = 'approved'"
         "  AND w.started_utc >= p.done_at ORDER BY w.started_utc, w.id LIMIT 1)"
         f" WHERE p.branch_id IN ({placeholders(branch_ids)}) AND p.done_at IS NOT NULL"
@@ -300,12 +351,12 @@ def fix_rate(plans: list[dict[str, Any]]) -> dict[str, Any]:
     """Of the plans the next visit has judged, how many it found fixed: a share with its
     n (``plans``; the share is None while none is judged)."""
     judged = [p for p in plans if p.get("next_visit") is not None]
-    fixed = sum(1 for p in judged if p["next_visit"]["fixed"])
-    return {
-        "fixed": fixed,
-        "plans": len(judged),
-        "share": fixed / len(judged) if judged else None,
-    }
+    return fix_share(sum(1 for p in judged if p["next_visit"]["fixed"]), len(judged))
+
+
+def fix_share(fixed: int, judged: int) -> dict[str, Any]:
+    """A fix rate from its counts (see :func:`fix_rate`)."""
+    return {"fixed": fixed, "plans": judged, "share": fixed / judged if judged else None}
 
 
 async def _before(db: Reader, branch_id: int, section: str, since: str) -> dict[str, Any] | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .. import auth, charts, export_process, exports, i18n, reports
 from ..db import Database
 from ..errors import ApiError
-from ..i18n import _, current_locale, format_score
+from ..i18n import _, current_locale, format_day, format_number, format_score
 from ..queries import action_plans, appeals, programme, questionnaires, summaries
 from ..questionnaire import iter_questions, localized
 from ..templating import render
@@ -83,7 +84,7 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     goals = await programme.targets(db)
     # The same months a year before, beside each branch and for all shown together.
     last_from, last_to = filters.months_back(month_from, 12), filters.months_back(month_to, 12)
-    before = await summaries.by_branch(db, last_from, last_to, [b.id for b in shown])
+    before = await summaries.by_branch(db, last_from, last_to, [b.id for b in shown], "")
     earlier = [before.get(r["id"], {}).get("", {}) for r in rows]
     for row, then in zip(rows, earlier, strict=True):
         row["last_year"] = then.get("mean")
@@ -113,48 +114,27 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
     descending = params.get("dir", "") == "desc"
     rows.sort(key=lambda r: _sort_key(r, sort), reverse=descending)
     months = filters.month_range(month_from, month_to)
-    trend = await summaries.monthly(db, [b.id for b in shown], month_from, month_to)
-    by_region: dict[str, dict[str, list[float]]] = {}
+    by_region = await summaries.monthly_by_region(db, shown_ids, month_from, month_to)
     region_of = {b.id: b.region for b in shown}
-    for point in trend:
-        if point["mean"] is None:
-            continue
-        sums = by_region.setdefault(region_of[point["branch_id"]], {}).setdefault(
-            point["month"], [0.0, 0.0]
-        )
-        # Each branch-month weighs as many as its scored visits (those with a mean).
-        sums[0] += point["mean"] * point["scored"]
-        sums[1] += point["scored"]
     region_trends = [
         {
             "region": name,
-            "months": [
-                {
-                    "month": m,
-                    "mean": (by_region[name][m][0] / by_region[name][m][1])
-                    if m in by_region[name] and by_region[name][m][1]
-                    else None,
-                }
-                for m in months
-            ],
+            "months": [{"month": m, "mean": by_region[name].get(m)} for m in months],
         }
         for name in sorted(by_region)
     ]
-    every_plan = await action_plans.for_branches(
-        db, [b.id for b in shown], targets=goals["sections"], progress=False
-    )
-    plans = [p for p in every_plan if p["state"] in action_plans.OPEN_STATES]
+    plans = await action_plans.open_for_branches(db, shown_ids)
     names = {b.id: b.name for b in shown}
     for plan in plans:
         plan["branch_name"] = names[plan["branch_id"]]
     # The fix rate of the plans the next visit judged: per branch, region and chain.
-    plans_of: dict[int, list[dict[str, Any]]] = {}
-    plans_in: dict[str, list[dict[str, Any]]] = {b.region: [] for b in shown}
-    for plan in every_plan:
-        plans_of.setdefault(plan["branch_id"], []).append(plan)
-        plans_in[region_of[plan["branch_id"]]].append(plan)
+    fixed = await action_plans.fixed_by_branch(db, shown_ids, goals["sections"])
+    in_region: dict[str, list[int]] = {b.region: [0, 0] for b in shown}
+    for branch_id, (k, n) in fixed.items():
+        in_region[region_of[branch_id]][0] += k
+        in_region[region_of[branch_id]][1] += n
     for row in rows:
-        row["fix_rate"] = action_plans.fix_rate(plans_of.get(row["id"], []))
+        row["fix_rate"] = action_plans.fix_share(*fixed.get(row["id"], (0, 0)))
     # Appeal and upheld rates: of the visits in the period (approved, or voided by an
     # upheld appeal), how many were appealed and how many of those were upheld.
     appealed = await appeals.period_rates(db, [b.id for b in shown], month_from, month_to)
@@ -165,8 +145,10 @@ async def comparison(request: Request, permission: str = "chain.compare") -> dic
         {k: sum(a[k] for a in appealed.values()) for k in ("appealed", "upheld", "voided")},
     )
     fix_rates = {
-        "chain": action_plans.fix_rate(every_plan),
-        "regions": {name: action_plans.fix_rate(plans_in[name]) for name in sorted(plans_in)},
+        "chain": action_plans.fix_share(
+            sum(k for k, _n in fixed.values()), sum(n for _k, n in fixed.values())
+        ),
+        "regions": {name: action_plans.fix_share(*in_region[name]) for name in sorted(in_region)},
     }
     return {
         "user": user,
@@ -303,12 +285,18 @@ async def compare_page(request: Request) -> Response:
         if data["target"]["total"] is not None
         else "",
     )
-    # Each row's score cells made here (colour band, formatted score): 500 branches × 10
-    # columns are too many for a template's per-cell lookups and calls.
+    # Each row's number cells made here: 500 branches × 15 cells are too many for a
+    # template's per-cell lookups, filter calls and escapes (docs/performance.md).
+    verdicts = {
+        True: f'<td><span class="target-met">{escape(_("met"))}</span></td>',
+        False: f'<td><span class="target-missed">{escape(_("below"))}</span></td>',
+    }
+    with_target = data["target"]["total"] is not None
     for row in data["branches"]:
-        values = [row["total"], *(row["sections"][s["key"]] for s in data["sections"])]
-        row["cells"] = [(charts.band(v), format_score(v)) for v in values]
-        row["last_year_text"] = format_score(row["last_year"])
+        row["numbers"] = _number_cells(row, data["sections"], verdicts if with_target else None)
+    due = _("due %(date)s")
+    for plan in data["plans"]:
+        plan["due_text"] = due % {"date": format_day(plan["due_date"])} if plan["due_date"] else ""
     names = i18n.weekday_names()
     grid = [
         {
@@ -330,6 +318,33 @@ async def compare_page(request: Request) -> Response:
             "can_tokens": auth.has(data["user"], "token.manage") and not data["user"].token,
         },
     )
+
+
+def _number_cells(
+    row: dict[str, Any], sections: list[dict[str, Any]], verdicts: dict[bool, str] | None
+) -> Markup:
+    """A branch's cells from its visits to its target (``verdicts``: the target column's
+    cell for met and for below; none when the programme has no target), as HTML: visits,
+    score and each section's (coloured by band), percentile, the same months last year,
+    plans fixed, appealed (upheld), target."""
+    cells = [f'<td class="num">{escape(format_number(row["visits"]))}</td>']
+    for value in [row["total"], *(row["sections"][s["key"]] for s in sections)]:
+        cells.append(f'<td class="num {charts.band(value)}">{escape(format_score(value))}</td>')
+    percentile = row["percentile"]
+    shown = "–" if percentile is None else escape(format_number(percentile))
+    cells.append(f'<td class="num">{shown}</td>')
+    cells.append(f'<td class="num">{escape(format_score(row["last_year"]))}</td>')
+    fix, appealed = row["fix_rate"], row["appeals"]
+    shown = f"{int(fix['fixed'])} / {int(fix['plans'])}" if fix["plans"] else "–"
+    cells.append(f'<td class="num">{shown}</td>')
+    shown = (
+        f"{int(appealed['appealed'])} ({int(appealed['upheld'])})" if appealed["appealed"] else "–"
+    )
+    cells.append(f'<td class="num">{shown}</td>')
+    if verdicts is not None:
+        met = row["target_met"]
+        cells.append(verdicts[met] if met is not None else "<td>–</td>")
+    return Markup("".join(cells))
 
 
 def _number(value: float | None) -> float | str:
