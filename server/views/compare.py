@@ -294,9 +294,7 @@ async def compare_page(request: Request) -> Response:
     with_target = data["target"]["total"] is not None
     for row in data["branches"]:
         row["numbers"] = _number_cells(row, data["sections"], verdicts if with_target else None)
-    due = _("due %(date)s")
-    for plan in data["plans"]:
-        plan["due_text"] = due % {"date": format_day(plan["due_date"])} if plan["due_date"] else ""
+    plan_items = _plan_items(data["plans"])
     names = i18n.weekday_names()
     grid = [
         {
@@ -314,6 +312,7 @@ async def compare_page(request: Request) -> Response:
             "grid": grid,
             "dayparts": [i18n.gettext(name) for name in i18n.DAYPARTS],
             "band": charts.band,
+            "plan_items": plan_items,
             "can_export": auth.has(data["user"], "report.export"),
             "can_tokens": auth.has(data["user"], "token.manage") and not data["user"].token,
         },
@@ -345,6 +344,23 @@ def _number_cells(
         met = row["target_met"]
         cells.append(verdicts[met] if met is not None else "<td>–</td>")
     return Markup("".join(cells))
+
+
+def _plan_items(plans: list[dict[str, Any]]) -> Markup:
+    """The open plans as list items (a chain may have a thousand): the branch's name
+    linking to its plans, the plan, its due day and whether it is overdue."""
+    due, overdue = _("due %(date)s"), f' <span class="flag">{escape(_("overdue"))}</span>'
+    items = []
+    for plan in plans:
+        when = (
+            f" · {escape(due % {'date': format_day(plan['due_date'])})}" if plan["due_date"] else ""
+        )
+        items.append(
+            f'<li><a href="/branches/{int(plan["branch_id"])}#plans-h">'
+            f"{escape(plan['branch_name'])}</a>: {escape(plan['text'])}{when}"
+            f"{overdue if plan['overdue'] else ''}</li>"
+        )
+    return Markup("".join(items))
 
 
 def _number(value: float | None) -> float | str:
