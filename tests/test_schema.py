@@ -97,3 +97,21 @@ def test_every_later_migration_exists_for_both_engines() -> None:
     assert baseline == 12  # SQLite's 0001 to 0012 in one (no PostgreSQL ran them before)
     assert {v for v in lite if v > baseline} == {v for v in pg if v > baseline}
     assert max(lite) == max(pg)
+
+
+def test_the_visit_states_named_in_queries_are_the_tables_own(tmp_path: Path) -> None:
+    """A query that names every visit state (to read an index by state) must know them
+    all: the list is the one in the table's CHECK."""
+    import re
+
+    from server.queries.rollups import VISIT_STATES
+
+    sqlite_schema(tmp_path / "schema.db")
+    conn = sqlite3.connect(tmp_path / "schema.db")
+    try:
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'visits'").fetchone()
+    finally:
+        conn.close()
+    found = re.search(r"state\s+TEXT[^,]*CHECK \(state IN \(([^)]*)\)\)", sql)
+    assert found is not None, sql
+    assert tuple(re.findall(r"'(\w+)'", found.group(1))) == VISIT_STATES

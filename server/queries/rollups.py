@@ -235,6 +235,9 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     return out
 
 
+VISIT_STATES = ("incomplete", "submitted", "approved", "returned", "rejected")
+"""Every state of a visit row (the CHECK on ``visits.state``; tests/test_schema.py)."""
+
 _APPEALS_COUNTED = (
     "SELECT count(DISTINCT a.visit_id),"
     " count(DISTINCT CASE WHEN a.decision IN ('upheld', 'partly_upheld') THEN a.visit_id END),"
@@ -250,9 +253,14 @@ async def recount_appeals(tx: Transaction, branch_id: int, local_date: str | Non
     if not local_date:
         return
     month = local_date[:7]
+    # Every state a visit can be in, named so the branch's index by state and day
+    # answers it (an appealed visit may be approved, rejected by the appeal, or
+    # reopened): one short range per state instead of every visit of the branch.
     row = await tx.fetchone(
-        _APPEALS_COUNTED + " WHERE v.branch_id = ? AND v.local_date >= ? AND v.local_date <= ?",
-        (branch_id, f"{month}-01", f"{month}-31"),
+        _APPEALS_COUNTED + " WHERE v.branch_id = ?"
+        f" AND v.state IN ({placeholders(VISIT_STATES)})"
+        " AND v.local_date >= ? AND v.local_date <= ?",
+        (branch_id, *VISIT_STATES, f"{month}-01", f"{month}-31"),
     )
     appealed, upheld, voided = (int(n) for n in row) if row else (0, 0, 0)
     if not appealed:
