@@ -75,8 +75,10 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i server/locale/messages.pot -d server/locale --no-fuzzy-matching -w 100
 
 # Benchmarks print ratios against baselines measured in the same run. `make bench` uses a
-# small size (10k against 100k visits, kept in .bench/); `make bench-large` the 1M one
-# (about 2 GB more, built in about 8 minutes on 2 cores).
+# small size (10k against 100k visits, kept in .bench/; about 12 minutes); `make
+# bench-large` the 1M one (about 2 GB more in .bench/, each 1M build 3 to 4 minutes).
+# Each script starts after `sync`: a fsync of the one before's gigabytes still being
+# written back made ingest's p99 three times worse.
 BENCH_LARGE ?= 100000
 BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"exports.py --large $(BENCH_LARGE) --keep .bench" \
@@ -86,7 +88,7 @@ BENCHMARKS = "pages.py --large $(BENCH_LARGE) --keep .bench" \
 	"lighthouse.py"
 bench: $(STAMP) chromium postgresql bench-tools
 	@mkdir -p .bench; missed=""; for script in $(BENCHMARKS); do echo "== $$script"; \
-		$(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \
+		sync; $(BIN)/python benchmarks/$$script || missed="$$missed\n  $$script"; done; \
 		if [ -n "$$missed" ]; then printf "targets missed by:$$missed\n"; exit 1; fi; \
 		echo "every target met"
 
