@@ -439,28 +439,44 @@ def test_an_upgrade_counts_every_plans_mean_since_it_was_made(demo_dir: Path) ->
     assert_consistent(demo_dir)
 
 
+def as_before(
+    demo_dir: Path,
+    version: int,
+    table: str,
+    create: str,
+    rows: list[Any],
+    after: tuple[str, ...] = (),
+) -> None:
+    """The rollup ``table`` made again as it was before migration ``version`` (by
+    ``create``, then the statements ``after``), holding ``rows``, and that migration
+    marked not applied: the next start runs it on them."""
+    marks = ", ".join("?" * len(rows[0]))
+    db_write(
+        demo_dir,
+        [
+            (f"DROP TABLE {table}", ()),
+            (create, ()),
+            *((sql, ()) for sql in after),
+            (f"INSERT INTO {table} VALUES ({marks})", rows),
+            (f"DELETE FROM schema_migrations WHERE version = {version}", ()),
+        ],
+    )
+
+
 def test_the_slot_grid_migration_keeps_every_slot(demo_dir: Path) -> None:
     """A database from before migration 0034 (one row per branch, month, weekday and part
     of the day): the upgrade turns it into one row per branch and month, same numbers."""
     expected = slots_kept(demo_dir)
     assert len(expected) > 50
-    db_write(
+    as_before(
         demo_dir,
-        [
-            ("DROP TABLE branch_month_slots", ()),
-            (
-                "CREATE TABLE branch_month_slots (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
-                " weekday INTEGER NOT NULL, daypart INTEGER NOT NULL, visits INTEGER NOT NULL,"
-                " scored INTEGER NOT NULL, score_sum DOUBLE PRECISION NOT NULL,"
-                " PRIMARY KEY (branch_id, month, weekday, daypart))",
-                (),
-            ),
-            (
-                "INSERT INTO branch_month_slots VALUES (?, ?, ?, ?, ?, ?, ?)",
-                expected,
-            ),
-            ("DELETE FROM schema_migrations WHERE version = 34", ()),
-        ],
+        34,
+        "branch_month_slots",
+        "CREATE TABLE branch_month_slots (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
+        " weekday INTEGER NOT NULL, daypart INTEGER NOT NULL, visits INTEGER NOT NULL,"
+        " scored INTEGER NOT NULL, score_sum DOUBLE PRECISION NOT NULL,"
+        " PRIMARY KEY (branch_id, month, weekday, daypart))",
+        expected,
     )
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "manager@demo.test")
@@ -474,19 +490,14 @@ def test_the_band_columns_migration_keeps_every_band(demo_dir: Path) -> None:
     upgrade turns it into one row per branch and month, same numbers."""
     expected = db_rows(demo_dir, BANDS_KEPT)
     assert len(expected) > 50
-    db_write(
+    as_before(
         demo_dir,
-        [
-            ("DROP TABLE branch_month_bands", ()),
-            (
-                "CREATE TABLE branch_month_bands (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
-                " band INTEGER NOT NULL, visits INTEGER NOT NULL DEFAULT 0,"
-                " PRIMARY KEY (branch_id, month, band))",
-                (),
-            ),
-            ("INSERT INTO branch_month_bands VALUES (?, ?, ?, ?)", expected),
-            ("DELETE FROM schema_migrations WHERE version = 38", ()),
-        ],
+        38,
+        "branch_month_bands",
+        "CREATE TABLE branch_month_bands (branch_id INTEGER NOT NULL, month TEXT NOT NULL,"
+        " band INTEGER NOT NULL, visits INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (branch_id, month, band))",
+        expected,
     )
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "manager@demo.test")
@@ -503,26 +514,19 @@ def test_the_scores_rollup_rekeyed_by_section_keeps_every_row(demo_dir: Path) ->
     everything = "SELECT * FROM branch_month_scores ORDER BY branch_id, month, section_key"
     expected = db_rows(demo_dir, everything)
     assert len(expected) > 100
-    db_write(
+    as_before(
         demo_dir,
-        [
-            ("DROP TABLE branch_month_scores", ()),
-            (
-                "CREATE TABLE branch_month_scores (branch_id INTEGER NOT NULL REFERENCES"
-                " branches(id), month TEXT NOT NULL, section_key TEXT NOT NULL,"
-                " visits INTEGER NOT NULL DEFAULT 0, scored INTEGER NOT NULL DEFAULT 0,"
-                " score_sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
-                " PRIMARY KEY (branch_id, month, section_key))",
-                (),
-            ),
-            (
-                "CREATE INDEX branch_month_scores_by_month ON branch_month_scores"
-                " (month, branch_id)",
-                (),
-            ),
-            ("INSERT INTO branch_month_scores VALUES (?, ?, ?, ?, ?, ?)", expected),
-            ("DELETE FROM schema_migrations WHERE version = 37", ()),
-        ],
+        37,
+        "branch_month_scores",
+        "CREATE TABLE branch_month_scores (branch_id INTEGER NOT NULL REFERENCES"
+        " branches(id), month TEXT NOT NULL, section_key TEXT NOT NULL,"
+        " visits INTEGER NOT NULL DEFAULT 0, scored INTEGER NOT NULL DEFAULT 0,"
+        " score_sum DOUBLE PRECISION NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (branch_id, month, section_key))",
+        expected,
+        after=(
+            "CREATE INDEX branch_month_scores_by_month ON branch_month_scores (month, branch_id)",
+        ),
     )
     with TestClient(create_app(Settings(data_dir=demo_dir))) as client:
         login(client, "manager@demo.test")
