@@ -187,12 +187,10 @@ async def for_branches(
     branch_ids: list[int],
     only_open: bool = False,
     targets: dict[str, float] | None = None,
-    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Plans of some branches, open first, soonest due first, each with the section's
     average score before the plan and since (from approved visits), and, once done, what
-    the next visit found against the section's target (``targets`` by section key).
-    ``progress=False`` leaves out the before-and-since means (a comparison needs none)."""
+    the next visit found against the section's target (``targets`` by section key)."""
     if not branch_ids:
         return []
     marks = placeholders(branch_ids)
@@ -233,7 +231,7 @@ async def for_branches(
             "since": None,
             "next_visit": None,
         }
-        if r["section_key"] and progress:
+        if r["section_key"]:
             plan["before"] = await _before(db, r["branch_id"], r["section_key"], r["created_at"])
             scored = int(r["since_scored"])
             if scored:
@@ -255,8 +253,9 @@ async def open_for_branches(db: Reader, branch_ids: list[int]) -> list[dict[str,
         "SELECT p.id, p.branch_id, p.section_key, p.text, p.due_date, b.timezone"
         " FROM action_plans p JOIN branches b ON b.id = p.branch_id"
         f" WHERE p.branch_id IN ({placeholders(branch_ids)})"
-        " AND p.state IN ('open', 'in_progress') ORDER BY coalesce(p.due_date, '9999'), p.id",
-        branch_ids,
+        f" AND p.state IN ({placeholders(OPEN_STATES)})"
+        " ORDER BY coalesce(p.due_date, '9999'), p.id",
+        (*branch_ids, *OPEN_STATES),
     )
     today: dict[str, str] = {}  # due dates are the branch's days: today in each zone once
     plans = []
