@@ -194,6 +194,7 @@ async function loggedIn(who) {
   await db.kvSet("user", who);
   await db.kvSet("logout_pending", false); // the new session replaced the old one
   await adoptUnowned(who);
+  visit.forgetLoaded(); // drafts held in memory may predate their new owner
   await db.kvSet("auth_needed", false);
   await refreshAssignments();
   location.hash = "#/";
@@ -292,8 +293,11 @@ let routing = Promise.resolve();
 let shownHash = null;
 
 function route() {
+  // Drawings run one at a time, each for the screen it was asked for: when the hash has
+  // moved on by its turn, the hashchange that moved it asked for its own drawing.
+  const hash = location.hash;
   routing = routing.then(async () => {
-    const hash = location.hash;
+    if (location.hash !== hash) return;
     const node = await screen(hash);
     if (!node) return;
     const dark = node.classList.contains("timing");

@@ -54,7 +54,7 @@ STAMPS_SHOWN = ("Entered", "Greeted", "Joined queue", "Served")
 
 def start_visit(page: Page, nth: int = 0) -> None:
     page.get_by_role("button", name="Start visit at").nth(nth).click()
-    expect(page.get_by_role("heading", name="Timing")).to_be_visible()
+    expect(page.get_by_role("heading", name="Timing", level=1)).to_be_visible()
     for stamp in STAMPS_SHOWN:
         page.get_by_role("button", name=stamp, exact=True).click()
         expect(stamp_button(page, stamp)).to_have_attribute("aria-pressed", "true")
@@ -91,7 +91,7 @@ def record_visit(page: Page, photos: int = 0, nth: int = 0) -> None:
     """Start the nth open assignment, answer everything, add photos, submit."""
     start_visit(page, nth)
     page.get_by_role("link", name="Go to the questions").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     for _ in range(5):
         answer_section(page)
         if photos and page.locator("#photo-checkout_photo").count():

@@ -48,7 +48,7 @@ def test_a_visit_recorded_online_is_sent_and_every_screen_is_accessible(
     start_visit(page)
     assert_accessible(page, "timing")
     page.get_by_role("link", name="Go to the questions").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     for _ in range(5):
         answer_section(page)
         assert_accessible(page, page.locator("h1").inner_text())
@@ -73,7 +73,7 @@ def test_review_lists_what_is_missing_and_blocks_submit(page: Page, app_server: 
     expect(missing).to_contain_text("Staffed tills open / total")
     expect(page.get_by_role("button", name="Submit visit")).to_be_disabled()
     missing.get_by_role("link", name="Staffed tills open / total").click()
-    expect(page.get_by_role("heading", name="Checkout availability")).to_be_visible()
+    expect(page.get_by_role("heading", name="Checkout availability", level=1)).to_be_visible()
 
 
 def test_reload_mid_form_keeps_every_answer_and_photo(page: Page, app_server: LiveServer) -> None:
@@ -101,6 +101,36 @@ def test_reload_mid_form_keeps_every_answer_and_photo(page: Page, app_server: Li
     expect(stamp_button(page, "Served")).to_have_attribute("aria-pressed", "true")
     expect(stamp_button(page, "Left")).to_have_count(0)  # no timed question uses it
 
+
+
+def test_an_answer_given_while_the_screen_is_drawn_again_is_kept(
+    page: Page, app_server: LiveServer
+) -> None:
+    """The app draws a screen again on its own (sync progress, a session adopted, the
+    language): an answer given on the screen still shown, after the new drawing read the
+    draft and before it replaced the screen, is neither hidden nor lost by the next one."""
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Questions", exact=True).click()
+    page.locator("label[for='greeted_verbally-false']").click()
+    expect(page.locator("#greeted_verbally-false")).to_be_checked()
+    page.evaluate(
+        """async () => {
+            const shown = document.querySelector('#view > *');
+            window.dispatchEvent(new HashChangeEvent('hashchange'));  // drawn again
+            await new Promise((resolve) => setTimeout(resolve, 0));  // its draft is read
+            shown.querySelector("label[for='eye_contact-3']").click();
+            window.drawnAgain = () => !shown.isConnected;
+        }"""
+    )
+    page.wait_for_function("window.drawnAgain()")
+    page.locator("label[for='thanked-true']").click()
+    expect(page.locator("#thanked-true")).to_be_checked()
+    expect(page.locator("#eye_contact-3")).to_be_checked()
+    page.reload()
+    expect(page.locator("#greeted_verbally-false")).to_be_checked()
+    expect(page.locator("#eye_contact-3")).to_be_checked()
+    expect(page.locator("#thanked-true")).to_be_checked()
 
 def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(
     browser_type: BrowserType, app_server: LiveServer, tmp_path: Path
@@ -265,7 +295,7 @@ def test_the_app_speaks_indonesian_and_french(page: Page, app_server: LiveServer
     page.get_by_label("Bahasa").select_option("fr")
     expect(page.get_by_role("heading", name="Vos missions")).to_be_visible()
     page.get_by_role("button", name="Commencer la visite à").first.click()
-    expect(page.get_by_role("heading", name="Chronométrage")).to_be_visible()
+    expect(page.get_by_role("heading", name="Chronométrage", level=1)).to_be_visible()
     page.get_by_role("link", name="Questions", exact=True).click()
     expect(page.get_by_role("heading", name="Accueil")).to_be_visible()  # the section's title
 

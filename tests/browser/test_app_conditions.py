@@ -76,12 +76,12 @@ def test_a_follow_up_appears_after_the_answer_it_depends_on(
         log_in(page, server)
         start_visit(page)
         page.get_by_role("link", name="Go to the questions").click()
-        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+        expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
         while page.locator("h1").inner_text() != "Problem handling":
             next_section(page)
         # A rule speaks as soon as an answer breaks it, and is quiet once it is right.
         page.get_by_role("link", name="Questions").click()
-        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+        expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
         while page.locator("h1").inner_text() != "Checkout availability":
             next_section(page)
         rule = page.locator("#rule-people_ahead")
@@ -160,7 +160,7 @@ def _section_titles(page: Page, server: LiveServer, nth: int, total: int) -> lis
     page.goto(server.url + "/app/#/")
     start_visit(page, nth)
     page.get_by_role("link", name="Go to the questions").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     titles: list[str] = []
     while True:
         titles.append(page.locator("h1").inner_text())
@@ -200,7 +200,7 @@ def test_several_choices_are_checked_and_kept_in_the_draft(
         log_in(page, server)
         start_visit(page)
         page.get_by_role("link", name="Go to the questions").click()
-        expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+        expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
         while page.locator("h1").inner_text() != "Overall":
             next_section(page)
         field = page.locator("#q-staff_did")
@@ -256,7 +256,7 @@ def test_visits_recorded_under_both_scenarios_are_scored_by_what_they_asked(
             page.goto(server.url + "/app/#/")
             start_visit(page, 0)
             page.get_by_role("link", name="Go to the questions").click()
-            expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+            expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
             while True:
                 answer_section(page)
                 if page.locator(".pager a.primary").inner_text() == "Review":

@@ -33,7 +33,7 @@ def test_the_next_section_opens_at_its_top(page: Page, app_server: LiveServer) -
     log_in(page, app_server)
     start_visit(page)
     page.get_by_role("link", name="Go to the questions").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     page.locator(".pager a.primary").scroll_into_view_if_needed()
     assert page.evaluate("window.scrollY") > 300  # the pager is far down a phone's screen
     next_section(page)
@@ -127,7 +127,7 @@ def test_the_review_shows_the_whole_visit_with_a_way_back_to_each_item(
     log_in(page, app_server)
     start_visit(page)
     page.get_by_role("link", name="Go to the questions").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     answer_section(page)
     question = page.locator("#q-greeted_verbally")
     question.locator("summary", has_text="Comment").click()
@@ -236,7 +236,7 @@ def test_a_visit_before_its_window_is_allowed_warned_or_refused_as_the_programme
         expect(card.get_by_role("button", name="Start visit at")).to_be_visible()
         card.get_by_role("button", name="Start visit at").click()
         card.get_by_role("button", name="Start anyway").click()
-        expect(page.get_by_role("heading", name="Timing")).to_be_visible()
+        expect(page.get_by_role("heading", name="Timing", level=1)).to_be_visible()
 
         # Allow: the card only says when the window is ("Starts in 4 days") and starts.
         db_write(data, [(choose, ('"allow"', "early_visits"))])
@@ -246,7 +246,7 @@ def test_a_visit_before_its_window_is_allowed_warned_or_refused_as_the_programme
         expect(card.locator(".when")).to_have_text(re.compile(r"^Starts in \d days$"))
         expect(card).not_to_contain_text("window opens")
         card.get_by_role("button", name="Start visit at").click()
-        expect(page.get_by_role("heading", name="Timing")).to_be_visible()
+        expect(page.get_by_role("heading", name="Timing", level=1)).to_be_visible()
     finally:
         server.stop()
 

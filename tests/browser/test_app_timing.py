@@ -79,7 +79,7 @@ def test_an_event_that_never_happened_is_said_and_scores_zero(
         "Greeted is not stamped: stamp it, or say it never happened."
     )
     page.get_by_role("link", name="Greeted is not stamped").click()
-    expect(page.get_by_role("heading", name="Greeting")).to_be_visible()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
     answer_section(page)
     page.locator("#q-greeting_delay").get_by_text("Greeted: never happened").click()
     for _ in range(4):
