@@ -102,7 +102,6 @@ def test_reload_mid_form_keeps_every_answer_and_photo(page: Page, app_server: Li
     expect(stamp_button(page, "Left")).to_have_count(0)  # no timed question uses it
 
 
-
 def test_an_answer_given_while_the_screen_is_drawn_again_is_kept(
     page: Page, app_server: LiveServer
 ) -> None:
@@ -131,6 +130,7 @@ def test_an_answer_given_while_the_screen_is_drawn_again_is_kept(
     expect(page.locator("#greeted_verbally-false")).to_be_checked()
     expect(page.locator("#eye_contact-3")).to_be_checked()
     expect(page.locator("#thanked-true")).to_be_checked()
+
 
 def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(
     browser_type: BrowserType, app_server: LiveServer, tmp_path: Path
