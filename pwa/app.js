@@ -194,7 +194,7 @@ async function loggedIn(who) {
   await db.kvSet("user", who);
   await db.kvSet("logout_pending", false); // the new session replaced the old one
   await adoptUnowned(who);
-  visit.forgetLoaded(); // drafts held in memory may predate their new owner
+  visit.forgetLoaded();
   await db.kvSet("auth_needed", false);
   await refreshAssignments();
   location.hash = "#/";
@@ -293,8 +293,7 @@ let routing = Promise.resolve();
 let shownHash = null;
 
 function route() {
-  // Drawings run one at a time, each for the screen it was asked for: when the hash has
-  // moved on by its turn, the hashchange that moved it asked for its own drawing.
+  // One drawing at a time; one whose hash moved on is skipped (hashchange asked anew).
   const hash = location.hash;
   routing = routing.then(async () => {
     if (location.hash !== hash) return;

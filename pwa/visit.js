@@ -105,13 +105,11 @@ function reviewerNote(draft, definition) {
 export const firstScreen = (draft, definition) =>
   usedStamps(definition).length ? `#/visit/${draft.visit_id}` : `#/visit/${draft.visit_id}/section/0`;
 
-// One draft object per visit, shared by every drawing of its screens: the app draws a
-// screen again on its own (sync progress, a session adopted, the language), and a drawing
-// that read the stored draft before the shopper's last answer would otherwise show that
-// answer as not given and, on the next save of its copy, write it away.
+// One draft object per visit, shared by every drawing of its screens: a drawing that read
+// the store before the last answer would show it unanswered, then save it away.
 const live = new Map();
 
-/** Forget the drafts held in memory (a shopper logged in: owners may have changed). */
+/** Forget the drafts held in memory (at login: owners may have changed). */
 export const forgetLoaded = () => live.clear();
 
 export async function loadVisit(visitId) {
@@ -121,8 +119,7 @@ export async function loadVisit(visitId) {
     live.delete(visitId);
     return null;
   }
-  // The same revision of the same draft: the copy in memory is at least as new (every
-  // change to it is saved from it). Anything else (reopened, replaced) starts afresh.
+  // Kept while it is the same revision and at least as new as the stored one.
   const draft = held && held.revision === stored.revision && held.created === stored.created &&
     held.updated >= stored.updated ? held : stored;
   live.set(visitId, draft);

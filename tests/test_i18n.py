@@ -16,9 +16,11 @@ from server.i18n import (
     deactivate,
     format_points,
     negotiate,
+    translations,
     zone_name,
 )
-from server.settings import ROOT
+from server.settings import ASSETS, ROOT
+from server.views.app_shell import app_messages
 from tests.conftest import csrf_from as _csrf
 from tests.conftest import login
 
@@ -74,6 +76,18 @@ def test_the_app_gets_its_strings_as_json(client: TestClient) -> None:
     assert french["strings"]["Sync now"] == "Synchroniser maintenant"
     assert "Visits waiting for review" not in french["strings"]  # server pages' own strings
     assert client.get("/app/strings/xx.json").status_code == 404
+
+
+def test_the_app_gets_only_the_strings_that_differ_from_the_english(client: TestClient) -> None:
+    """t() shows the English where the table has nothing: English costs no bytes, and a
+    translated language carries every string it translates."""
+    assert client.get("/app/strings/en.json").json()["strings"] == {}
+    for lang in ("id", "fr"):
+        table = client.get(f"/app/strings/{lang}.json").json()["strings"]
+        catalog = translations(lang)
+        wanted = {m for m in app_messages(ASSETS / "pwa") if catalog.gettext(m) != m}
+        assert wanted and set(table) == wanted
+        assert all(table[m] == catalog.gettext(m) for m in wanted)
 
 
 @pytest.mark.parametrize(

@@ -120,9 +120,12 @@ def app_messages(pwa_dir: Path) -> tuple[str, ...]:
 
 
 def string_table(settings: Settings, lang: str) -> dict[str, str]:
-    """The app's strings in one language, as {English: translation}."""
+    """The app's strings in one language, as {English: translation}: only those that
+    differ from the English, since t() shows the English where the table has nothing
+    (the English table is empty: 2.5 KB fewer on the wire, twice, for every first load)."""
     catalog = i18n.translations(lang)
-    return {m: catalog.gettext(m) for m in app_messages(settings.pwa_dir)}
+    table = {m: catalog.gettext(m) for m in app_messages(settings.pwa_dir)}
+    return {message: text for message, text in table.items() if text != message}
 
 
 async def strings(request: Request) -> Response:
