@@ -1,4 +1,4 @@
-"""``visitscore serve | worker | jobs | migrate | demo | create-user | backup | …``."""
+"""``visitscore serve | worker | jobs | migrate | demo | create-user | export | backup | …``."""
 
 from __future__ import annotations
 
@@ -552,6 +552,16 @@ def export_questionnaire(questionnaire_id: str, version: int | None, data_dir: P
         )
     document = export_document(found["definition"], found["published_at"] is not None)
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@main.group("export")
+def export_group() -> None:
+    """Export a chain's visits or a questionnaire (the same commands as export-visits and
+    export-questionnaire)."""
+
+
+export_group.add_command(export_visits, "visits")
+export_group.add_command(export_questionnaire, "questionnaire")
 
 
 @main.command("import-questionnaire")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
@@ -18,9 +19,20 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.mark.parametrize("command", sorted(main.commands))
-def test_every_command_has_help(runner: CliRunner, command: str) -> None:
-    result = runner.invoke(main, [command, "--help"])
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command's words, a group's commands included (`export visits`)."""
+    found: list[tuple[str, ...]] = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("command", _commands(main), ids=" ".join)
+def test_every_command_has_help(runner: CliRunner, command: tuple[str, ...]) -> None:
+    result = runner.invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "--data-dir" in result.output and "--photo-store" in result.output
 
@@ -244,6 +256,12 @@ def test_export_visits_writes_what_the_streamed_export_gives(
     assert french.decode("utf-8-sig").startswith("Visite;")  # the reader's language and cells
     as_json = runner.invoke(main, [*args, "1", "--format", "json"])
     assert as_json.exit_code == 0 and as_json.stdout_bytes == whole
+    grouped = ["export", "visits", "--data-dir", str(demo_dir), "--chain", "1", "--format", "json"]
+    assert runner.invoke(main, grouped).stdout_bytes == whole  # `visitscore export visits`
+    questionnaire = ["default", "--data-dir", str(demo_dir)]
+    alone = runner.invoke(main, ["export-questionnaire", *questionnaire])
+    assert alone.exit_code == 0 and '"sections"' in alone.output
+    assert runner.invoke(main, ["export", "questionnaire", *questionnaire]).output == alone.output
 
 
 def test_export_visits_refuses_bad_input_in_one_line(runner: CliRunner, demo_dir: Path) -> None:
