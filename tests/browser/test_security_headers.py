@@ -1,6 +1,6 @@
 """Every page and the app run under the Content-Security-Policy: no inline script,
-style or handler is needed (but the app's own stylesheet, allowed by its hash), and an
-injected one does not run."""
+style or handler is needed (but the app's own stylesheet, allowed by its hash), an
+injected one does not run, and every file a page names (icon, style, scripts) is there."""
 
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ DATA_BLOCKS = """() => [...document.querySelectorAll('script[type="application/j
     .map(el => { try { JSON.parse(el.textContent); return null; } catch { return el.id; } })
     .filter(Boolean)"""
 """Data blocks that are not JSON (there should be none)."""
+
+PARTS = """() => [...document.querySelectorAll("link[href], script[src], img[src]")]
+    .filter(el => !(el.tagName === "LINK" && ["alternate", "canonical"].includes(el.rel)))
+    .map(el => new URL(el.href || el.src, location.href))
+    .filter(url => url.origin === location.origin && url.protocol.startsWith("http"))
+    .map(url => url.href)"""
+"""The files a page names for itself: icon, stylesheets, scripts, manifest, images."""
 
 STYLED = "() => getComputedStyle(document.querySelector('header.bar')).display"
 """How the app's stylesheet lays out its top bar (a flex row)."""
@@ -62,6 +69,7 @@ def test_every_page_sends_the_policy_and_runs_under_it(page: Page, live_server: 
     sign_in(page, live_server, "admin@demo.test")
     errors: list[Any] = []
     page.on("pageerror", lambda error: errors.append(error))
+    parts: dict[str, str] = {}  # each file a page names for itself, and the first page
     for path in [*pages, "/app/"]:
         response = page.goto(live_server.url + path)
         assert response is not None and response.status < 500, path
@@ -76,7 +84,14 @@ def test_every_page_sends_the_policy_and_runs_under_it(page: Page, live_server: 
         else:
             assert not inline, (path, inline)
         assert not page.evaluate(DATA_BLOCKS), path
+        for url in page.evaluate(PARTS):
+            parts.setdefault(url, path)
     assert not errors
+    # Every icon, stylesheet, script, manifest and image named is there: a browser loads
+    # some of them (the icon) too late for the page's own events to tell.
+    assert len(parts) > 5
+    broken = [(url, path) for url, path in parts.items() if not page.request.get(url).ok]
+    assert not broken, broken
 
 
 def test_an_injected_inline_script_does_not_run(
