@@ -127,9 +127,14 @@ export async function loadVisit(visitId) {
   return { draft, definition };
 }
 
+/** Save unless the draft has left (submitted in another tab, a newer revision): a screen
+ * left open must not bring it back. Then the screen is drawn again, saying so. */
 async function save(draft) {
   draft.updated = Date.now();
-  await db.put("drafts", draft);
+  const kept = await db.update("drafts", draft.visit_id, (stored) =>
+    (stored && stored.revision === draft.revision ? draft : undefined));
+  if (kept !== draft) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  return kept === draft;
 }
 
 function setAnswer(draft, key, change) {
@@ -417,7 +422,7 @@ function photoControl(q, draft) {
              : h("span", {}, t("Sent to the server")),
         h("button", { type: "button", class: "secondary", onclick: async () => {
           draft.photos = draft.photos.filter((p) => p.photo_id !== photo.photo_id);
-          await save(draft);
+          if (!(await save(draft))) return; // submitted meanwhile: the outbox needs the photo
           if (record && !photo.uploaded) await db.del("photos", photo.photo_id);
           show();
         } }, t("Remove photo"))));
@@ -435,7 +440,7 @@ function photoControl(q, draft) {
           const record = await db.savePhoto({ photo_id: photoId, visit_id: draft.visit_id, question: q.key }, blob);
           draft.photos.push({ photo_id: photoId, question: q.key, sha256: record.sha256, bytes: record.bytes,
                               content_type: record.content_type, captured_at });
-          await save(draft);
+          if (!(await save(draft))) return db.del("photos", photoId);
           status.textContent = t("Photo saved on this phone.");
         } catch (error) {
           status.textContent = t("This photo could not be saved: %(why)s", { why: error.message });

@@ -132,6 +132,35 @@ def test_an_answer_given_while_the_screen_is_drawn_again_is_kept(
     expect(page.locator("#thanked-true")).to_be_checked()
 
 
+def test_a_visit_submitted_in_another_tab_is_not_brought_back_by_the_first(
+    page: Page, app_server: LiveServer
+) -> None:
+    """Two tabs of the app on one phone: the visit is submitted in the second while the
+    first still shows it. An answer changed in the first does not make the visit a draft
+    again (it would be sent twice, or stay on the phone as a visit in progress): the
+    first tab says it is no longer here."""
+    log_in(page, app_server)
+    start_visit(page)
+    page.get_by_role("link", name="Go to the questions").click()
+    expect(page.get_by_role("heading", name="Greeting", level=1)).to_be_visible()
+    for _ in range(5):
+        answer_section(page)
+        next_section(page)
+    expect(page.get_by_role("heading", name="Review and submit")).to_be_visible()
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("button", name="Submit visit").click()
+    expect(other.get_by_role("heading", name="Outbox")).to_be_visible()
+    page.get_by_label("Anything else about this visit").fill("a word more")  # the first tab
+    expect(page.get_by_role("heading", name="This visit is not on this phone")).to_be_visible()
+    assert (
+        page.evaluate("async () => (await (await import('/app/db.js')).all('drafts')).length") == 0
+    )
+    other.goto(other.url.split("#")[0] + "#/")
+    expect(other.get_by_role("heading", name="Your assignments")).to_be_visible()
+    expect(other.get_by_role("heading", name="Visits in progress")).to_have_count(0)
+
+
 def test_a_relaunched_browser_with_no_network_opens_the_shell_and_the_draft(
     browser_type: BrowserType, app_server: LiveServer, tmp_path: Path
 ) -> None:
