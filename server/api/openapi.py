@@ -163,7 +163,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "visit_id": UUID,
             "revision": {"type": "integer"},
-            "state": {"enum": ["incomplete", "submitted", "approved", "returned", "rejected"]},
+            "state": {"enum": list(STATE_NAMES)},
             "photos_expected": {"type": "integer"},
             "photos_present": {"type": "integer"},
             "photos_missing": {"type": "array", "items": UUID},

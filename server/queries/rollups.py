@@ -15,6 +15,7 @@ from typing import Any
 from .. import reports, visit_record
 from ..db import Reader, Transaction
 from ..db.sql import placeholders
+from ..i18n import STATE_NAMES
 from ..scoring import StoredScore
 from . import questionnaires
 from .summaries import (
@@ -235,7 +236,7 @@ async def withdrawal_statements(db: Reader, row: Any) -> list[Statement]:
     return out
 
 
-VISIT_STATES = ("incomplete", "submitted", "approved", "returned", "rejected")
+VISIT_STATES = tuple(STATE_NAMES)
 """Every state of a visit row (the CHECK on ``visits.state``; tests/test_schema.py)."""
 
 _APPEALS_COUNTED = (
